@@ -1,0 +1,64 @@
+"""The sample crew: two agents, two tasks, one tool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def make_llm(base_url: str | None = None, model: str = "gpt-4o-mini", **kwargs: Any) -> Any:
+    """An OpenAI-compatible LLM; ``base_url`` points it at the local fake server."""
+    from crewai import LLM
+
+    if base_url is None:
+        return LLM(model=model, **kwargs)
+    return LLM(model=model, base_url=base_url, api_key="sk-crewscope-local", **kwargs)
+
+
+def word_counter_tool(fail: bool = False) -> Any:
+    from crewai.tools import BaseTool
+
+    class WordCounter(BaseTool):
+        name: str = "word_counter"
+        description: str = "Counts the words in a text and returns the number."
+
+        def _run(self, text: str) -> str:
+            if fail:
+                raise RuntimeError("word counter is broken")
+            return str(len(text.split()))
+
+    return WordCounter()
+
+
+def build_crew(llm: Any, *, tool: Any = None, name: str = "research_crew", **crew_kwargs: Any) -> Any:
+    """Researcher (with the word-counter tool) then Writer, one task each."""
+    from crewai import Agent, Crew, Task
+
+    researcher = Agent(
+        role="Researcher",
+        goal="Find facts about {topic}",
+        backstory="A careful analyst who checks numbers with tools.",
+        llm=llm,
+        tools=[tool if tool is not None else word_counter_tool()],
+        verbose=False,
+    )
+    writer = Agent(
+        role="Writer",
+        goal="Explain {topic} clearly",
+        backstory="A technical writer.",
+        llm=llm,
+        verbose=False,
+    )
+    research = Task(
+        name="research",
+        description="Research {topic} and count the words of your key sentence with the tool.",
+        expected_output="Key facts and a word count.",
+        agent=researcher,
+    )
+    write = Task(
+        name="write",
+        description="Write a short summary about {topic}.",
+        expected_output="A short paragraph.",
+        agent=writer,
+    )
+    return Crew(name=name, agents=[researcher, writer], tasks=[research, write], verbose=False,
+                **crew_kwargs)

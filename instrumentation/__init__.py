@@ -1,0 +1,65 @@
+"""OpenTelemetry instrumentation for CrewAI.
+
+Zero-code::
+
+    opentelemetry-instrument --traces_exporter duckdb python app.py
+
+One explicit call (see ``crewscope.instrumentation.setup.configure`` for the full setup)::
+
+    from crewscope.instrumentation import CrewAIInstrumentor
+    CrewAIInstrumentor().instrument(tracer_provider=provider)
+
+A crew kickoff is one trace: ``invoke_workflow`` (crew) > ``invoke_agent`` (task) >
+``step`` (one LLM turn) > ``chat`` (LLM call) and ``execute_tool`` (tool call), with the
+OpenTelemetry GenAI semantic conventions. See SPANS.md for every attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.semconv.schemas import Schemas
+from opentelemetry.trace import get_tracer
+
+from crewscope.instrumentation._config import CaptureConfig
+from crewscope.instrumentation.package import _instruments
+from crewscope.instrumentation.version import __version__
+
+__all__ = ["CrewAIInstrumentor", "__version__"]
+
+
+class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments CrewAI crews, tasks, agent steps, LLM calls, tools, memory and flows.
+
+    Keyword arguments of ``instrument()`` (all optional; env vars otherwise):
+    ``tracer_provider``, ``capture_content`` (bool or a capture mode name, overrides
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``max_content_length``
+    (overrides ``CREWSCOPE_CAPTURE_MAX_LENGTH``).
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        # CrewAI is imported only here: `import crewscope.instrumentation` stays cheap.
+        from crewscope.instrumentation._patches import Patcher
+        from crewscope.instrumentation._spans import Telemetry
+
+        tracer = get_tracer(
+            __name__,
+            __version__,
+            kwargs.get("tracer_provider"),
+            schema_url=Schemas.V1_37_0.value,
+        )
+        capture = CaptureConfig.from_env(
+            kwargs.get("capture_content"), kwargs.get("max_content_length")
+        )
+        self._patcher = Patcher()
+        self._patcher.apply(Telemetry(tracer, capture))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        patcher = getattr(self, "_patcher", None)
+        if patcher is not None:
+            patcher.undo()

@@ -1,0 +1,240 @@
+"""Attribute names and pure helpers that turn CrewAI objects into span attributes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as GenAI
+from opentelemetry.semconv.attributes import error_attributes
+
+from crewscope.instrumentation._config import CaptureConfig
+
+OPERATION = GenAI.GEN_AI_OPERATION_NAME
+PROVIDER = GenAI.GEN_AI_PROVIDER_NAME
+REQUEST_MODEL = GenAI.GEN_AI_REQUEST_MODEL
+RESPONSE_MODEL = GenAI.GEN_AI_RESPONSE_MODEL
+INPUT_TOKENS = GenAI.GEN_AI_USAGE_INPUT_TOKENS
+OUTPUT_TOKENS = GenAI.GEN_AI_USAGE_OUTPUT_TOKENS
+CACHE_READ_TOKENS = GenAI.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+AGENT_NAME = GenAI.GEN_AI_AGENT_NAME
+AGENT_ID = GenAI.GEN_AI_AGENT_ID
+WORKFLOW_NAME = GenAI.GEN_AI_WORKFLOW_NAME
+TOOL_NAME = GenAI.GEN_AI_TOOL_NAME
+TOOL_TYPE = GenAI.GEN_AI_TOOL_TYPE
+TOOL_CALL_ID = GenAI.GEN_AI_TOOL_CALL_ID
+TOOL_ARGUMENTS = GenAI.GEN_AI_TOOL_CALL_ARGUMENTS
+TOOL_RESULT = GenAI.GEN_AI_TOOL_CALL_RESULT
+INPUT_MESSAGES = GenAI.GEN_AI_INPUT_MESSAGES
+OUTPUT_MESSAGES = GenAI.GEN_AI_OUTPUT_MESSAGES
+ERROR_TYPE = error_attributes.ERROR_TYPE
+
+OP_WORKFLOW = GenAI.GenAiOperationNameValues.INVOKE_WORKFLOW.value
+OP_AGENT = GenAI.GenAiOperationNameValues.INVOKE_AGENT.value
+OP_CHAT = GenAI.GenAiOperationNameValues.CHAT.value
+OP_TOOL = GenAI.GenAiOperationNameValues.EXECUTE_TOOL.value
+
+# crewai.* / crewscope.* extras (not in the GenAI semantic conventions)
+CREW_NAME = "crewai.crew.name"
+CREW_ID = "crewai.crew.id"
+CREW_PROCESS = "crewai.crew.process"
+CREW_KICKOFF = "crewai.crew.kickoff"
+CREW_INPUT_KEYS = "crewai.crew.input_keys"
+CREW_INPUTS = "crewai.crew.inputs"
+TASK_NAME = "crewai.task.name"
+TASK_ID = "crewai.task.id"
+STEP_INDEX = "crewai.step.index"
+STEP_TYPE = "crewai.step.type"
+TOOL_FROM_CACHE = "crewai.tool.from_cache"
+MEMORY_OPERATION = "crewai.memory.operation"
+MEMORY_RESULTS = "crewai.memory.results"
+FLOW_NAME = "crewai.flow.name"
+FLOW_METHOD = "crewai.flow.method"
+LLM_CALLS = "crewscope.llm.calls"
+TOOL_CALLS = "crewscope.tool.calls"
+OUTPUT_PREVIEW = "crewscope.output.preview"
+CONTENT_EVENT = "gen_ai.client.inference.operation.details"
+
+_PROVIDER_ALIASES = {"gemini": "gcp.gemini", "azure": "azure.ai.openai", "bedrock": "aws.bedrock"}
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, marking the cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 15)] + "...[truncated]"
+
+
+def to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raw = getattr(value, "raw", None)  # TaskOutput / CrewOutput
+    if isinstance(raw, str):
+        return raw
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop None values (OTel rejects them) and coerce odd types to str."""
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, (str, bool, int, float)):
+            out[key] = value
+        elif isinstance(value, (list, tuple)):
+            out[key] = [str(v) for v in value if v is not None]
+        else:
+            out[key] = str(value)
+    return out
+
+
+def provider_name(llm: Any) -> str | None:
+    """Map CrewAI's provider spelling to the semconv ``gen_ai.provider.name`` value."""
+    raw = getattr(llm, "provider", None) or getattr(llm, "llm_type", None)
+    if not isinstance(raw, str) or not raw:
+        return None
+    raw = raw.lower()
+    return _PROVIDER_ALIASES.get(raw, raw)
+
+
+def model_name(llm: Any) -> str:
+    model = getattr(llm, "model", None)
+    return model if isinstance(model, str) and model else "unknown"
+
+
+def agent_role(agent: Any) -> str | None:
+    role = getattr(agent, "role", None)
+    return str(role) if role else None
+
+
+def task_name(task: Any) -> str | None:
+    """A task's low-cardinality name: its ``name`` if set, else the start of its description."""
+    name = getattr(task, "name", None)
+    if name:
+        return str(name)
+    description = getattr(task, "description", None)
+    if description:
+        return truncate(" ".join(str(description).split()), 80)
+    return None
+
+
+def crew_name(crew: Any) -> str:
+    name = getattr(crew, "name", None)
+    return str(name) if name else "crew"
+
+
+def input_keys(inputs: Any) -> list[str]:
+    if isinstance(inputs, Mapping):
+        return sorted(str(k) for k in inputs)
+    return []
+
+
+def small_inputs(inputs: Any, limit: int) -> str | None:
+    """JSON of the scalar inputs, each value truncated (content capture only)."""
+    if not isinstance(inputs, Mapping):
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if isinstance(value, (bool, int, float)) or value is None:
+            kept[str(key)] = value
+        else:
+            kept[str(key)] = truncate(to_text(value), min(limit, 256))
+    return truncate(json.dumps(kept, default=str), limit)
+
+
+def _parts(content: Any, limit: int) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "content": truncate(content, limit)}]
+    if isinstance(content, list):
+        parts: list[dict[str, Any]] = []
+        for item in content:
+            if isinstance(item, Mapping) and item.get("type") == "text":
+                parts.append({"type": "text", "content": truncate(str(item.get("text")), limit)})
+        return parts
+    return []
+
+
+def input_messages(messages: Any, limit: int) -> str | None:
+    """CrewAI messages -> semconv ``gen_ai.input.messages`` JSON."""
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    if not isinstance(messages, Iterable):
+        return None
+    out = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        entry: dict[str, Any] = {
+            "role": message.get("role", "user"),
+            "parts": _parts(message.get("content"), limit),
+        }
+        for call in message.get("tool_calls") or []:
+            fn = call.get("function", {}) if isinstance(call, Mapping) else {}
+            entry["parts"].append(
+                {
+                    "type": "tool_call",
+                    "id": call.get("id") if isinstance(call, Mapping) else None,
+                    "name": fn.get("name"),
+                    "arguments": truncate(str(fn.get("arguments")), limit),
+                }
+            )
+        out.append(entry)
+    return json.dumps(out)
+
+
+def output_messages(result: Any, limit: int) -> str:
+    """An LLM call's return value -> semconv ``gen_ai.output.messages`` JSON."""
+    if isinstance(result, list):
+        parts = [{"type": "tool_call", "content": truncate(to_text(c), limit)} for c in result]
+        finish = "tool_call"
+    else:
+        parts = [{"type": "text", "content": truncate(to_text(result), limit)}]
+        finish = "stop"
+    return json.dumps([{"role": "assistant", "parts": parts, "finish_reason": finish}])
+
+
+def content_attrs(config: CaptureConfig, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep content attributes only when capture is on."""
+    if not config.enabled:
+        return {}
+    return {k: v for k, v in attrs.items() if v is not None}
+
+
+def normalize_usage(usage: Any) -> tuple[int, int, int] | None:
+    """Provider usage dict -> (input, output, cache_read) tokens.
+
+    Uses CrewAI's own normaliser (``UsageMetrics.from_provider_dict``) so every provider's
+    spelling is handled the way CrewAI handles it; falls back to the common spellings.
+    """
+    if not isinstance(usage, Mapping) or not usage:
+        return None
+    try:
+        from crewai.types.usage_metrics import UsageMetrics
+
+        metrics = UsageMetrics.from_provider_dict(dict(usage))
+        if metrics is not None:
+            return (
+                int(metrics.prompt_tokens),
+                int(metrics.completion_tokens),
+                int(metrics.cached_prompt_tokens or 0),
+            )
+    except Exception:  # noqa: BLE001 - older/newer CrewAI: fall back below
+        pass
+
+    def first(*keys: str) -> int:
+        for key in keys:
+            value = usage.get(key)
+            if isinstance(value, (int, float)):
+                return int(value)
+        return 0
+
+    return (
+        first("prompt_tokens", "input_tokens", "inputTokens", "prompt_token_count"),
+        first("completion_tokens", "output_tokens", "outputTokens", "candidates_token_count"),
+        first("cached_tokens", "cache_read_input_tokens"),
+    )

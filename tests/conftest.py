@@ -1,0 +1,87 @@
+"""Shared fixtures: network guard, offline CrewAI, the fake LLM, an instrumented tracer."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+NETGUARD_DIR = Path(__file__).parent / "_netguard"
+
+# Before anything imports crewai: keep it offline and out of the real HOME.
+_home = tempfile.mkdtemp(prefix="crewscope-test-home-")
+os.environ["HOME"] = _home
+os.environ.setdefault("CREWAI_STORAGE_DIR", os.path.join(_home, "crewai-storage"))
+os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
+os.environ.setdefault("OPENAI_API_KEY", "sk-crewscope-test")
+
+from crewscope.demo.env import apply_offline_env  # noqa: E402
+
+apply_offline_env()
+
+_spec = importlib.util.spec_from_file_location("_crewscope_netguard", NETGUARD_DIR / "sitecustomize.py")
+assert _spec and _spec.loader
+_netguard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_netguard)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a test subprocess: the same guard and offline settings."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(NETGUARD_DIR), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[object]:
+    from crewscope.demo.fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_server(fake_llm: object) -> object:
+    fake_llm.reset()  # type: ignore[attr-defined]
+    return fake_llm
+
+
+@pytest.fixture(scope="session")
+def _tracing() -> Iterator[tuple[object, object]]:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider, exporter
+    provider.shutdown()
+
+
+@pytest.fixture
+def spans(_tracing: tuple[object, object]) -> Iterator[object]:
+    """Instrument CrewAI for one test; yields the in-memory exporter."""
+    from crewscope.instrumentation import CrewAIInstrumentor
+
+    provider, exporter = _tracing
+    exporter.clear()  # type: ignore[attr-defined]
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        yield exporter
+    finally:
+        instrumentor.uninstrument()
+        exporter.clear()  # type: ignore[attr-defined]
+
+
+def pytest_report_header() -> list[str]:
+    return [f"crewscope tests: HOME={_home}, python {sys.version.split()[0]}"]
