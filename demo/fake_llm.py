@@ -87,7 +87,7 @@ def _example_args(schema: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-_REACT_TOOL = re.compile(r"Tool Name:\s*([^\n]+)")
+_REACT_TOOLS = re.compile(r"Action: the action to take, only one name of \[([^\]]+)\]")
 
 
 def _decide(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -108,9 +108,10 @@ def _decide(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "tool_call", {"role": "assistant", "content": None, "tool_calls": [call]}
     text = _messages_text(messages)
     react = "Action Input:" in text and "Final Answer:" in text
-    if react and "Observation:" not in text:
-        match = _REACT_TOOL.search(text)
-        tool = match.group(1).strip() if match else "tool"
+    answered = any(m.get("role") == "assistant" for m in messages)
+    match = _REACT_TOOLS.search(text)
+    if react and match and not answered:
+        tool = match.group(1).split(",")[0].strip()
         args = json.dumps({"text": "observability for crewai agents"})
         content = (
             "Thought: I should use a tool.\n"

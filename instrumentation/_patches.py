@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from wrapt import ObjectProxy, wrap_function_wrapper
+from wrapt import FunctionWrapper, wrap_function_wrapper
 
 from crewscope.instrumentation import _llm_wrappers as llm
 from crewscope.instrumentation import _run_wrappers as run
@@ -166,7 +166,7 @@ class Patcher:
             cls = stack.pop()
             stack.extend(cls.__subclasses__())
             fn = vars(cls).get("call")
-            if fn is None or isinstance(fn, ObjectProxy) or (id(cls), "call") in seen:
+            if fn is None or isinstance(fn, FunctionWrapper) or (id(cls), "call") in seen:
                 continue
             seen.add((id(cls), "call"))
             wrap_function_wrapper(cls, "call", call)
@@ -176,5 +176,5 @@ class Patcher:
         while self._applied:
             owner, attr = self._applied.pop()
             current = vars(owner).get(attr)
-            if isinstance(current, ObjectProxy) and hasattr(current, "__wrapped__"):
+            if isinstance(current, FunctionWrapper):
                 setattr(owner, attr, current.__wrapped__)
