@@ -1,0 +1,3 @@
+from crewscope.demo.run import main
+
+raise SystemExit(main())

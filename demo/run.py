@@ -1,0 +1,125 @@
+"""The main job: run the sample crew instrumented, land it in DuckDB, print a summary.
+
+By default the crew talks to the bundled fake OpenAI-compatible server on 127.0.0.1,
+so nothing leaves the machine. ``--real`` uses OpenAI itself (needs ``OPENAI_API_KEY``;
+``--model`` picks the model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from crewscope.demo.env import apply_offline_env
+
+SUMMARY_SQL = """
+SELECT
+    count(*) FILTER (WHERE GenAiOperation = 'invoke_workflow')  AS runs,
+    count(*) FILTER (WHERE GenAiOperation = 'invoke_agent')     AS tasks,
+    count(DISTINCT AgentName) FILTER (WHERE GenAiOperation = 'invoke_agent') AS agents,
+    count(*) FILTER (WHERE SpanName LIKE 'step %')              AS steps,
+    count(*) FILTER (WHERE GenAiOperation = 'execute_tool')     AS tool_calls,
+    count(*) FILTER (WHERE GenAiOperation = 'execute_tool' AND StatusCode = 'Error') AS tool_errors,
+    count(*) FILTER (WHERE GenAiOperation = 'chat')             AS llm_calls,
+    coalesce(sum(InputTokens) FILTER (WHERE GenAiOperation = 'chat'), 0)  AS input_tokens,
+    coalesce(sum(OutputTokens) FILTER (WHERE GenAiOperation = 'chat'), 0) AS output_tokens,
+    sum(CostUsd) FILTER (WHERE GenAiOperation = 'chat')         AS cost_usd
+FROM otel_traces WHERE TraceId IN ({traces})
+"""
+
+PER_TASK_SQL = """
+SELECT AgentName, TaskName, StatusCode, Duration / 1e6 AS ms, InputTokens, OutputTokens
+FROM otel_traces
+WHERE GenAiOperation = 'invoke_agent' AND TraceId IN ({traces})
+ORDER BY Timestamp
+"""
+
+
+def _run_crews(base_url: str | None, model: str, runs: int) -> list[str]:
+    """Kick off the sample crew ``runs`` times; returns the crews' ids."""
+    from crewscope.demo.crew import build_crew, make_llm, word_counter_tool
+
+    llm = make_llm(base_url, model=model)
+    crews = [
+        ("research_crew", word_counter_tool()),
+        ("flaky_tool_crew", word_counter_tool(fail=True)),
+    ]
+    crew_ids = []
+    for i in range(runs):
+        name, tool = crews[i % len(crews)]
+        crew = build_crew(llm, tool=tool, name=name)
+        crew.kickoff(inputs={"topic": ["OpenTelemetry", "DuckDB", "CrewAI"][i % 3]})
+        crew_ids.append(str(crew.id))
+    return crew_ids
+
+
+TRACES_OF_CREWS = """
+SELECT DISTINCT TraceId FROM otel_traces
+WHERE GenAiOperation = 'invoke_workflow' AND SpanAttributes['crewai.crew.id'] IN ({crews})
+"""
+
+
+def _print_summary(db_path: str, crew_ids: list[str], seconds: float) -> None:
+    import duckdb
+
+    con = duckdb.connect(db_path, read_only=True)
+    try:
+        crews = ", ".join("?" for _ in crew_ids)
+        trace_ids = [r[0] for r in con.execute(TRACES_OF_CREWS.format(crews=crews), crew_ids).fetchall()]
+        placeholders = ", ".join("?" for _ in trace_ids) or "NULL"
+        cur = con.execute(SUMMARY_SQL.format(traces=placeholders), trace_ids)
+        row = cur.fetchone()
+        assert row is not None and cur.description is not None
+        summary = dict(zip([d[0] for d in cur.description], row, strict=True))
+        tasks = con.execute(PER_TASK_SQL.format(traces=placeholders), trace_ids).fetchall()
+    finally:
+        con.close()
+    print(f"\ncrewscope demo: {len(trace_ids)} crew runs in {seconds:.1f}s -> {db_path}")
+    for key, value in summary.items():
+        shown = f"{value:.6f}" if isinstance(value, float) else value
+        print(f"  {key:<14} {shown}")
+    print("\n  agent        task      status  ms       in/out tokens")
+    for agent, task, status, ms, tin, tout in tasks:
+        print(f"  {agent:<12} {task:<9} {status:<7} {ms:8.1f} {tin}/{tout}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crewscope demo", description=__doc__)
+    parser.add_argument("--db", default=os.environ.get("CREWSCOPE_DB", "crewscope.duckdb"))
+    parser.add_argument("--runs", type=int, default=4, help="crew kickoffs (default 4)")
+    parser.add_argument("--real", action="store_true", help="use OpenAI (OPENAI_API_KEY)")
+    parser.add_argument("--model", default="gpt-4o-mini")
+    ns = parser.parse_args(argv)
+    apply_offline_env()
+    os.environ.setdefault("OTEL_SERVICE_NAME", "crewscope-demo")
+
+    from crewscope.demo.fake_llm import FakeLLMServer
+    from crewscope.instrumentation.configure import configure
+
+    server: Any = None
+    base_url = None
+    if ns.real:
+        if not os.environ.get("OPENAI_API_KEY"):
+            print("--real needs OPENAI_API_KEY", file=sys.stderr)
+            return 2
+    else:
+        server = FakeLLMServer().start()
+        base_url = server.base_url
+        os.environ.setdefault("OPENAI_API_KEY", "sk-crewscope-local")
+    telemetry = configure(exporters=["duckdb"], db_path=ns.db)
+    started = time.perf_counter()
+    try:
+        crew_ids = _run_crews(base_url, ns.model, ns.runs)
+    finally:
+        telemetry.shutdown()  # flushes and releases the DuckDB file for the server
+        if server is not None:
+            server.stop()
+    _print_summary(ns.db, crew_ids, time.perf_counter() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
