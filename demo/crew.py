@@ -29,7 +29,9 @@ def word_counter_tool(fail: bool = False) -> Any:
     return WordCounter()
 
 
-def build_crew(llm: Any, *, tool: Any = None, name: str = "research_crew", **crew_kwargs: Any) -> Any:
+def build_crew(
+    llm: Any, *, tool: Any = None, name: str = "research_crew", **crew_kwargs: Any
+) -> Any:
     """Researcher (with the word-counter tool) then Writer, one task each."""
     from crewai import Agent, Crew, Task
 
@@ -60,5 +62,10 @@ def build_crew(llm: Any, *, tool: Any = None, name: str = "research_crew", **cre
         expected_output="A short paragraph.",
         agent=writer,
     )
-    return Crew(name=name, agents=[researcher, writer], tasks=[research, write], verbose=False,
-                **crew_kwargs)
+    return Crew(
+        name=name,
+        agents=[researcher, writer],
+        tasks=[research, write],
+        verbose=False,
+        **crew_kwargs,
+    )

@@ -113,10 +113,7 @@ def _decide(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if react and match and not answered:
         tool = match.group(1).split(",")[0].strip()
         args = json.dumps({"text": "observability for crewai agents"})
-        content = (
-            "Thought: I should use a tool.\n"
-            f"Action: {tool}\nAction Input: {args}"
-        )
+        content = f"Thought: I should use a tool.\nAction: {tool}\nAction Input: {args}"
         return "react_action", {"role": "assistant", "content": content}
     answer = "The crew looked into it and everything checks out."
     if react:
@@ -182,8 +179,14 @@ class _Handler(BaseHTTPRequestHandler):
             tool_name = message["tool_calls"][0]["function"]["name"]
         with state.lock:
             state.calls.append(
-                FakeCall(model, kind, prompt_tokens, completion_tokens, stream=stream,
-                         tool_name=tool_name)
+                FakeCall(
+                    model,
+                    kind,
+                    prompt_tokens,
+                    completion_tokens,
+                    stream=stream,
+                    tool_name=tool_name,
+                )
             )
         usage = {
             "prompt_tokens": prompt_tokens,
@@ -219,15 +222,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        base = {"id": completion_id, "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": model}
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
         delta: dict[str, Any] = {"role": "assistant"}
         if message.get("tool_calls"):
             delta["tool_calls"] = [dict(tc, index=i) for i, tc in enumerate(message["tool_calls"])]
         chunks = [dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": None}])]
         for word in re.findall(r"\S+\s*", message.get("content") or ""):
-            chunks.append(dict(base, choices=[{"index": 0, "delta": {"content": word},
-                                               "finish_reason": None}]))
+            chunks.append(
+                dict(
+                    base, choices=[{"index": 0, "delta": {"content": word}, "finish_reason": None}]
+                )
+            )
         chunks.append(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish}]))
         chunks.append(dict(base, choices=[], usage=usage))
         for chunk in chunks:

@@ -68,7 +68,9 @@ def _print_summary(db_path: str, crew_ids: list[str], seconds: float) -> None:
     con = duckdb.connect(db_path, read_only=True)
     try:
         crews = ", ".join("?" for _ in crew_ids)
-        trace_ids = [r[0] for r in con.execute(TRACES_OF_CREWS.format(crews=crews), crew_ids).fetchall()]
+        trace_ids = [
+            r[0] for r in con.execute(TRACES_OF_CREWS.format(crews=crews), crew_ids).fetchall()
+        ]
         placeholders = ", ".join("?" for _ in trace_ids) or "NULL"
         cur = con.execute(SUMMARY_SQL.format(traces=placeholders), trace_ids)
         row = cur.fetchone()

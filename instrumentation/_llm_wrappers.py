@@ -103,7 +103,9 @@ def llm_call(tel: Telemetry) -> Any:
 
         def on_finish(s: Span, result: Any) -> None:
             if tel.capture.enabled:
-                tel.content(s, {A.OUTPUT_MESSAGES: A.output_messages(result, tel.capture.max_length)})
+                tel.content(
+                    s, {A.OUTPUT_MESSAGES: A.output_messages(result, tel.capture.max_length)}
+                )
 
         def on_exit(s: Span) -> None:
             if usage.reported:

@@ -116,7 +116,11 @@ def targets(tel: Telemetry) -> list[Target]:
             traced(tools.memory_operation(tel, "query"), is_async=True),
         ),
         ("crewai.flow.runtime", "Flow.kickoff_async", traced(run.flow_kickoff(tel), is_async=True)),
-        ("crewai.flow.runtime", "Flow._execute_method", traced(run.flow_method(tel), is_async=True)),
+        (
+            "crewai.flow.runtime",
+            "Flow._execute_method",
+            traced(run.flow_method(tel), is_async=True),
+        ),
     ]
     call, acall = traced(llm.llm_call(tel)), traced(llm.llm_call(tel), is_async=True)
     for module, cls in PROVIDERS:

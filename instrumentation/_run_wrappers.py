@@ -128,7 +128,9 @@ def task_execution(tel: Telemetry) -> Any:
                 A.CREW_NAME: info.crew,
             }
         )
-        span = tel.tracer.start_span(f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs)
+        span = tel.tracer.start_span(
+            f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs
+        )
         totals = Totals()
 
         def on_exit(s: Span) -> None:
@@ -177,7 +179,9 @@ def flow_kickoff(tel: Telemetry) -> Any:
                 A.CREW_INPUT_KEYS: A.input_keys(inputs),
             }
         )
-        span = tel.tracer.start_span(f"invoke_workflow {name}", kind=SpanKind.INTERNAL, attributes=attrs)
+        span = tel.tracer.start_span(
+            f"invoke_workflow {name}", kind=SpanKind.INTERNAL, attributes=attrs
+        )
         totals = Totals()
         return Handle(
             span,
@@ -198,7 +202,9 @@ def flow_method(tel: Telemetry) -> Any:
             return None
         method = str(args[0] if args else kwargs.get("method_name", "method"))
         attrs = {A.FLOW_NAME: _flow_name(flow), A.FLOW_METHOD: method}
-        span = tel.tracer.start_span(f"flow_method {method}", kind=SpanKind.INTERNAL, attributes=attrs)
+        span = tel.tracer.start_span(
+            f"flow_method {method}", kind=SpanKind.INTERNAL, attributes=attrs
+        )
         return Handle(span)
 
     return start

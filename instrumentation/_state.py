@@ -87,7 +87,10 @@ class ChatUsage:
     reported: bool = False
 
 
-RUN_INFO: ContextVar[RunInfo] = ContextVar("crewscope_run_info", default=RunInfo())
+RUN_INFO: ContextVar[RunInfo] = ContextVar(
+    "crewscope_run_info",
+    default=RunInfo(),  # noqa: B039 - frozen dataclass, never mutated
+)
 TOTALS: ContextVar[tuple[Totals, ...]] = ContextVar("crewscope_totals", default=())
 TOOL: ContextVar[ToolState | None] = ContextVar("crewscope_tool", default=None)
 CHAT: ContextVar[ChatUsage | None] = ContextVar("crewscope_chat", default=None)

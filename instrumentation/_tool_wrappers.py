@@ -74,8 +74,10 @@ def _native_result(result: Any) -> tuple[Any, Any, Any]:
         return None, None, result
     failure = result.get("tool_failure")
     kind = getattr(failure, "error_type", None) or getattr(failure, "kind", None)
-    return (str(kind or "tool_failure") if failure else None), result.get("from_cache"), result.get(
-        "result"
+    return (
+        (str(kind or "tool_failure") if failure else None),
+        result.get("from_cache"),
+        result.get("result"),
     )
 
 
@@ -160,7 +162,9 @@ def memory_operation(tel: Telemetry, operation: str) -> Any:
     def start(memory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
         attrs = RUN_INFO.get().attributes()
         attrs[A.MEMORY_OPERATION] = operation
-        span = tel.tracer.start_span(f"memory {operation}", kind=SpanKind.INTERNAL, attributes=attrs)
+        span = tel.tracer.start_span(
+            f"memory {operation}", kind=SpanKind.INTERNAL, attributes=attrs
+        )
 
         def on_finish(s: Span, result: Any) -> None:
             if operation == "query" and isinstance(result, (list, tuple)):

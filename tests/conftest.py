@@ -24,7 +24,9 @@ from crewscope.demo.env import apply_offline_env  # noqa: E402
 
 apply_offline_env()
 
-_spec = importlib.util.spec_from_file_location("_crewscope_netguard", NETGUARD_DIR / "sitecustomize.py")
+_spec = importlib.util.spec_from_file_location(
+    "_crewscope_netguard", NETGUARD_DIR / "sitecustomize.py"
+)
 assert _spec and _spec.loader
 _netguard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_netguard)
@@ -33,9 +35,7 @@ _spec.loader.exec_module(_netguard)
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for a test subprocess: the same guard and offline settings."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(NETGUARD_DIR), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD_DIR), *filter(None, [env.get("PYTHONPATH")])])
     env.update(extra)
     return env
 

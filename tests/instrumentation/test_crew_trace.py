@@ -66,7 +66,10 @@ def test_tokens_exact_per_call_and_totals(spans, llm_server):
     assert [tokens(c) for c in chats] == reported
     for task in by_name(finished, "invoke_agent"):
         below = [c for c in chats if _is_descendant(finished, c, task)]
-        assert tokens(task) == (sum(t[0] for t in map(tokens, below)), sum(t[1] for t in map(tokens, below)))
+        assert tokens(task) == (
+            sum(t[0] for t in map(tokens, below)),
+            sum(t[1] for t in map(tokens, below)),
+        )
         assert task.attributes["crewscope.llm.calls"] == len(below)
     [root] = roots(finished)
     assert tokens(root) == (sum(r[0] for r in reported), sum(r[1] for r in reported))
@@ -86,7 +89,7 @@ def test_second_kickoff_of_same_crew_is_a_separate_trace_with_its_own_totals(spa
     crew.kickoff(inputs={"topic": "one"})
     first_calls = llm_server.calls
     crew.kickoff(inputs={"topic": "two"})
-    second_calls = llm_server.calls[len(first_calls):]
+    second_calls = llm_server.calls[len(first_calls) :]
     finished = spans.get_finished_spans()
     first, second = sorted(roots(finished), key=lambda s: s.start_time)
     assert first.context.trace_id != second.context.trace_id
@@ -104,7 +107,10 @@ def test_kickoff_async_and_akickoff(spans, llm_server):
     asyncio.run(crew.akickoff(inputs={"topic": "b"}))
     finished = spans.get_finished_spans()
     trace_roots = sorted(roots(finished), key=lambda s: s.start_time)
-    assert [r.attributes["crewai.crew.kickoff"] for r in trace_roots] == ["kickoff_async", "akickoff"]
+    assert [r.attributes["crewai.crew.kickoff"] for r in trace_roots] == [
+        "kickoff_async",
+        "akickoff",
+    ]
     for root in trace_roots:
         assert shape(finished, root) == EXPECTED_SHAPE
     calls = llm_server.calls

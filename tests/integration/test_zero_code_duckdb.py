@@ -62,7 +62,10 @@ def test_opentelemetry_instrument_lands_exact_spans_in_duckdb(tmp_path: Path, ll
     )
     proc = subprocess.run(
         [str(bindir / "opentelemetry-instrument"), str(bindir / "python"), str(app)],
-        env=env, capture_output=True, text=True, timeout=240,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1])["raw"]
@@ -81,7 +84,11 @@ def test_opentelemetry_instrument_lands_exact_spans_in_duckdb(tmp_path: Path, ll
     [root] = [r for r in rows if r[1] == ""]
     assert root[2] == "invoke_workflow finance_crew" and root[4] == "Ok"
     agents = [r for r in rows if r[2].startswith("invoke_agent")]
-    assert [a[2] for a in agents] == ["invoke_agent Analyst", "invoke_agent Teacher", "invoke_agent Editor"]
+    assert [a[2] for a in agents] == [
+        "invoke_agent Analyst",
+        "invoke_agent Teacher",
+        "invoke_agent Editor",
+    ]
     assert all(spans[a[1]] == root for a in agents)
     tools = {r[2]: r for r in rows if r[2].startswith("execute_tool")}
     assert set(tools) == {"execute_tool exchange_rate", "execute_tool glossary"}
