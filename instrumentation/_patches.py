@@ -9,6 +9,7 @@ from typing import Any
 
 from wrapt import FunctionWrapper, wrap_function_wrapper
 
+from crewscope.instrumentation import _agent_wrappers as agents
 from crewscope.instrumentation import _llm_wrappers as llm
 from crewscope.instrumentation import _run_wrappers as run
 from crewscope.instrumentation import _tool_wrappers as tools
@@ -63,6 +64,12 @@ def targets(tel: Telemetry) -> list[Target]:
         ),
         ("crewai.task", "Task._execute_core", traced(run.task_execution(tel))),
         ("crewai.task", "Task._aexecute_core", traced(run.task_execution(tel), is_async=True)),
+        ("crewai.agent.core", "Agent.kickoff", traced(agents.agent_kickoff(tel))),
+        (
+            "crewai.agent.core",
+            "Agent.kickoff_async",
+            traced(agents.agent_kickoff(tel), is_async=True),
+        ),
         # module global, looked up at call time: exactly one call per agent LLM turn
         ("crewai.agents.agent_executor", "get_llm_response", traced(llm.agent_step(tel))),
         (

@@ -136,3 +136,35 @@ def test_streaming_llm_reports_exact_tokens(spans, llm_server):
     assert calls and all(c.stream for c in calls)
     chats = by_name(spans.get_finished_spans(), "chat ")
     assert [tokens(c) for c in chats] == [(c.prompt_tokens, c.completion_tokens) for c in calls]
+
+
+def test_standalone_agent_kickoff_is_an_invoke_agent_trace(spans, llm_server):
+    from crewai import Agent
+
+    from crewscope.demo.crew import word_counter_tool
+
+    agent = Agent(
+        role="Solo",
+        goal="g",
+        backstory="b",
+        llm=make_llm(llm_server.base_url),
+        tools=[word_counter_tool()],
+    )
+    result = agent.kickoff("Count the words in 'a b c'")
+    assert result.raw
+    finished = spans.get_finished_spans()
+    [root] = roots(finished)
+    assert root.name == "invoke_agent Solo"
+    assert shape(finished, root) == [
+        "invoke_agent Solo",
+        "  step Solo",
+        "    chat gpt-4o-mini",
+        "    execute_tool word_counter",
+        "  step Solo",
+        "    chat gpt-4o-mini",
+    ]
+    calls = llm_server.calls
+    assert tokens(root) == (
+        sum(c.prompt_tokens for c in calls),
+        sum(c.completion_tokens for c in calls),
+    )
