@@ -69,3 +69,21 @@ def build_crew(
         verbose=False,
         **crew_kwargs,
     )
+
+
+def local_embedder(texts: list[str]) -> list[list[float]]:
+    """A deterministic offline embedding (hash-based): lets CrewAI memory run with no network."""
+    import hashlib
+
+    vectors = []
+    for text in texts:
+        digest = hashlib.sha256(text.encode()).digest()
+        vectors.append([b / 255 for b in digest])
+    return vectors
+
+
+def make_memory(llm: Any, storage_dir: str) -> Any:
+    """CrewAI unified memory on a local LanceDB folder with the offline embedder."""
+    from crewai.memory.unified_memory import Memory
+
+    return Memory(llm=llm, embedder=local_embedder, storage=storage_dir)

@@ -68,23 +68,33 @@ def _messages_text(messages: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def _example_args(schema: dict[str, Any]) -> dict[str, Any]:
+def _example_value(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        schema = defs.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    for combo in ("anyOf", "oneOf", "allOf"):
+        if combo in schema:
+            options = [o for o in schema[combo] if o.get("type") != "null"] or schema[combo]
+            return _example_value(options[0], defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "string")
+    if kind in ("integer", "number"):
+        return 1 if "maximum" in schema and schema["maximum"] <= 1 else 21
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return [_example_value(schema.get("items") or {}, defs)]
+    if kind == "object":
+        return _example_args(schema, defs)
+    return "observability for crewai agents"
+
+
+def _example_args(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON object that satisfies a (simple) JSON schema: tool arguments, structured output."""
+    defs = {**(defs or {}), **(schema.get("$defs") or {})}
     props = schema.get("properties") or {}
     required = schema.get("required") or list(props)
-    args: dict[str, Any] = {}
-    for name in required:
-        kind = (props.get(name) or {}).get("type", "string")
-        if kind in ("integer", "number"):
-            args[name] = 21
-        elif kind == "boolean":
-            args[name] = True
-        elif kind == "array":
-            args[name] = []
-        elif kind == "object":
-            args[name] = {}
-        else:
-            args[name] = "observability for crewai agents"
-    return args
+    return {name: _example_value(props.get(name) or {}, defs) for name in required}
 
 
 _REACT_TOOLS = re.compile(r"Action: the action to take, only one name of \[([^\]]+)\]")
@@ -106,6 +116,11 @@ def _decide(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             },
         }
         return "tool_call", {"role": "assistant", "content": None, "tool_calls": [call]}
+    response_format = body.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if response_format.get("type") in ("json_schema", "json_object"):
+        content = json.dumps(_example_args(schema or {}))
+        return "final", {"role": "assistant", "content": content}
     text = _messages_text(messages)
     react = "Action Input:" in text and "Final Answer:" in text
     answered = any(m.get("role") == "assistant" for m in messages)

@@ -24,6 +24,7 @@ SELECT
     count(*) FILTER (WHERE GenAiOperation = 'execute_tool')     AS tool_calls,
     count(*) FILTER (WHERE GenAiOperation = 'execute_tool' AND StatusCode = 'Error') AS tool_errors,
     count(*) FILTER (WHERE GenAiOperation = 'chat')             AS llm_calls,
+    count(*) FILTER (WHERE SpanName LIKE 'memory %')            AS memory_ops,
     coalesce(sum(InputTokens) FILTER (WHERE GenAiOperation = 'chat'), 0)  AS input_tokens,
     coalesce(sum(OutputTokens) FILTER (WHERE GenAiOperation = 'chat'), 0) AS output_tokens,
     sum(CostUsd) FILTER (WHERE GenAiOperation = 'chat')         AS cost_usd
@@ -38,11 +39,16 @@ ORDER BY Timestamp
 """
 
 
-def _run_crews(base_url: str | None, model: str, runs: int) -> list[str]:
-    """Kick off the sample crew ``runs`` times; returns the crews' ids."""
-    from crewscope.demo.crew import build_crew, make_llm, word_counter_tool
+def _run_crews(base_url: str | None, model: str, runs: int, memory_dir: str) -> list[str]:
+    """Kick off the sample crew ``runs`` times; returns the crews' ids.
+
+    Every other run uses a tool that raises (CrewAI recovers; the tool span is an error), and
+    the first crew has memory (offline embedder), so every kind of span shows up.
+    """
+    from crewscope.demo.crew import build_crew, make_llm, make_memory, word_counter_tool
 
     llm = make_llm(base_url, model=model)
+    memory = make_memory(llm, memory_dir)
     crews = [
         ("research_crew", word_counter_tool()),
         ("flaky_tool_crew", word_counter_tool(fail=True)),
@@ -50,7 +56,8 @@ def _run_crews(base_url: str | None, model: str, runs: int) -> list[str]:
     crew_ids = []
     for i in range(runs):
         name, tool = crews[i % len(crews)]
-        crew = build_crew(llm, tool=tool, name=name)
+        extra = {"memory": memory} if name == "research_crew" else {}
+        crew = build_crew(llm, tool=tool, name=name, **extra)
         crew.kickoff(inputs={"topic": ["OpenTelemetry", "DuckDB", "CrewAI"][i % 3]})
         crew_ids.append(str(crew.id))
     return crew_ids
@@ -114,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     telemetry = configure(exporters=["duckdb"], db_path=ns.db)
     started = time.perf_counter()
     try:
-        crew_ids = _run_crews(base_url, ns.model, ns.runs)
+        memory_dir = os.path.join(os.path.dirname(os.path.abspath(ns.db)), ".crewscope-memory")
+        crew_ids = _run_crews(base_url, ns.model, ns.runs, memory_dir)
     finally:
         telemetry.shutdown()  # flushes and releases the DuckDB file for the server
         if server is not None:

@@ -168,3 +168,31 @@ def test_standalone_agent_kickoff_is_an_invoke_agent_trace(spans, llm_server):
         sum(c.prompt_tokens for c in calls),
         sum(c.completion_tokens for c in calls),
     )
+
+
+def test_memory_saves_and_queries_are_spans(spans, llm_server, tmp_path):
+    from crewscope.demo.crew import make_memory
+
+    llm = make_llm(llm_server.base_url)
+    crew = build_crew(llm, memory=make_memory(llm, str(tmp_path / "memory")))
+    crew.kickoff(inputs={"topic": "memory"})
+    finished = spans.get_finished_spans()
+    saves = by_name(finished, "memory save")
+    queries = by_name(finished, "memory query")
+    assert len(saves) == 2 and len(queries) >= 2
+    assert {s.attributes["gen_ai.agent.name"] for s in saves} == {"Researcher", "Writer"}
+    assert all(q.attributes["crewai.memory.operation"] == "query" for q in queries)
+    # the Writer's recall finds what the Researcher saved
+    writer_queries = [q for q in queries if q.attributes["gen_ai.agent.name"] == "Writer"]
+    assert max(q.attributes["crewai.memory.results"] for q in writer_queries) >= 1
+    for span in saves + queries:
+        assert parent_of(finished, span).attributes.get("gen_ai.operation.name") in (
+            "invoke_agent",
+            "execute_tool",
+        )
+    [root] = roots(finished)
+    calls = llm_server.calls
+    assert tokens(root) == (
+        sum(c.prompt_tokens for c in calls),
+        sum(c.completion_tokens for c in calls),
+    )
