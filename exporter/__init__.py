@@ -1,0 +1,12 @@
+"""crewscope.exporter: OpenTelemetry spans into a local DuckDB file.
+
+Zero-code: ``OTEL_TRACES_EXPORTER=duckdb opentelemetry-instrument python app.py`` (file from
+``CREWSCOPE_DB``, default ``./crewscope.duckdb``). In code::
+
+    provider.add_span_processor(BatchSpanProcessor(DuckDBSpanExporter("runs.duckdb")))
+"""
+
+from crewscope.exporter._store import SpanStore
+from crewscope.exporter.span_exporter import CREWSCOPE_DB, DuckDBSpanExporter, ExporterStats
+
+__all__ = ["CREWSCOPE_DB", "DuckDBSpanExporter", "ExporterStats", "SpanStore"]

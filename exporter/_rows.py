@@ -1,0 +1,339 @@
+"""Spans -> one Arrow table in the ``otel_traces`` layout of sql/schema.sql (pure, no I/O).
+
+Every ingest path fills a `SpanColumns` and calls `to_table()`, so all write identical rows:
+the in-process exporter from SDK spans (`span_exporter.spans_to_table`), the OTLP receiver
+through `SpanColumns.add_span(...)` with plain values (each ``AnyValue`` through
+`attr_to_str`, ids as lowercase hex: ``bytes.hex()``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import pyarrow as pa
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.trace import SpanKind, StatusCode
+
+from crewscope.exporter.pricing import cost_usd
+
+_TS = pa.timestamp("ns")
+_STR = pa.string()
+_MAP = pa.map_(pa.string(), pa.string())
+_EVENT = pa.struct([("Timestamp", _TS), ("Name", _STR), ("Attributes", _MAP)])
+_LINK = pa.struct([("TraceId", _STR), ("SpanId", _STR), ("TraceState", _STR), ("Attributes", _MAP)])
+
+PROMOTED_COLUMNS = (
+    "GenAiOperation", "CrewName", "TaskName", "AgentName", "ToolName", "Model",
+    "ProviderName", "InputTokens", "OutputTokens", "CostUsd", "ErrorType",
+)  # fmt: skip
+"""The typed copies of hot attributes, in table order; `promote` returns them in this order."""
+
+_PROMOTED_TYPES = {"InputTokens": pa.int64(), "OutputTokens": pa.int64(), "CostUsd": pa.float64()}
+
+ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("Timestamp", _TS, nullable=False),
+        pa.field("TraceId", _STR, nullable=False),
+        pa.field("SpanId", _STR, nullable=False),
+        pa.field("ParentSpanId", _STR, nullable=False),
+        pa.field("TraceState", _STR),
+        pa.field("SpanName", _STR, nullable=False),
+        pa.field("SpanKind", _STR, nullable=False),
+        pa.field("ServiceName", _STR),
+        pa.field("ResourceAttributes", pa.dictionary(pa.int32(), _MAP)),  # see SpanColumns
+        pa.field("ScopeName", _STR),
+        pa.field("ScopeVersion", _STR),
+        pa.field("SpanAttributes", _MAP),
+        pa.field("Duration", pa.int64(), nullable=False),
+        pa.field("StatusCode", _STR, nullable=False),
+        pa.field("StatusMessage", _STR),
+        pa.field("Events", pa.list_(_EVENT)),
+        pa.field("Links", pa.list_(_LINK)),
+        *(pa.field(c, _PROMOTED_TYPES.get(c, _STR)) for c in PROMOTED_COLUMNS),
+    ]
+)
+"""Arrow schema of ``otel_traces``: same names, order and types as sql/schema.sql."""
+
+KIND_NAMES = {
+    SpanKind.INTERNAL: "Internal",
+    SpanKind.SERVER: "Server",
+    SpanKind.CLIENT: "Client",
+    SpanKind.PRODUCER: "Producer",
+    SpanKind.CONSUMER: "Consumer",
+}
+STATUS_NAMES = {StatusCode.UNSET: "Unset", StatusCode.OK: "Ok", StatusCode.ERROR: "Error"}
+
+# Operations whose spans are single model calls; workflow/agent spans carry token *totals*
+# and must not be priced again.
+_PRICED_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
+
+
+def attr_to_str(value: object) -> str | None:
+    """One attribute value as the string stored in the MAP columns; None means skip it.
+
+    bool -> 'true'/'false'; sequences -> JSON arrays; bytes -> base64 (as the Collector does).
+    """
+    cls = value.__class__
+    if cls is str:
+        return value  # type: ignore[return-value]
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int or cls is float:
+        return str(value)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):  # a str subclass, e.g. a StrEnum member
+            return str.__str__(value)
+        if isinstance(value, (bytes, bytearray)):
+            return base64.b64encode(value).decode("ascii")
+        if isinstance(value, (Sequence, Mapping, set, frozenset)):
+            return json.dumps(value, ensure_ascii=False, default=_json_default)
+        return str(value)
+    except Exception:  # e.g. a __str__ that raises: the value must not fail the batch
+        return f"<unprintable {cls.__name__}>"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+def _int(value: object) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload,no-any-return]
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+
+def promote(attrs: Mapping[str, str]) -> tuple[Any, ...]:
+    """The `PROMOTED_COLUMNS` values for one span, from its string attributes.
+
+    CostUsd is filled only for single-call spans (chat, ...) with a model and tokens.
+    """
+    get = attrs.get
+    op = get("gen_ai.operation.name")
+    model = get("gen_ai.response.model") or get("gen_ai.request.model")
+    provider = get("gen_ai.provider.name") or get("gen_ai.system")
+    in_tok = _int(get("gen_ai.usage.input_tokens"))
+    out_tok = _int(get("gen_ai.usage.output_tokens"))
+    cost = None
+    if model and (in_tok is not None or out_tok is not None):
+        if op is None or op in _PRICED_OPERATIONS:
+            cost = cost_usd(
+                model,
+                provider,
+                in_tok or 0,
+                out_tok or 0,
+                _int(get("gen_ai.usage.cache_read.input_tokens")) or 0,
+                _int(get("gen_ai.usage.cache_creation.input_tokens")) or 0,
+            )
+    return (
+        op,
+        get("crewai.crew.name") or get("gen_ai.workflow.name"),
+        get("crewai.task.name"),
+        get("gen_ai.agent.name"),
+        get("gen_ai.tool.name"),
+        model,
+        provider,
+        in_tok,
+        out_tok,
+        cost,
+        get("error.type"),
+    )
+
+
+def string_attrs(attrs: Mapping[str, Any] | None) -> dict[str, str]:
+    """Copy of `attrs` with every value as `attr_to_str` makes it (None values dropped)."""
+    if attrs.__class__ is BoundedAttributes:
+        attrs = attrs._dict  # a dict iterates in C, the Mapping in Python
+    if not attrs:
+        return {}
+    out = dict(attrs)
+    for k in [k for k, v in out.items() if v.__class__ is not str]:
+        v = attr_to_str(out[k])
+        if v is None:
+            del out[k]
+        else:
+            out[k] = v
+    return out
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+# Scalar columns, in the order of the per-span row tuples that SpanColumns collects.
+_SCALARS = (
+    "Timestamp", "TraceId", "SpanId", "ParentSpanId", "TraceState", "SpanName", "SpanKind",
+    "ServiceName", "ScopeName", "ScopeVersion", "Duration", "StatusCode", "StatusMessage",
+    *PROMOTED_COLUMNS,
+)  # fmt: skip
+
+
+_NOT_NULL = [f.name for f in ARROW_SCHEMA if not f.nullable]
+
+
+class SpanColumns:
+    """One batch being built; `to_table()` turns it into an Arrow table.
+
+    Scalars are kept as one tuple per span (transposed once, in C, by ``zip``); MAP columns
+    as flat offsets/keys/values and LIST columns as offsets plus child rows, so every Arrow
+    column is built by one call. Map keys must be unique per row, as DuckDB requires.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.attrs = _FlatMaps()
+        # ResourceAttributes is dictionary-encoded: rows point at the batch's distinct maps,
+        # so DuckDB validates each map once per batch, not once per row (~2 µs/span).
+        self.res_rows: list[int] = []
+        self.res = _FlatMaps()
+        self._res_ids: dict[int, int] = {}
+        self._res_refs: list[object] = []  # keeps keyed objects alive so ids stay unique
+        self.event_offsets = [0]
+        self.events: list[tuple[int, str]] = []
+        self.event_attrs = _FlatMaps()
+        self.link_offsets = [0]
+        self.links: list[tuple[str, str, str | None]] = []
+        self.link_attrs = _FlatMaps()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add_span(
+        self,
+        *,
+        timestamp_ns: int,
+        trace_id: str,
+        span_id: str,
+        parent_span_id: str,
+        name: str,
+        kind: str,
+        duration_ns: int,
+        status_code: str,
+        status_message: str | None = None,
+        trace_state: str | None = "",
+        service_name: str | None = None,
+        resource_attributes: Mapping[str, str] = _EMPTY,
+        scope_name: str | None = None,
+        scope_version: str | None = None,
+        attributes: Mapping[str, str] = _EMPTY,
+        events: Iterable[tuple[int, str, Mapping[str, str]]] = (),
+        links: Iterable[tuple[str, str, str | None, Mapping[str, str]]] = (),
+    ) -> None:
+        """Append one span given as plain values (ids as lowercase hex, '' for no parent).
+
+        `kind` and `status_code` are the table's strings (`KIND_NAMES`, `STATUS_NAMES`);
+        attribute values are strings as made by `attr_to_str`. Events are
+        ``(time_ns, name, attrs)``, links ``(trace_id, span_id, trace_state, attrs)``.
+        """
+        self.rows.append(
+            (timestamp_ns, trace_id, span_id, parent_span_id, trace_state, name, kind,
+             service_name, scope_name, scope_version, duration_ns, status_code, status_message)
+            + promote(attributes)
+        )  # fmt: skip
+        self.res_rows.append(self.resource_index(resource_attributes))
+        self.attrs.add(attributes)
+        for ts, ev_name, ev_attrs in events:
+            self.events.append((ts, ev_name))
+            self.event_attrs.add(ev_attrs)
+        self.event_offsets.append(len(self.events))
+        for l_trace, l_span, l_state, l_attrs in links:
+            self.links.append((l_trace, l_span, l_state))
+            self.link_attrs.add(l_attrs)
+        self.link_offsets.append(len(self.links))
+
+    def resource_index(self, resource: Any) -> int:
+        """Index of `resource` (a Resource or a string mapping) among the batch's maps.
+
+        Keyed by identity: pass the same mapping object for spans that share a resource.
+        """
+        idx = self._res_ids.get(id(resource))
+        if idx is None:
+            attrs = resource.attributes if isinstance(resource, Resource) else resource
+            self.res.add(string_attrs(attrs))
+            idx = self._res_ids[id(resource)] = len(self._res_refs)
+            self._res_refs.append(resource)
+        return idx
+
+    def sanitize(self) -> None:
+        """Coerce odd names and keys to strings; for the slow, span-by-span retry."""
+        fields = [ARROW_SCHEMA.field(c) for c in _SCALARS]
+        self.rows = [
+            tuple(_coerce_str(v, f) for v, f in zip(row, fields, strict=True)) for row in self.rows
+        ]
+        self.events = [(ts, str(name)) for ts, name in self.events]
+        for maps in (self.res, self.attrs, self.event_attrs, self.link_attrs):
+            maps.keys = [str(k) for k in maps.keys]
+
+    def to_table(self) -> pa.Table:
+        """The batch as a `pa.Table` with `ARROW_SCHEMA`."""
+        scalars = zip(*self.rows, strict=True) if self.rows else [()] * len(_SCALARS)
+        cols = {
+            c: pa.array(v, ARROW_SCHEMA.field(c).type)
+            for c, v in zip(_SCALARS, scalars, strict=True)
+        }
+        for c in _NOT_NULL:  # pyarrow does not enforce nullability; DuckDB would fail the batch
+            if cols[c].null_count:
+                raise ValueError(f"NULL in NOT NULL column {c}")
+        ev_ts, ev_name = zip(*self.events, strict=True) if self.events else ((), ())
+        events = pa.StructArray.from_arrays(
+            [pa.array(ev_ts, _TS), pa.array(ev_name, _STR), self.event_attrs.array()],
+            fields=list(_EVENT),
+        )
+        link_cols = zip(*self.links, strict=True) if self.links else ((), (), ())
+        links = pa.StructArray.from_arrays(
+            [*(pa.array(c, _STR) for c in link_cols), self.link_attrs.array()],
+            fields=list(_LINK),
+        )
+        cols["ResourceAttributes"] = pa.DictionaryArray.from_arrays(
+            pa.array(self.res_rows, pa.int32()), self.res.array()
+        )
+        cols["SpanAttributes"] = self.attrs.array()
+        cols["Events"] = pa.ListArray.from_arrays(pa.array(self.event_offsets, pa.int32()), events)
+        cols["Links"] = pa.ListArray.from_arrays(pa.array(self.link_offsets, pa.int32()), links)
+        return pa.Table.from_arrays([cols[n] for n in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
+
+
+def _coerce_str(value: Any, field: pa.Field) -> Any:
+    if field.type != _STR or value.__class__ is str:
+        return value
+    if value is None:
+        return None if field.nullable else ""
+    return str(value)
+
+
+class _FlatMaps:
+    """Rows of a MAP(VARCHAR, VARCHAR) column as flat offsets, keys and values."""
+
+    __slots__ = ("offsets", "keys", "values")
+
+    def __init__(self) -> None:
+        self.offsets = [0]
+        self.keys: list[str] = []
+        self.values: list[str] = []
+
+    def add(self, mapping: Mapping[str, str]) -> None:
+        self.extend(mapping, mapping.values())
+
+    def extend(self, keys: Iterable[str], values: Iterable[str]) -> None:
+        self.keys.extend(keys)
+        self.values.extend(values)
+        self.offsets.append(len(self.keys))
+
+    def array(self) -> pa.MapArray:
+        offsets = pa.array(self.offsets, pa.int32())
+        keys, values = pa.array(self.keys, _STR), pa.array(self.values, _STR)
+        return pa.MapArray.from_arrays(offsets, keys, values, type=_MAP)

@@ -1,0 +1,116 @@
+"""The DuckDB file: connection, schema bootstrap and columnar appends.
+
+Shared by the in-process exporter, the OTLP receiver and the query API. DuckDB allows one
+read-write process per file; inside that process, every thread takes its own `cursor()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from importlib import resources
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+
+# BY NAME so the insert does not depend on column order, only on ARROW_SCHEMA's names.
+INSERT_SPANS = 'INSERT INTO otel_traces BY NAME SELECT * FROM "{view}"'
+
+
+def read_sql(name: str) -> str:
+    """The text of ``exporter/sql/<name>``."""
+    return resources.files("crewscope.exporter").joinpath("sql", name).read_text("utf-8")
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True for DuckDB's "Could not set lock on file" (another process holds the file)."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+class SpanStore:
+    """Owns one DuckDB connection to a crewscope database file.
+
+    Opening raises DuckDB's errors unchanged (see `is_lock_error`); the caller decides
+    whether to retry. Read-write opens create the tables from ``sql/schema.sql``.
+    Within one process, open a file with one configuration only: DuckDB shares one
+    instance per file and refuses a second open with other settings (e.g. read-only).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        read_only: bool = False,
+        config: dict[str, str] | None = None,
+        ddl: tuple[str, ...] = ("schema.sql",),
+    ) -> None:
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        if not read_only and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+            path, read_only=read_only, config=dict(config or {})
+        )
+        try:
+            if not read_only:
+                for name in ddl:
+                    self._con.execute(read_sql(name))
+        except BaseException:
+            self._con.close()
+            raise
+        self._view = f"_crewscope_batch_{id(self):x}"
+
+    @property
+    def closed(self) -> bool:
+        return self._con is None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise duckdb.ConnectionException(f"SpanStore for {self.path} is closed")
+        return self._con
+
+    def append(self, table: pa.Table) -> None:
+        """Insert `table` (with `_rows.ARROW_SCHEMA`) as one committed, columnar insert."""
+        if table.num_rows == 0:
+            return
+        with self._lock:
+            con = self._connection()
+            con.register(self._view, table)
+            try:
+                # Autocommit: returning means the batch is in the WAL, i.e. durable.
+                con.execute(INSERT_SPANS.format(view=self._view))
+            finally:
+                con.unregister(self._view)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the same database, for use by one other thread."""
+        with self._lock:
+            return self._connection().cursor()
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file."""
+        with self._lock:
+            self._connection().execute("CHECKPOINT")
+
+    def close(self) -> None:
+        """Close the connection (idempotent); cursors already handed out stop working."""
+        with self._lock:
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
+
+    def __enter__(self) -> SpanStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

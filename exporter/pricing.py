@@ -1,0 +1,213 @@
+"""USD cost of one LLM call from its model, provider and token counts.
+
+Prices come from the offline `genai-prices` snapshot, overridden per model by a user JSON
+file named in ``CREWSCOPE_PRICES_FILE``::
+
+    {"my-model": {"input_per_mtok": 0.15, "output_per_mtok": 0.6,
+                  "cache_read_per_mtok": 0.075}}
+
+An unknown model costs ``None`` (never 0), so sums over spans show what is unpriced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+CREWSCOPE_PRICES_FILE = "CREWSCOPE_PRICES_FILE"
+"""Path of a JSON file of per-model prices (USD per million tokens) that override genai-prices."""
+
+_BASIS = 1000  # tokens per basis measurement; well below every tier threshold
+_CACHE_LIMIT = 4096  # model names come from spans: bound the cache against junk names
+
+
+@dataclass(frozen=True)
+class ModelRate:
+    """Affine price of one model: ``fixed + sum(tokens * per_token)`` while input stays small."""
+
+    input: float  # per uncached input token
+    output: float
+    cache_read: float
+    cache_write: float
+    fixed: float = 0.0  # per-request charge
+    linear_up_to: float = float("inf")  # above this many input tokens, tiers apply
+    exact: Any = None  # genai_prices ModelPrice, for calls above linear_up_to
+
+    def cost(
+        self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
+    ) -> float:
+        """Cost in USD; `input_tokens` includes the cached ones (OTel GenAI semconv)."""
+        if input_tokens > self.linear_up_to and self.exact is not None:
+            return _exact_cost(self.exact, input_tokens, output_tokens, cache_read, cache_write)
+        uncached = max(input_tokens - cache_read - cache_write, 0)
+        total = (
+            self.fixed
+            + uncached * self.input
+            + output_tokens * self.output
+            + cache_read * self.cache_read
+            + cache_write * self.cache_write
+        )
+        return round(total, 12)  # drop float noise from the per-token split
+
+
+class PriceBook:
+    """Looks up and caches a `ModelRate` per (provider, model)."""
+
+    def __init__(self, prices_file: str | None = None) -> None:
+        self._overrides = _load_overrides(prices_file) if prices_file else {}
+        self._cache: dict[tuple[str | None, str], ModelRate | None] = {}
+
+    def rate(self, model: str, provider: str | None = None) -> ModelRate | None:
+        """The rate for `model` (user file first, then genai-prices), or None if unknown."""
+        key = (provider, model)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        rate = self._overrides.get(model) or self._overrides.get(model.lower())
+        if rate is None:
+            rate = _genai_prices_rate(model, provider)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = rate
+        return rate
+
+    def cost_usd(
+        self,
+        model: str,
+        provider: str | None,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float | None:
+        """Cost of one call in USD, or None when the model's price is unknown."""
+        rate = self.rate(model, provider)
+        if rate is None:
+            return None
+        try:
+            return rate.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        except Exception:  # a library edge case must not cost us the span
+            logger.debug("price calculation failed for %s", model, exc_info=True)
+            return None
+
+
+_default_book: PriceBook | None = None
+_default_lock = threading.Lock()
+
+
+def default_price_book() -> PriceBook:
+    """The process-wide book, reading ``CREWSCOPE_PRICES_FILE`` once."""
+    global _default_book
+    if _default_book is None:
+        with _default_lock:
+            if _default_book is None:
+                _default_book = PriceBook(os.environ.get(CREWSCOPE_PRICES_FILE) or None)
+    return _default_book
+
+
+def cost_usd(
+    model: str,
+    provider: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+) -> float | None:
+    """Cost of one call in USD from the default book; None for an unknown model."""
+    return default_price_book().cost_usd(
+        model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
+    )
+
+
+def _load_overrides(path: str) -> dict[str, ModelRate]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        rates = {}
+        for name, p in raw.items():
+            per_in = float(p["input_per_mtok"]) / 1e6
+            rates[str(name)] = ModelRate(
+                input=per_in,
+                output=float(p["output_per_mtok"]) / 1e6,
+                cache_read=float(p.get("cache_read_per_mtok", per_in * 1e6)) / 1e6,
+                cache_write=float(p.get("cache_write_per_mtok", per_in * 1e6)) / 1e6,
+            )
+        return rates
+    except Exception as exc:  # a bad price file must not stop tracing
+        logger.warning("ignoring price file %s (%s: %s)", path, type(exc).__name__, exc)
+        return {}
+
+
+def _genai_prices_rate(model: str, provider: str | None) -> ModelRate | None:
+    """Derive an affine rate from genai-prices by pricing a few basis usages.
+
+    `ModelPrice.calc_price` costs ~120 µs per call; measuring it once per model keeps cost
+    lookups under a microsecond while the library stays the source of truth.
+    """
+    try:
+        from genai_prices import data_snapshot
+        from genai_prices.types import TieredPrices
+
+        snapshot = data_snapshot.get_snapshot()
+        model_price = None
+        for prov, ref in _candidates(model, provider):
+            try:
+                prov_info, info = snapshot.find_provider_model(ref, None, prov, None)
+            except LookupError:
+                continue
+            model_price = info.get_prices(datetime.now(tz=timezone.utc))
+            break
+        if model_price is None:
+            return None
+        tiers = [
+            t.start
+            for v in model_price.__dict__.values()
+            if isinstance(v, TieredPrices)
+            for t in v.tiers
+        ]
+        fixed = _exact_cost(model_price, 0, 0, 0, 0)
+
+        def per_token(i: int, o: int, cr: int, cw: int) -> float:
+            return (_exact_cost(model_price, i, o, cr, cw) - fixed) / _BASIS
+
+        return ModelRate(
+            input=per_token(_BASIS, 0, 0, 0),
+            output=per_token(0, _BASIS, 0, 0),
+            cache_read=per_token(_BASIS, 0, _BASIS, 0),
+            cache_write=per_token(_BASIS, 0, 0, _BASIS),
+            fixed=fixed,
+            linear_up_to=min(tiers) if tiers else float("inf"),
+            exact=model_price,
+        )
+    except Exception:
+        logger.debug("no genai-prices rate for %s/%s", provider, model, exc_info=True)
+        return None
+
+
+def _candidates(model: str, provider: str | None) -> list[tuple[str | None, str]]:
+    """(provider, model) pairs to try: as given, model alone, then a litellm-style prefix."""
+    out: list[tuple[str | None, str]] = []
+    if provider:
+        out.append((provider, model))
+    out.append((None, model))
+    if "/" in model:
+        prefix, rest = model.split("/", 1)
+        out += [(prefix, rest), (None, rest)]
+    return out
+
+
+def _exact_cost(model_price: Any, i: int, o: int, cr: int, cw: int) -> float:
+    from genai_prices import Usage
+
+    usage = Usage(input_tokens=i, output_tokens=o, cache_read_tokens=cr, cache_write_tokens=cw)
+    total: Decimal = model_price.calc_price(usage)["total_price"]
+    return float(total)
