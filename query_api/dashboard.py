@@ -1,0 +1,47 @@
+"""The dashboard: period totals, best agents, agents with issues, executions per day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+
+from crewscope.query_api.agents import agent_summaries
+from crewscope.query_api.filters import as_utc, day_start, utcnow
+from crewscope.query_api.metric_models import DashboardResponse, PeriodTotals, TrendPoint
+from crewscope.query_api.spantree import rows_as_dicts
+from crewscope.query_api.sql_files import load_sql
+
+ISSUE_ERROR_RATE = 10.0
+"""An agent "has issues" when more than this percentage of its executions failed (7 days)."""
+TOP_AGENTS = 5
+
+
+def dashboard(
+    cur: duckdb.DuckDBPyConnection,
+    now: datetime | None = None,
+    issue_error_rate: float = ISSUE_ERROR_RATE,
+) -> DashboardResponse:
+    now = now or utcnow()
+    totals = [
+        PeriodTotals(**row)
+        for row in rows_as_dicts(cur.execute(load_sql("dashboard_totals.sql"), {"now": now}))
+    ]
+    week = [a for a in agent_summaries(cur, now - timedelta(days=7), now) if a.total_executions]
+    top = sorted(week, key=lambda a: (-(a.success_rate or 0.0), a.avg_ms or 0.0, a.agent))
+    issues = [a for a in week if 100.0 - (a.success_rate or 0.0) > issue_error_rate]
+    issues.sort(key=lambda a: (a.success_rate or 0.0, a.agent))
+    since = day_start((now - timedelta(days=29)).date())
+    trend = [
+        TrendPoint(**row)
+        for row in rows_as_dicts(cur.execute(load_sql("dashboard_trend.sql"), {"since": since}))
+    ]
+    month = totals[-1] if totals else None
+    return DashboardResponse(
+        generated_at=as_utc(now),
+        totals=totals,
+        average_success_rate=month.success_rate if month else None,
+        top_agents=top[:TOP_AGENTS],
+        agents_with_issues=issues,
+        executions_trend=trend,
+    )

@@ -1,0 +1,55 @@
+"""FastAPI dependencies: the per-request cursor and shared query parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated
+
+import duckdb
+from fastapi import Depends, HTTPException, Query, Request
+
+from crewscope.query_api.db import Database
+from crewscope.query_api.filters import to_naive_utc
+from crewscope.query_api.health import HealthRegistry
+from crewscope.query_api.models import ExecutionStatus, TimeRange
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_cursor(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One cursor per request, with the projections brought up to date first."""
+    with get_db(request).session() as cur:
+        yield cur
+
+
+def get_health(request: Request) -> HealthRegistry:
+    registry: HealthRegistry = request.app.state.health
+    return registry
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
+HealthDep = Annotated[HealthRegistry, Depends(get_health)]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1..100")]
+Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Status = Annotated[ExecutionStatus | None, Query(description="completed or failed")]
+StartFrom = Annotated[datetime | None, Query(description="started at or after (ISO 8601)")]
+StartTo = Annotated[datetime | None, Query(description="started at or before (ISO 8601)")]
+Range = Annotated[TimeRange, Query(description="1d, 7d, 30d or 90d")]
+
+
+def check_range(start: datetime | date | None, end: datetime | date | None) -> None:
+    """422 when a range is reversed (the reason says which parameters)."""
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        start, end = to_naive_utc(start), to_naive_utc(end)
+    if start is not None and end is not None and start > end:  # type: ignore[operator]
+        raise HTTPException(status_code=422, detail="the range's start is after its end")
+
+
+def not_found(what: str, ident: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} {ident!r} not found")

@@ -1,0 +1,108 @@
+"""`create_app(db_path)`: the FastAPI app serving one crewscope DuckDB file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from crewscope.exporter import SpanStore
+from crewscope.query_api.db import Database
+from crewscope.query_api.health import HealthRegistry
+from crewscope.query_api.jobs import every, run_retention, run_rollup
+from crewscope.query_api.retention import DEFAULT_RETENTION_DAYS
+from crewscope.query_api.rollup import JobState
+from crewscope.query_api.routes import (
+    agents,
+    dashboard,
+    export,
+    rollups,
+    runs,
+    system,
+    tasks,
+    usage,
+)
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1/monitoring"
+DEFAULT_ROLLUP_INTERVAL_S = 60.0
+DEFAULT_RETENTION_INTERVAL_S = 3600.0
+
+
+def create_app(
+    db_path: str,
+    *,
+    store: SpanStore | None = None,
+    rollup_interval_s: float = DEFAULT_ROLLUP_INTERVAL_S,
+    retention_days: int | None = DEFAULT_RETENTION_DAYS,
+    retention_interval_s: float = DEFAULT_RETENTION_INTERVAL_S,
+) -> FastAPI:
+    """The query API over `db_path` (opened read-write now; pass `store` to share one).
+
+    While the app runs (lifespan), rollups are refreshed every `rollup_interval_s` seconds
+    and, unless `retention_days` is None, spans older than that many days are deleted every
+    `retention_interval_s` seconds (first after one interval). An interval <= 0 disables a job.
+    """
+    db = Database(db_path, store=store)
+    jobs = {
+        "rollup": JobState("rollup", rollup_interval_s),
+        "retention": JobState(
+            "retention", retention_interval_s if retention_days is not None else 0.0
+        ),
+    }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
+        if rollup_interval_s > 0:
+            tasks.append(
+                asyncio.create_task(every(rollup_interval_s, run_rollup, db, jobs["rollup"]))
+            )
+        if retention_days is not None and retention_interval_s > 0:
+            tasks.append(
+                asyncio.create_task(
+                    every(
+                        retention_interval_s,
+                        run_retention,
+                        db,
+                        jobs["retention"],
+                        retention_days,
+                        first_delay_s=retention_interval_s,
+                    )
+                )
+            )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            db.close()
+
+    app = FastAPI(
+        title="crewscope",
+        summary="Observability for CrewAI: runs, tasks, agents, rollups, usage and health.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.jobs = jobs
+    app.state.health = HealthRegistry()
+    for module in (runs, tasks, agents, rollups, dashboard, usage, system, export):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(dashboard.page_router)
+    return app
+
+
+def _version() -> str:
+    try:
+        from crewscope.instrumentation.version import __version__
+    except ImportError:  # pragma: no cover - the three folders ship together
+        return "0"
+    return __version__

@@ -1,0 +1,126 @@
+"""Keeps crewscope_runs / _tasks / _trace_totals in step with otel_traces.
+
+The first two are pure projections of single spans, the third sums per trace (see
+sql/tables.sql). New spans are found
+by rowid: DuckDB gives appended rows increasing rowids and a reader's snapshot always sees
+a rowid prefix of committed appends, so "rowid >= watermark" is exactly what is new. Rowids
+are renumbered only when a checkpoint vacuums deleted rows, which happens after retention;
+`verify` detects that (the number of rows below the watermark no longer matches the number
+copied) and rebuilds, and retention rebuilds explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import duckdb
+
+from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
+
+logger = logging.getLogger(__name__)
+
+PROJECTION_FILES = ("project_runs.sql", "project_tasks.sql", "project_trace_totals.sql")
+PROJECTION_TABLES = ("crewscope_runs", "crewscope_tasks", "crewscope_trace_totals")  # allowlist
+NEXT_ROWID_KEY = "projection_next_rowid"
+ROWS_SEEN_KEY = "projection_rows_seen"
+
+MAX_NEW_ROWID = "SELECT max(rowid) FROM otel_traces WHERE rowid >= ?"
+COUNT_RANGE = "SELECT count(*) FROM otel_traces WHERE rowid BETWEEN ? AND ?"
+COUNT_BELOW = "SELECT count(*) FROM otel_traces WHERE rowid < ?"
+READ_META = 'SELECT "Value" FROM crewscope_meta WHERE "Key" = ?'
+WRITE_META = "INSERT OR REPLACE INTO crewscope_meta VALUES (?, ?)"
+
+
+def read_meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = cur.execute(READ_META, [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def write_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    cur.execute(WRITE_META, [key, value])
+
+
+class Projections:
+    """Incremental copy of new run / task spans; thread-safe, one instance per database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.last_sync: float | None = None
+        self.last_error: str | None = None
+
+    def sync(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """Copy spans appended since the last call; returns how many rows were examined."""
+        with self._lock:
+            try:
+                n = self._sync(cur)
+            except duckdb.Error as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("projection sync failed: %s", exc, exc_info=True)
+                return 0
+            self.last_sync = time.time()
+            self.last_error = None
+            return n
+
+    def _sync(self, cur: duckdb.DuckDBPyConnection) -> int:
+        lo = int(read_meta(cur, NEXT_ROWID_KEY) or 0)
+        seen = int(read_meta(cur, ROWS_SEEN_KEY) or 0)
+        cur.begin()
+        try:
+            n = self._copy(cur, lo, seen)
+            cur.commit()
+        except BaseException:
+            cur.rollback()
+            raise
+        return n
+
+    @staticmethod
+    def _copy(cur: duckdb.DuckDBPyConnection, lo: int, seen: int) -> int:
+        """Inside the caller's transaction: copy rowids >= lo and move the watermark."""
+        row = cur.execute(MAX_NEW_ROWID, [lo]).fetchone()
+        hi = None if row is None else row[0]
+        if hi is None:
+            return 0
+        (n,) = cur.execute(COUNT_RANGE, [lo, hi]).fetchone() or (0,)
+        for name in PROJECTION_FILES:
+            sql = load_sql(name)
+            params: dict[str, object] = {"lo": lo, "hi": hi}
+            if "$llm_ops" in sql:
+                params["llm_ops"] = list(LLM_OPERATIONS)
+            cur.execute(sql, params)
+        write_meta(cur, NEXT_ROWID_KEY, str(hi + 1))
+        write_meta(cur, ROWS_SEEN_KEY, str(seen + int(n)))
+        return int(n)
+
+    def rebuild(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """Empty the projections and copy every span again, in one transaction."""
+        with self._lock:
+            cur.begin()
+            try:
+                for table in PROJECTION_TABLES:
+                    cur.execute(f"DELETE FROM {table}")
+                n = self._copy(cur, 0, 0)
+                if n == 0:
+                    write_meta(cur, NEXT_ROWID_KEY, "0")
+                    write_meta(cur, ROWS_SEEN_KEY, "0")
+                cur.commit()
+            except BaseException:
+                cur.rollback()
+                raise
+            self.last_sync = time.time()
+            return n
+
+    def verify(self, cur: duckdb.DuckDBPyConnection) -> bool:
+        """Rebuild if rowids moved under the watermark; True when nothing had to be done."""
+        with self._lock:
+            nxt = int(read_meta(cur, NEXT_ROWID_KEY) or 0)
+            seen = int(read_meta(cur, ROWS_SEEN_KEY) or 0)
+            (below,) = cur.execute(COUNT_BELOW, [nxt]).fetchone() or (0,)
+        if int(below) == seen:
+            return True
+        logger.info(
+            "span rowids changed (%s rows below watermark, %s copied): rebuilding", below, seen
+        )
+        self.rebuild(cur)
+        return False

@@ -1,0 +1,30 @@
+"""Dashboard data (JSON) and the server-rendered dashboard page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from crewscope.query_api.dashboard import dashboard
+from crewscope.query_api.dashboard_page import render_dashboard
+from crewscope.query_api.deps import CursorDep
+from crewscope.query_api.metric_models import DashboardResponse
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+page_router = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+
+@router.get("", response_model=DashboardResponse)
+def read_dashboard(cur: CursorDep) -> DashboardResponse:
+    """Totals for 24h/7d/30d, top agents, agents with issues, executions per day."""
+    return dashboard(cur)
+
+
+@page_router.get("/", response_class=RedirectResponse)
+def root() -> RedirectResponse:
+    return RedirectResponse("/dashboard")
+
+
+@page_router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(cur: CursorDep) -> HTMLResponse:
+    return HTMLResponse(render_dashboard(dashboard(cur)))

@@ -1,0 +1,54 @@
+"""Daily rollups per agent and per crew."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from crewscope.query_api.deps import CursorDep, Offset, check_range
+from crewscope.query_api.filters import utcnow
+from crewscope.query_api.metric_models import RollupRefreshResponse, RollupResponse
+from crewscope.query_api.rollup import GroupBy, read_rollups, refresh_rollups
+
+router = APIRouter(prefix="/rollups", tags=["rollups"])
+
+
+@router.get("/daily", response_model=RollupResponse)
+def read_daily(
+    cur: CursorDep,
+    group_by: Annotated[GroupBy, Query(description="agent or crew")] = GroupBy.AGENT,
+    date_from: Annotated[date | None, Query(description="first day (default: 30 days ago)")] = None,
+    date_to: Annotated[date | None, Query(description="last day (default: today, UTC)")] = None,
+    agent: Annotated[str | None, Query(description="only this agent (group_by=agent)")] = None,
+    crew: Annotated[str | None, Query(description="only this crew (group_by=crew)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Offset = 0,
+) -> RollupResponse:
+    """Daily rollup rows, newest day first."""
+    today = utcnow().date()
+    date_to = date_to or today
+    date_from = date_from or date_to - timedelta(days=29)
+    check_range(date_from, date_to)
+    name = agent if group_by is GroupBy.AGENT else crew
+    return read_rollups(cur, group_by, date_from, date_to, name, limit, offset)
+
+
+@router.post("/refresh", response_model=RollupRefreshResponse)
+def refresh(
+    cur: CursorDep,
+    date_from: Annotated[date | None, Query(description="first day (default: all)")] = None,
+    date_to: Annotated[date | None, Query()] = None,
+) -> RollupRefreshResponse:
+    """Recompute the rollups of a range of days now (idempotent)."""
+    check_range(date_from, date_to)
+    r = refresh_rollups(cur, date_from, date_to)
+    return RollupRefreshResponse(
+        date_from=r.day_from,
+        date_to=r.day_to,
+        days=r.days,
+        agent_rows=r.agent_rows,
+        crew_rows=r.crew_rows,
+        seconds=r.seconds,
+    )

@@ -1,0 +1,53 @@
+"""Tasks: task executions by agents (invoke_agent spans)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from crewscope.query_api.deps import (
+    CursorDep,
+    Limit,
+    Offset,
+    StartFrom,
+    StartTo,
+    Status,
+    check_range,
+    not_found,
+)
+from crewscope.query_api.models import TaskDetail, TaskListResponse
+from crewscope.query_api.tasks import get_task, list_tasks, task_filters
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+@router.get("", response_model=TaskListResponse)
+def read_tasks(
+    cur: CursorDep,
+    crew: Annotated[str | None, Query(description="crew name")] = None,
+    agent: Annotated[str | None, Query(description="agent role")] = None,
+    task: Annotated[str | None, Query(description="task name")] = None,
+    run_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
+    status: Status = None,
+    start_date_from: StartFrom = None,
+    start_date_to: StartTo = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> TaskListResponse:
+    """List task executions, newest first."""
+    check_range(start_date_from, start_date_to)
+    where = task_filters(crew, agent, task, run_id, status, start_date_from, start_date_to)
+    return list_tasks(cur, where, limit, offset)
+
+
+@router.get("/{task_id}", response_model=TaskDetail)
+def read_task(
+    cur: CursorDep,
+    task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the span id")],
+) -> TaskDetail:
+    """One task execution with its steps, tool calls, LLM calls and errors."""
+    task = get_task(cur, task_id)
+    if task is None:
+        raise not_found("task", task_id)
+    return task

@@ -1,0 +1,117 @@
+-- Tables owned by crewscope.query_api, next to otel_traces (exporter/sql/schema.sql).
+--
+-- crewscope_runs / crewscope_tasks are projections: one row per root invoke_workflow span
+-- (a run) and per invoke_agent span (a task execution), copied from otel_traces by
+-- projections.py in rowid order (watermark in crewscope_meta). They hold only values of the
+-- span itself, so they can always be rebuilt from otel_traces; they exist so that lists,
+-- totals, lookups by id and agent metrics never scan every span.
+--
+-- crewscope_rollup_* are the daily rollups. They survive retention (cleanup deletes spans,
+-- never rollups); DurationsMs keeps each day's sorted execution times so percentiles over
+-- several days are exact and equal to the realtime ones.
+CREATE TABLE IF NOT EXISTS crewscope_meta (
+    "Key"   VARCHAR PRIMARY KEY,
+    "Value" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_runs (
+    "TraceId"       VARCHAR NOT NULL,
+    "SpanId"        VARCHAR NOT NULL,
+    "Timestamp"     TIMESTAMP_NS NOT NULL,
+    "EndTime"       TIMESTAMP_NS NOT NULL,
+    "DurationMs"    DOUBLE NOT NULL,
+    "CrewName"      VARCHAR,
+    "IsFlow"        BOOLEAN NOT NULL,
+    "Failed"        BOOLEAN NOT NULL,
+    "StatusMessage" VARCHAR,
+    "ErrorType"     VARCHAR,
+    "InputTokens"   BIGINT,
+    "OutputTokens"  BIGINT,
+    "LlmCalls"      BIGINT,
+    "InputKeys"     VARCHAR,
+    "Inputs"        VARCHAR,
+    "OutputPreview" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_tasks (
+    "TraceId"       VARCHAR NOT NULL,
+    "SpanId"        VARCHAR NOT NULL,
+    "ParentSpanId"  VARCHAR NOT NULL,
+    "Timestamp"     TIMESTAMP_NS NOT NULL,
+    "EndTime"       TIMESTAMP_NS NOT NULL,
+    "DurationMs"    DOUBLE NOT NULL,
+    "CrewName"      VARCHAR,
+    "AgentName"     VARCHAR,
+    "TaskName"      VARCHAR,
+    "Failed"        BOOLEAN NOT NULL,
+    "StatusMessage" VARCHAR,
+    "ErrorType"     VARCHAR,
+    "InputTokens"   BIGINT,
+    "OutputTokens"  BIGINT,
+    "LlmCalls"      BIGINT,
+    "ToolCalls"     BIGINT,
+    "OutputPreview" VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_rollup_agent_daily (
+    "Day"          DATE NOT NULL,
+    "AgentName"    VARCHAR NOT NULL,
+    "Executions"   BIGINT NOT NULL,
+    "Successful"   BIGINT NOT NULL,
+    "Failed"       BIGINT NOT NULL,
+    "SuccessRate"  DOUBLE,
+    "SumMs"        DOUBLE NOT NULL,
+    "AvgMs"        DOUBLE,
+    "MinMs"        DOUBLE,
+    "MaxMs"        DOUBLE,
+    "P50Ms"        DOUBLE,
+    "P95Ms"        DOUBLE,
+    "P99Ms"        DOUBLE,
+    "DurationsMs"  DOUBLE[] NOT NULL,
+    "InputTokens"  BIGINT NOT NULL,
+    "OutputTokens" BIGINT NOT NULL,
+    "CostUsd"      DOUBLE,
+    "RefreshedAt"  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_rollup_crew_daily (
+    "Day"          DATE NOT NULL,
+    "CrewName"     VARCHAR NOT NULL,
+    "Executions"   BIGINT NOT NULL,
+    "Successful"   BIGINT NOT NULL,
+    "Failed"       BIGINT NOT NULL,
+    "SuccessRate"  DOUBLE,
+    "SumMs"        DOUBLE NOT NULL,
+    "AvgMs"        DOUBLE,
+    "MinMs"        DOUBLE,
+    "MaxMs"        DOUBLE,
+    "P50Ms"        DOUBLE,
+    "P95Ms"        DOUBLE,
+    "P99Ms"        DOUBLE,
+    "DurationsMs"  DOUBLE[] NOT NULL,
+    "InputTokens"  BIGINT NOT NULL,
+    "OutputTokens" BIGINT NOT NULL,
+    "CostUsd"      DOUBLE,
+    "RefreshedAt"  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_rollup_agent_errors_daily (
+    "Day"       DATE NOT NULL,
+    "AgentName" VARCHAR NOT NULL,
+    "ErrorType" VARCHAR,
+    "Error"     VARCHAR NOT NULL,
+    "Count"     BIGINT NOT NULL
+);
+
+-- Per-trace totals, summed incrementally from every synced span (order-independent, so a
+-- child span arriving after its run still counts).
+CREATE TABLE IF NOT EXISTS crewscope_trace_totals (
+    "TraceId"   VARCHAR PRIMARY KEY,
+    "Spans"     BIGINT NOT NULL,
+    "Tasks"     BIGINT NOT NULL,
+    "Steps"     BIGINT NOT NULL,
+    "LlmCalls"  BIGINT NOT NULL,
+    "ToolCalls" BIGINT NOT NULL,
+    "Errors"    BIGINT NOT NULL,
+    "CostUsd"   DOUBLE
+);

@@ -1,0 +1,15 @@
+"""Loading the query files in ``query_api/sql/`` (one query per file, read once)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+LLM_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
+"""gen_ai.operation.name values of LLM-call spans: the spans that carry tokens and CostUsd."""
+
+
+@cache
+def load_sql(name: str) -> str:
+    """The text of ``query_api/sql/<name>``."""
+    return resources.files("crewscope.query_api").joinpath("sql", name).read_text("utf-8")

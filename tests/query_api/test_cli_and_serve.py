@@ -1,0 +1,109 @@
+"""The crewscope CLI, and a real uvicorn server hit over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crewscope.query_api.cli import main
+from crewscope.query_api.filters import utcnow
+from tests.conftest import subprocess_env
+from tests.query_api.conftest import API, seed_database
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> str:
+    path = str(tmp_path / "cli.duckdb")
+    seed_database(path, utcnow(), n_runs=6)
+    return path
+
+
+def test_rollup_stats_export_cleanup(
+    db_file: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rollup", "--db", db_file]) == 0
+    assert "agent rows" in capsys.readouterr().err
+    assert main(["stats", "--db", db_file]) == 0
+    assert "Researcher" in capsys.readouterr().out
+    out = tmp_path / "runs.csv"
+    assert main(["export", "runs", "--db", db_file, "-o", str(out)]) == 0
+    assert len(list(csv.DictReader(out.open()))) == 6
+    out_json = tmp_path / "tasks.json"
+    assert main(["export", "tasks", "--db", db_file, "--format", "json", "--agent", "Writer",
+                 "-o", str(out_json)]) == 0  # fmt: skip
+    assert {t["agent"] for t in json.loads(out_json.read_text())} == {"Writer"}
+    assert main(["cleanup", "--db", db_file, "--days", "0", "--dry-run"]) == 0
+    assert "would delete" in capsys.readouterr().err
+    assert main(["cleanup", "--db", db_file, "--days", "-1"]) == 2
+
+
+def test_bad_arguments_exit_nonzero(db_file: str) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "users", "--db", db_file])
+    with pytest.raises(SystemExit):
+        main(["stats", "--time-range", "2d", "--db", db_file])
+
+
+def test_locked_file_is_a_clear_error(db_file: str) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({db_file!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        proc = subprocess.run(
+            [sys.executable, "-m", "crewscope.query_api.cli", "stats", "--db", db_file],
+            capture_output=True, text=True, env=subprocess_env(), timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 2
+        assert "another process" in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_served_over_http(db_file: str) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crewscope.query_api.cli", "serve", "--db", db_file,
+         "--port", str(port), "--log-level", "warning"],
+        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"{base}{API}/system/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["overall_status"] in ("healthy", "degraded")
+        runs = httpx.get(f"{base}{API}/runs?limit=2").json()
+        assert runs["total"] == 6 and len(runs["runs"]) == 2
+        detail = httpx.get(f"{base}{API}/runs/{runs['runs'][0]['run_id']}").json()
+        assert detail["spans"][0]["children"]
+        assert httpx.get(f"{base}/docs").status_code == 200
+        assert "crewscope" in httpx.get(f"{base}/dashboard").text
+        assert httpx.get(f"{base}{API}/runs?limit=500").status_code == 422
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
