@@ -70,12 +70,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
             args.db,
             rollup_interval_s=args.rollup_interval,
             retention_days=None if args.retention_days <= 0 else args.retention_days,
+            grpc_address=args.grpc or None,
         )
     except Exception as exc:
         if is_lock_error(exc):
             raise CliError(f"{args.db} is open in another process; only one may write it") from exc
         raise
     err.print(f"crewscope: serving {args.db} on http://{args.host}:{args.port}  (docs: /docs)")
+    err.print(
+        f"crewscope: OTLP/HTTP at http://{args.host}:{args.port}/v1/traces"
+        + (f", OTLP/gRPC at {args.grpc}" if args.grpc else "")
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 
@@ -192,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delete spans older than this many days, hourly (0 = keep all)")  # fmt: skip
     p.add_argument("--rollup-interval", type=float, default=60.0, help="seconds between rollups")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--grpc", default="127.0.0.1:4317", metavar="HOST:PORT",
+                   help="OTLP/gRPC receiver address ('' = off); OTLP/HTTP is always on "
+                   "at /v1/traces on the HTTP port")  # fmt: skip
     p.set_defaults(fn=cmd_serve)
 
     p = add("rollup", "Refresh the daily rollups (idempotent)")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from crewscope.exporter import SpanStore
+from crewscope.exporter.receiver import OtlpReceiver, config_from_env
 from crewscope.query_api.db import Database
 from crewscope.query_api.health import HealthRegistry
 from crewscope.query_api.jobs import every, run_retention, run_rollup
@@ -40,14 +41,31 @@ def create_app(
     rollup_interval_s: float = DEFAULT_ROLLUP_INTERVAL_S,
     retention_days: int | None = DEFAULT_RETENTION_DAYS,
     retention_interval_s: float = DEFAULT_RETENTION_INTERVAL_S,
+    grpc_address: str | None = None,
+    receiver_max_body_bytes: int | None = None,
+    receiver_max_queued_spans: int | None = None,
 ) -> FastAPI:
     """The query API over `db_path` (opened read-write now; pass `store` to share one).
 
     While the app runs (lifespan), rollups are refreshed every `rollup_interval_s` seconds
     and, unless `retention_days` is None, spans older than that many days are deleted every
     `retention_interval_s` seconds (first after one interval). An interval <= 0 disables a job.
+
+    The app also receives OTLP: ``POST /v1/traces`` (HTTP) and, when `grpc_address` is given,
+    OTLP/gRPC there; both land in the same file (env: ``CREWSCOPE_INGEST_TOKEN``,
+    ``CREWSCOPE_INGEST_MAX_BYTES``, ``CREWSCOPE_INGEST_QUEUE_SPANS``).
     """
     db = Database(db_path, store=store)
+    overrides = {
+        k: v
+        for k, v in {
+            "max_body_bytes": receiver_max_body_bytes,
+            "max_queued_spans": receiver_max_queued_spans,
+        }.items()
+        if v is not None
+    }
+    receiver_config, queue_spans = config_from_env(**overrides)
+    receiver = OtlpReceiver(db.store, receiver_config, max_queued_spans=queue_spans)
     jobs = {
         "rollup": JobState("rollup", rollup_interval_s),
         "retention": JobState(
@@ -57,6 +75,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if grpc_address:
+            try:
+                receiver.start_grpc(grpc_address)
+            except (OSError, RuntimeError) as exc:  # e.g. a local Collector already has 4317
+                logger.error("OTLP/gRPC receiver not started on %s: %s", grpc_address, exc)
         tasks: list[asyncio.Task[None]] = []
         if rollup_interval_s > 0:
             tasks.append(
@@ -83,6 +106,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            receiver.close()  # writes what is queued before the file closes
             db.close()
 
     app = FastAPI(
@@ -94,9 +118,17 @@ def create_app(
     app.state.db = db
     app.state.jobs = jobs
     app.state.health = HealthRegistry()
+    app.state.receiver = receiver
+    app.state.health.register_queue(
+        "ingest_queue",
+        depth=lambda: receiver.queue.depth,
+        capacity=receiver.queue.max_queued_spans,
+        dropped=lambda: receiver.queue.stats.spans_refused_full,
+    )
     for module in (runs, tasks, agents, rollups, dashboard, usage, system, export):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(dashboard.page_router)
+    app.include_router(receiver.router)
     return app
 
 

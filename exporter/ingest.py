@@ -1,0 +1,145 @@
+"""The receiver's bounded ingest queue and its single writer thread.
+
+Requests hand over an Arrow table and wait for its commit: data is acknowledged only once
+it is durable. The writer folds whatever is queued into one append (one commit) to keep
+DuckDB's per-statement cost low under load. When the queue holds ``max_queued_spans``
+the request is refused at once (HTTP 503 / gRPC UNAVAILABLE with a retry hint) instead of
+growing memory without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestStats:
+    spans_accepted: int = 0
+    spans_written: int = 0
+    spans_rejected_invalid: int = 0
+    requests_refused_full: int = 0
+    spans_refused_full: int = 0
+    batches_written: int = 0
+    write_errors: int = 0
+    last_error: str | None = None
+    last_write_unix_ns: int | None = None
+    by_signal: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__, by_signal=dict(self.by_signal))
+
+
+@dataclass
+class _Item:
+    table: pa.Table
+    writer: Callable[[pa.Table], None]
+    future: Future[int]
+
+
+class IngestQueue:
+    """Bounded queue of decoded batches, written by one thread."""
+
+    def __init__(self, max_queued_spans: int = 200_000, max_write_spans: int = 50_000) -> None:
+        self.max_queued_spans = max_queued_spans
+        self.max_write_spans = max_write_spans
+        self.stats = IngestStats()
+        self._items: deque[_Item] = deque()
+        self._queued = 0
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="crewscope-ingest", daemon=True)
+        self._thread.start()
+
+    @property
+    def depth(self) -> int:
+        """Spans waiting to be written."""
+        with self._cond:
+            return self._queued
+
+    def submit(
+        self, table: pa.Table, writer: Callable[[pa.Table], None], signal: str = "traces"
+    ) -> Future[int] | None:
+        """Queue ``table`` for ``writer``; None when the queue is full (retry later)."""
+        future: Future[int] = Future()
+        rows = table.num_rows
+        if rows == 0:
+            future.set_result(0)
+            return future
+        with self._cond:
+            if self._closed or self._queued + rows > self.max_queued_spans:
+                self.stats.requests_refused_full += 1
+                self.stats.spans_refused_full += rows
+                return None
+            self._items.append(_Item(table, writer, future))
+            self._queued += rows
+            self.stats.spans_accepted += rows
+            self.stats.by_signal[signal] = self.stats.by_signal.get(signal, 0) + rows
+            self._cond.notify()
+        return future
+
+    def _take(self) -> list[_Item]:
+        """Wait for work; then take every queued item for the same writer, up to the limit."""
+        with self._cond:
+            while not self._items and not self._closed:
+                self._cond.wait()
+            if not self._items:
+                return []
+            first = self._items.popleft()
+            batch, rows = [first], first.table.num_rows
+            while (
+                self._items
+                and self._items[0].writer is first.writer
+                and rows + self._items[0].table.num_rows <= self.max_write_spans
+            ):
+                item = self._items.popleft()
+                batch.append(item)
+                rows += item.table.num_rows
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if not batch:
+                return
+            rows = sum(i.table.num_rows for i in batch)
+            try:
+                table = (
+                    batch[0].table
+                    if len(batch) == 1
+                    else pa.concat_tables([i.table for i in batch])
+                )
+                batch[0].writer(table)
+            except Exception as exc:  # noqa: BLE001 - reported to every waiting request
+                logger.warning("crewscope ingest: write of %d spans failed: %s", rows, exc)
+                with self._cond:
+                    self._queued -= rows
+                    self.stats.write_errors += 1
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                for item in batch:
+                    item.future.set_exception(exc)
+                continue
+            with self._cond:
+                self._queued -= rows
+                self.stats.spans_written += rows
+                self.stats.batches_written += 1
+                self.stats.last_write_unix_ns = time.time_ns()
+            for item in batch:
+                item.future.set_result(item.table.num_rows)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop accepting, write what is queued, stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)

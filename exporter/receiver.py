@@ -1,0 +1,71 @@
+"""The OTLP receiver as one object: ingest queue, HTTP routes, optional gRPC server.
+
+``crewscope serve`` (the process that owns the DuckDB file) creates one and mounts its
+router; everything it acknowledges is committed to the same ``otel_traces`` rows the
+in-process exporter writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from crewscope.exporter._store import SpanStore
+from crewscope.exporter.ingest import IngestQueue
+from crewscope.exporter.otlp_http import ReceiverConfig, otlp_router
+
+CREWSCOPE_INGEST_TOKEN = "CREWSCOPE_INGEST_TOKEN"
+"""Bearer token required on OTLP requests when set."""
+CREWSCOPE_INGEST_MAX_BYTES = "CREWSCOPE_INGEST_MAX_BYTES"
+"""Largest accepted OTLP/HTTP body in bytes, compressed or not (default 16 MiB)."""
+CREWSCOPE_INGEST_QUEUE_SPANS = "CREWSCOPE_INGEST_QUEUE_SPANS"
+"""Spans the ingest queue may hold before requests get 503 + Retry-After (default 200000)."""
+
+
+def config_from_env(**overrides: Any) -> tuple[ReceiverConfig, int]:
+    config = ReceiverConfig(
+        max_body_bytes=int(os.environ.get(CREWSCOPE_INGEST_MAX_BYTES, 16 * 1024 * 1024)),
+        token=os.environ.get(CREWSCOPE_INGEST_TOKEN) or None,
+    )
+    queue_spans = int(overrides.pop("max_queued_spans", 0) or 0) or int(
+        os.environ.get(CREWSCOPE_INGEST_QUEUE_SPANS, 200_000)
+    )
+    return replace(config, **overrides), queue_spans
+
+
+class OtlpReceiver:
+    """Owns the queue and writer thread; ``router`` is mounted on the FastAPI app."""
+
+    def __init__(
+        self,
+        store: SpanStore,
+        config: ReceiverConfig | None = None,
+        max_queued_spans: int = 200_000,
+        metrics: Any = None,
+    ) -> None:
+        self.store = store
+        self.config = config or ReceiverConfig()
+        self.queue = IngestQueue(max_queued_spans=max_queued_spans)
+        self.router = otlp_router(self.queue, store.append, self.config, metrics=metrics)
+        self._grpc: Any = None
+        self.grpc_port: int | None = None
+
+    def start_grpc(self, address: str) -> int:
+        from crewscope.exporter.otlp_grpc import start_grpc_receiver
+
+        self._grpc, self.grpc_port = start_grpc_receiver(
+            self.queue, self.store.append, address, token=self.config.token,
+            max_message_bytes=self.config.max_body_bytes,
+        )  # fmt: skip
+        return self.grpc_port
+
+    def stats(self) -> dict[str, Any]:
+        return {"queue_depth": self.queue.depth, "queue_capacity": self.queue.max_queued_spans,
+                **self.queue.stats.as_dict()}  # fmt: skip
+
+    def close(self) -> None:
+        if self._grpc is not None:
+            self._grpc.stop(grace=2).wait(5)
+            self._grpc = None
+        self.queue.close()
