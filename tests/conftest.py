@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ NETGUARD_DIR = Path(__file__).parent / "_netguard"
 
 # Before anything imports crewai: keep it offline and out of the real HOME.
 _home = tempfile.mkdtemp(prefix="crewscope-test-home-")
+atexit.register(shutil.rmtree, _home, ignore_errors=True)
 os.environ["HOME"] = _home
 os.environ.setdefault("CREWAI_STORAGE_DIR", os.path.join(_home, "crewai-storage"))
 os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)

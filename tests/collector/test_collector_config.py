@@ -1,0 +1,169 @@
+"""otel-collector.yaml against the Collector built by scripts/build_collector.sh."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+DESTINATIONS = {"otlp_http/crewscope", "otlp_grpc/jaeger", "otlp_http/tempo", "otlp_http/mimir"}
+
+
+def run(
+    binary: Path, harness: ModuleType, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binary), *args],
+        capture_output=True,
+        text=True,
+        env=harness.base_env(env),
+        cwd=harness.REPO_ROOT,
+        timeout=60,
+    )
+
+
+def resolved_config(
+    binary: Path, harness: ModuleType, env: dict[str, str] | None = None, mode: str = "redacted"
+) -> dict[str, Any]:
+    proc = run(
+        binary,
+        harness,
+        "print-config",
+        f"--config={harness.COLLECTOR_CONFIG}",
+        "--format=json",
+        f"--mode={mode}",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    config: dict[str, Any] = json.loads(proc.stdout)
+    return config
+
+
+def test_repo_config_validates(otelcol_binary: Path, collector_harness: ModuleType) -> None:
+    proc = run(
+        otelcol_binary,
+        collector_harness,
+        "validate",
+        f"--config={collector_harness.COLLECTOR_CONFIG}",
+    )
+    assert proc.returncode == 0, f"validate failed:\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_binary_has_exactly_the_manifest_components(
+    otelcol_binary: Path, collector_harness: ModuleType
+) -> None:
+    if os.environ.get(collector_harness.BINARY_ENV):
+        pytest.skip(f"{collector_harness.BINARY_ENV} is set: not the binary the manifest builds")
+    manifest = (collector_harness.REPO_ROOT / "scripts" / "ocb-manifest.yaml").read_text()
+    wanted = set(re.findall(r"^\s*- gomod: (\S+ \S+)\s*$", manifest, re.MULTILINE))
+    proc = run(otelcol_binary, collector_harness, "components")
+    assert proc.returncode == 0, proc.stderr
+    built = set(re.findall(r"^\s*module: (\S+ \S+)\s*$", proc.stdout, re.MULTILINE))
+    assert built == wanted
+
+
+def test_defaults_pipelines_and_queues(otelcol_binary: Path, collector_harness: ModuleType) -> None:
+    config = resolved_config(otelcol_binary, collector_harness)
+    service = config["service"]
+    assert {"health_check", "file_storage/queue"} <= set(service["extensions"])
+
+    pipelines = service["pipelines"]
+    assert set(pipelines) == {"traces", "metrics"}
+    for name, pipeline in pipelines.items():
+        assert pipeline["receivers"] == ["otlp"], name
+        assert pipeline["processors"][0] == "memory_limiter", name
+        assert pipeline["processors"][-1] == "batch", name
+    assert pipelines["traces"]["exporters"] == [
+        "otlp_http/crewscope",
+        "otlp_grpc/jaeger",
+        "otlp_http/tempo",
+    ]
+    assert pipelines["metrics"]["exporters"] == ["otlp_http/crewscope", "otlp_http/mimir"]
+
+    exporters = config["exporters"]
+    for name in DESTINATIONS:
+        exporter = exporters[name]
+        assert exporter["retry_on_failure"]["enabled"] is True, name
+        assert exporter["sending_queue"]["storage"] == "file_storage/queue", name
+    assert exporters["otlp_http/crewscope"]["endpoint"] == "http://127.0.0.1:8000"
+    assert exporters["otlp_grpc/jaeger"]["endpoint"] == "127.0.0.1:14317"
+    assert exporters["otlp_http/mimir"]["endpoint"] == "http://127.0.0.1:9009/otlp"
+
+    protocols = config["receivers"]["otlp"]["protocols"]
+    assert protocols["grpc"]["endpoint"] == "127.0.0.1:4317"
+    assert protocols["http"]["endpoint"] == "127.0.0.1:4318"
+    assert config["extensions"]["health_check"]["endpoint"] == "127.0.0.1:13133"
+
+
+def test_endpoints_and_credentials_come_from_env(
+    otelcol_binary: Path, collector_harness: ModuleType
+) -> None:
+    env = {
+        "OTELCOL_GRPC_ENDPOINT": "0.0.0.0:14000",
+        "CREWSCOPE_OTLP_ENDPOINT": "http://crewscope.internal:9000",
+        "CREWSCOPE_INGEST_TOKEN": "s3cret",
+        "TEMPO_OTLP_ENDPOINT": "https://tempo.example.net",
+        "TEMPO_AUTHORIZATION": "Basic dXNlcjp0b2tlbg==",
+        "MIMIR_TENANT": "team-a",
+        "OTELCOL_QUEUE_DIR": "/var/lib/otelcol-crewscope",
+    }
+    config = resolved_config(otelcol_binary, collector_harness, env, mode="unredacted")
+    exporters = config["exporters"]
+
+    def headers(name: str) -> dict[str, str]:
+        return {h["name"]: h["value"] for h in exporters[name]["headers"]}
+
+    assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:14000"
+    assert exporters["otlp_http/crewscope"]["endpoint"] == "http://crewscope.internal:9000"
+    assert headers("otlp_http/crewscope")["Authorization"] == "Bearer s3cret"
+    assert exporters["otlp_http/tempo"]["endpoint"] == "https://tempo.example.net"
+    assert headers("otlp_http/tempo")["Authorization"] == "Basic dXNlcjp0b2tlbg=="
+    assert headers("otlp_http/mimir")["X-Scope-OrgID"] == "team-a"
+    assert config["extensions"]["file_storage/queue"]["directory"] == "/var/lib/otelcol-crewscope"
+
+
+@pytest.mark.parametrize(
+    ("traces", "metrics"),
+    [
+        (["otlp_http/crewscope"], ["otlp_http/crewscope"]),
+        (["otlp_grpc/jaeger", "debug"], ["otlp_http/mimir"]),
+    ],
+)
+def test_destinations_are_chosen_by_env(
+    otelcol_binary: Path, collector_harness: ModuleType, traces: list[str], metrics: list[str]
+) -> None:
+    env = {
+        "OTELCOL_TRACES_EXPORTERS": "[" + ", ".join(traces) + "]",
+        "OTELCOL_METRICS_EXPORTERS": "[" + ", ".join(metrics) + "]",
+    }
+    proc = run(
+        otelcol_binary,
+        collector_harness,
+        "validate",
+        f"--config={collector_harness.COLLECTOR_CONFIG}",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pipelines = resolved_config(otelcol_binary, collector_harness, env)["service"]["pipelines"]
+    assert pipelines["traces"]["exporters"] == traces
+    assert pipelines["metrics"]["exporters"] == metrics
+
+
+def test_unknown_destination_is_rejected(
+    otelcol_binary: Path, collector_harness: ModuleType
+) -> None:
+    proc = run(
+        otelcol_binary,
+        collector_harness,
+        "validate",
+        f"--config={collector_harness.COLLECTOR_CONFIG}",
+        env={"OTELCOL_TRACES_EXPORTERS": "[otlp_http/crewscope, otlp_http/zipkin]"},
+    )
+    assert proc.returncode != 0
+    assert 'references exporter "otlp_http/zipkin" which is not configured' in proc.stderr
