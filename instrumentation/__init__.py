@@ -20,6 +20,7 @@ from collections.abc import Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
@@ -34,7 +35,10 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments CrewAI crews, tasks, agent steps, LLM calls, tools, memory and flows.
 
     Keyword arguments of ``instrument()`` (all optional; env vars otherwise):
-    ``tracer_provider``, ``capture_content`` (bool or a capture mode name, overrides
+    ``tracer_provider``, ``meter_provider`` (GenAI, agent and tool metrics; see
+    ``_metrics.py``), ``process_metrics`` (psutil stats of this process, default on unless
+    ``CREWSCOPE_PROCESS_METRICS=false``; ``self.process_metrics.watch(pid)`` adds other
+    processes), ``capture_content`` (bool or a capture mode name, overrides
     ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``max_content_length``
     (overrides ``CREWSCOPE_CAPTURE_MAX_LENGTH``).
     """
@@ -56,10 +60,30 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         capture = CaptureConfig.from_env(
             kwargs.get("capture_content"), kwargs.get("max_content_length")
         )
+        from crewscope.instrumentation._metrics import Instruments
+        from crewscope.instrumentation._process_metrics import ProcessMetrics, enabled_by_env
+
+        meter = get_meter(
+            __name__,
+            __version__,
+            kwargs.get("meter_provider"),
+            schema_url=Schemas.V1_37_0.value,
+        )
+        process_metrics = kwargs.get("process_metrics")
+        if process_metrics is None:
+            process_metrics = enabled_by_env()
+        instruments = Instruments.create(meter)  # None for a no-op meter
+        self.process_metrics = (
+            ProcessMetrics(meter) if process_metrics and instruments is not None else None
+        )
         self._patcher = Patcher()
-        self._patcher.apply(Telemetry(tracer, capture))
+        self._patcher.apply(Telemetry(tracer, capture, instruments))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         patcher = getattr(self, "_patcher", None)
         if patcher is not None:
             patcher.undo()
+        process_metrics = getattr(self, "process_metrics", None)
+        if process_metrics is not None:
+            process_metrics.stop()
+            self.process_metrics = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 
 from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._spans import Handle, Telemetry
+from crewscope.instrumentation._spans import Handle, Telemetry, error_type
 from crewscope.instrumentation._state import CHAT, RUN_INFO, STEPS, TOTALS, ChatUsage, span_key
 
 STEP_TOOL_CALL = "tool_call"
@@ -100,12 +101,17 @@ def llm_call(tel: Telemetry) -> Any:
                 span, {A.INPUT_MESSAGES: A.input_messages(messages, tel.capture.max_length)}
             )
         usage = ChatUsage()
+        started = time.perf_counter()
+        failure: list[str] = []
 
         def on_finish(s: Span, result: Any) -> None:
             if tel.capture.enabled:
                 tel.content(
                     s, {A.OUTPUT_MESSAGES: A.output_messages(result, tel.capture.max_length)}
                 )
+
+        def on_fail(s: Span, exc: BaseException) -> None:
+            failure.append(error_type(exc))
 
         def on_exit(s: Span) -> None:
             if usage.reported:
@@ -116,8 +122,21 @@ def llm_call(tel: Telemetry) -> Any:
                     s.set_attribute(A.CACHE_READ_TOKENS, usage.cache_read_tokens)
             for totals in TOTALS.get():
                 totals.add_llm(usage.input_tokens, usage.output_tokens)
+            if tel.metrics is not None:
+                tel.metrics.llm_call(
+                    attrs,
+                    time.perf_counter() - started,
+                    (usage.input_tokens, usage.output_tokens) if usage.reported else None,
+                    failure[0] if failure else None,
+                )
 
-        return Handle(span, on_finish=on_finish, on_exit=on_exit, context_vars=((CHAT, usage),))
+        return Handle(
+            span,
+            on_finish=on_finish,
+            on_fail=on_fail,
+            on_exit=on_exit,
+            context_vars=((CHAT, usage),),
+        )
 
     return start
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 
 from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._spans import Handle, Telemetry
+from crewscope.instrumentation._spans import Handle, Telemetry, error_type
 from crewscope.instrumentation._state import (
     CREW_ACTIVE,
     KICKOFF_KIND,
@@ -132,16 +133,26 @@ def task_execution(tel: Telemetry) -> Any:
             f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs
         )
         totals = Totals()
+        started = time.perf_counter()
+        failure: list[str] = []
+
+        def on_fail(s: Span, exc: BaseException) -> None:
+            failure.append(error_type(exc))
 
         def on_exit(s: Span) -> None:
             _write_totals(s, totals)
             step = STEPS.close(span_key(s), forget=True)
             if step is not None:
                 step.end()
+            if tel.metrics is not None:
+                tel.metrics.agent_execution(
+                    attrs, time.perf_counter() - started, failure[0] if failure else None
+                )
 
         return Handle(
             span,
             on_finish=_output_hook(tel),
+            on_fail=on_fail,
             on_exit=on_exit,
             context_vars=(
                 (RUN_INFO, info.with_(task=name, agent=role)),

@@ -221,10 +221,11 @@ def passthrough_wrapper(
 
 @dataclass(frozen=True)
 class Telemetry:
-    """What every hook needs: the tracer and the content-capture settings."""
+    """What every hook needs: the tracer, the content-capture settings and the metrics."""
 
     tracer: Any
     capture: Any  # CaptureConfig
+    metrics: Any = None  # _metrics.Instruments, or None when no MeterProvider records
 
     def content(self, span: Span, attrs: dict[str, Any]) -> None:
         """Record content attributes on the span and/or as an event, per the capture mode."""

@@ -20,7 +20,7 @@ from crewscope.instrumentation._state import RUN_INFO, STEPS, TOOL, TOTALS, Tool
 
 def _start_tool_span(
     tel: Telemetry, name: str, call_id: str | None, arguments: Any, origin: Any = None
-) -> tuple[Span, ToolState]:
+) -> tuple[dict[str, Any], ToolState]:
     # Tool calls run in executor flow steps after the LLM turn that asked for them: parent
     # them to that turn's open step (keyed by the span enclosing the executor).
     step = STEPS.current(span_key())
@@ -42,15 +42,18 @@ def _start_tool_span(
     if tel.capture.enabled and arguments is not None:
         text = arguments if isinstance(arguments, str) else json.dumps(arguments, default=str)
         tel.content(span, {A.TOOL_ARGUMENTS: A.truncate(text, tel.capture.max_length)})
-    return span, ToolState(span, origin=origin)
+    return attrs, ToolState(span, origin=origin)
 
 
-def _tool_handle(tel: Telemetry, state: ToolState, result_of: Any) -> Handle:
+def _tool_handle(tel: Telemetry, state: ToolState, result_of: Any, attrs: dict[str, Any]) -> Handle:
+    errors: list[str] = []  # the error.type of a failed call, for the metrics
+
     def on_finish(span: Span, result: Any) -> None:
         failure, from_cache, value = result_of(result)
         if from_cache is not None:
             span.set_attribute(A.TOOL_FROM_CACHE, bool(from_cache))
         if state.last_failed or failure:
+            errors.append(state.error_type or str(failure or "tool_error"))
             if not state.error_type:
                 span.set_attribute(A.ERROR_TYPE, str(failure or "tool_error"))
             message = state.error_message or str(failure or "tool failed")
@@ -58,15 +61,26 @@ def _tool_handle(tel: Telemetry, state: ToolState, result_of: Any) -> Handle:
         if tel.capture.enabled and value is not None:
             tel.content(span, {A.TOOL_RESULT: A.truncate(A.to_text(value), tel.capture.max_length)})
 
+    def on_fail(span: Span, exc: BaseException) -> None:
+        errors.append(error_type(exc))
+
     def on_exit(span: Span) -> None:
         for totals in TOTALS.get():
             totals.add_tool()
+        if tel.metrics is not None:
+            tel.metrics.tool_call(attrs, errors[0] if errors else None)
         # a delegated agent may have run (and opened steps) inside this tool span
         leftover = STEPS.close(span_key(span), forget=True)
         if leftover is not None:
             leftover.end()
 
-    return Handle(state.span, on_finish=on_finish, on_exit=on_exit, context_vars=((TOOL, state),))
+    return Handle(
+        state.span,
+        on_finish=on_finish,
+        on_fail=on_fail,
+        on_exit=on_exit,
+        context_vars=((TOOL, state),),
+    )
 
 
 def _native_result(result: Any) -> tuple[Any, Any, Any]:
@@ -91,8 +105,10 @@ def native_tool_call(tel: Telemetry) -> Any:
         if not info:
             return None
         call_id, name, arguments = info
-        _, state = _start_tool_span(tel, str(name), str(call_id) if call_id else None, arguments)
-        return _tool_handle(tel, state, _native_result)
+        attrs, state = _start_tool_span(
+            tel, str(name), str(call_id) if call_id else None, arguments
+        )
+        return _tool_handle(tel, state, _native_result, attrs)
 
     return start
 
@@ -108,10 +124,10 @@ def react_tool_call(tel: Telemetry) -> Any:
         name = getattr(calling, "tool_name", None)
         if not name:
             return None  # a parse error, not a tool call
-        _, state = _start_tool_span(
+        attrs, state = _start_tool_span(
             tel, str(name), None, getattr(calling, "arguments", None), origin=usage
         )
-        return _tool_handle(tel, state, lambda r: (None, None, r))
+        return _tool_handle(tel, state, lambda r: (None, None, r), attrs)
 
     return start
 
@@ -124,8 +140,8 @@ def direct_tool_run(tel: Telemetry) -> Any:
         if TOOL.get() is not None:
             return None
         name = str(getattr(tool, "name", None) or type(tool).__name__)
-        _, state = _start_tool_span(tel, name, None, kwargs or list(args) or None)
-        return _tool_handle(tel, state, lambda r: (None, None, r))
+        attrs, state = _start_tool_span(tel, name, None, kwargs or list(args) or None)
+        return _tool_handle(tel, state, lambda r: (None, None, r), attrs)
 
     return start
 

@@ -9,9 +9,12 @@
     telemetry.shutdown()                          # flush and release the DuckDB file
 
 Defaults follow the OpenTelemetry environment: ``OTEL_SERVICE_NAME``,
-``OTEL_TRACES_EXPORTER`` (comma list of ``duckdb``, ``otlp``, ``console``; default
-``duckdb``), ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_PROTOCOL``
-(``http/protobuf`` default, or ``grpc``), ``CREWSCOPE_DB``.
+``OTEL_TRACES_EXPORTER`` and ``OTEL_METRICS_EXPORTER`` (comma lists of ``duckdb``,
+``otlp``, ``console``, ``none``; default ``duckdb``), ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
+``OTEL_EXPORTER_OTLP_PROTOCOL`` (``http/protobuf`` default, or ``grpc``), ``CREWSCOPE_DB``.
+Metrics are collected every ``CREWSCOPE_METRICS_INTERVAL_MS``, else
+``OTEL_METRIC_EXPORT_INTERVAL``, else 2000 ms; ``telemetry.process_metrics.watch(pid)``
+adds the stats of another process (e.g. a crew running in a subprocess).
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -30,6 +39,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from crewscope.instrumentation import CrewAIInstrumentor
 
 logger = logging.getLogger(__name__)
+
+CREWSCOPE_METRICS_INTERVAL_MS = "CREWSCOPE_METRICS_INTERVAL_MS"
+"""Metric collection/export interval in ms; overrides ``OTEL_METRIC_EXPORT_INTERVAL``."""
+
+DEFAULT_METRICS_INTERVAL_MS = 2000  # seed 001: live process stats every 2 s
 
 
 @dataclass
@@ -39,14 +53,26 @@ class Telemetry:
     tracer_provider: TracerProvider
     exporters: list[SpanExporter] = field(default_factory=list)
     instrumentor: CrewAIInstrumentor | None = None
+    meter_provider: MeterProvider | None = None
+    metric_exporters: list[MetricExporter] = field(default_factory=list)
+
+    @property
+    def process_metrics(self) -> Any:
+        """The instrumentor's ``ProcessMetrics`` (``watch(pid, attributes)``), or None."""
+        return getattr(self.instrumentor, "process_metrics", None)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return bool(self.tracer_provider.force_flush(timeout_millis))
+        ok = bool(self.tracer_provider.force_flush(timeout_millis))
+        if self.meter_provider is not None:
+            ok = bool(self.meter_provider.force_flush(timeout_millis)) and ok
+        return ok
 
     def shutdown(self) -> None:
         if self.instrumentor is not None:
             self.instrumentor.uninstrument()
         self.tracer_provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()  # a last collection and export, then close
 
 
 def _otlp_exporter(endpoint: str | None) -> SpanExporter:
@@ -78,31 +104,103 @@ def _make_exporter(name: str, db_path: str | None, otlp_endpoint: str | None) ->
     raise ValueError(f"unknown traces exporter {name!r}: use duckdb, otlp or console")
 
 
+def _otlp_metric_exporter(endpoint: str | None) -> MetricExporter:
+    protocol = os.environ.get(
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+    )
+    if protocol.strip() == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter as GrpcExporter,
+        )
+
+        return GrpcExporter(endpoint=endpoint) if endpoint else GrpcExporter()
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    if endpoint:
+        return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics")
+    return OTLPMetricExporter()
+
+
+def _make_metric_exporter(
+    name: str, db_path: str | None, otlp_endpoint: str | None
+) -> MetricExporter:
+    if name == "duckdb":
+        from crewscope.exporter.metric_exporter import DuckDBMetricExporter
+
+        return DuckDBMetricExporter(db_path)
+    if name == "otlp":
+        return _otlp_metric_exporter(otlp_endpoint)
+    if name == "console":
+        return ConsoleMetricExporter()
+    raise ValueError(f"unknown metrics exporter {name!r}: use duckdb, otlp or console")
+
+
+def metrics_interval_ms() -> int:
+    """``CREWSCOPE_METRICS_INTERVAL_MS``, else ``OTEL_METRIC_EXPORT_INTERVAL``, else 2000."""
+    for name in (CREWSCOPE_METRICS_INTERVAL_MS, "OTEL_METRIC_EXPORT_INTERVAL"):
+        raw = os.environ.get(name, "").strip()
+        if raw:
+            try:
+                return max(1, int(float(raw)))
+            except ValueError:
+                logger.warning("%s=%r is not a number of milliseconds", name, raw)
+    return DEFAULT_METRICS_INTERVAL_MS
+
+
+def _names(value: Sequence[str] | None, env: str) -> list[str]:
+    if value is None:
+        value = os.environ.get(env, "duckdb").split(",")
+    return [e.strip() for e in value if e.strip() and e.strip() != "none"]
+
+
 def configure(
     *,
     service_name: str | None = None,
     exporters: Sequence[str] | None = None,
+    metrics_exporters: Sequence[str] | None = None,
     db_path: str | None = None,
     otlp_endpoint: str | None = None,
     capture_content: bool | str | None = None,
     set_global: bool = True,
     resource_attributes: dict[str, Any] | None = None,
+    metrics_interval_millis: int | None = None,
+    process_metrics: bool | None = None,
 ) -> Telemetry:
-    """Tracer provider + batch processor per exporter + the CrewAI instrumentor."""
-    if exporters is None:
-        raw = os.environ.get("OTEL_TRACES_EXPORTER", "duckdb")
-        exporters = [e.strip() for e in raw.split(",") if e.strip() and e.strip() != "none"]
+    """Tracer provider + batch processor per span exporter, meter provider + periodic
+    reader per metric exporter, and the CrewAI instrumentor."""
+    exporters = _names(exporters, "OTEL_TRACES_EXPORTER")
+    metric_names = _names(metrics_exporters, "OTEL_METRICS_EXPORTER")
     attributes = dict(resource_attributes or {})
     if service_name:
         attributes["service.name"] = service_name
-    provider = TracerProvider(resource=Resource.create(attributes))
+    resource = Resource.create(attributes)
+    provider = TracerProvider(resource=resource)
     made = [_make_exporter(name, db_path, otlp_endpoint) for name in exporters]
     for exporter in made:
         provider.add_span_processor(BatchSpanProcessor(exporter))
+    interval = metrics_interval_millis or metrics_interval_ms()
+    metric_exporters = [_make_metric_exporter(n, db_path, otlp_endpoint) for n in metric_names]
+    meter_provider = None
+    if metric_exporters:
+        meter_provider = MeterProvider(
+            metric_readers=[
+                PeriodicExportingMetricReader(e, export_interval_millis=interval)
+                for e in metric_exporters
+            ],
+            resource=resource,
+        )
     if set_global:
         trace.set_tracer_provider(provider)
+        if meter_provider is not None:
+            metrics.set_meter_provider(meter_provider)
     instrumentor = CrewAIInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
-    instrumentor.instrument(tracer_provider=provider, capture_content=capture_content)
-    return Telemetry(provider, made, instrumentor)
+    instrumentor.instrument(
+        tracer_provider=provider,
+        # no metrics exporter: no metric work at all
+        meter_provider=meter_provider or metrics.NoOpMeterProvider(),
+        capture_content=capture_content,
+        process_metrics=process_metrics if meter_provider is not None else False,
+    )
+    return Telemetry(provider, made, instrumentor, meter_provider, metric_exporters)
