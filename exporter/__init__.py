@@ -1,12 +1,21 @@
-"""crewscope.exporter: OpenTelemetry spans into a local DuckDB file.
+"""crewscope.exporter: OpenTelemetry spans and metrics into a local DuckDB file.
 
-Zero-code: ``OTEL_TRACES_EXPORTER=duckdb opentelemetry-instrument python app.py`` (file from
-``CREWSCOPE_DB``, default ``./crewscope.duckdb``). In code::
+Zero-code: ``OTEL_TRACES_EXPORTER=duckdb OTEL_METRICS_EXPORTER=duckdb opentelemetry-instrument
+python app.py`` (file from ``CREWSCOPE_DB``, default ``./crewscope.duckdb``). In code::
 
     provider.add_span_processor(BatchSpanProcessor(DuckDBSpanExporter("runs.duckdb")))
+    reader = PeriodicExportingMetricReader(DuckDBMetricExporter("runs.duckdb"))
 """
 
 from crewscope.exporter._store import SpanStore
+from crewscope.exporter.metric_exporter import DuckDBMetricExporter, MetricExporterStats
 from crewscope.exporter.span_exporter import CREWSCOPE_DB, DuckDBSpanExporter, ExporterStats
 
-__all__ = ["CREWSCOPE_DB", "DuckDBSpanExporter", "ExporterStats", "SpanStore"]
+__all__ = [
+    "CREWSCOPE_DB",
+    "DuckDBMetricExporter",
+    "DuckDBSpanExporter",
+    "ExporterStats",
+    "MetricExporterStats",
+    "SpanStore",
+]

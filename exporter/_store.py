@@ -46,7 +46,7 @@ class SpanStore:
         *,
         read_only: bool = False,
         config: dict[str, str] | None = None,
-        ddl: tuple[str, ...] = ("schema.sql",),
+        ddl: tuple[str, ...] = ("schema.sql", "metrics_schema.sql"),
     ) -> None:
         self.path = path
         self.read_only = read_only

@@ -48,7 +48,9 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         # CrewAI is imported only here: `import crewscope.instrumentation` stays cheap.
+        from crewscope.instrumentation._metrics import Instruments
         from crewscope.instrumentation._patches import Patcher
+        from crewscope.instrumentation._process_metrics import ProcessMetrics, enabled_by_env
         from crewscope.instrumentation._spans import Telemetry
 
         tracer = get_tracer(
@@ -60,9 +62,6 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         capture = CaptureConfig.from_env(
             kwargs.get("capture_content"), kwargs.get("max_content_length")
         )
-        from crewscope.instrumentation._metrics import Instruments
-        from crewscope.instrumentation._process_metrics import ProcessMetrics, enabled_by_env
-
         meter = get_meter(
             __name__,
             __version__,

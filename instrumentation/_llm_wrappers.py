@@ -124,6 +124,7 @@ def llm_call(tel: Telemetry) -> Any:
                 totals.add_llm(usage.input_tokens, usage.output_tokens)
             if tel.metrics is not None:
                 tel.metrics.llm_call(
+                    s,
                     attrs,
                     time.perf_counter() - started,
                     (usage.input_tokens, usage.output_tokens) if usage.reported else None,

@@ -146,7 +146,7 @@ def task_execution(tel: Telemetry) -> Any:
                 step.end()
             if tel.metrics is not None:
                 tel.metrics.agent_execution(
-                    attrs, time.perf_counter() - started, failure[0] if failure else None
+                    s, attrs, time.perf_counter() - started, failure[0] if failure else None
                 )
 
         return Handle(

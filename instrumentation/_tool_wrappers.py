@@ -68,7 +68,7 @@ def _tool_handle(tel: Telemetry, state: ToolState, result_of: Any, attrs: dict[s
         for totals in TOTALS.get():
             totals.add_tool()
         if tel.metrics is not None:
-            tel.metrics.tool_call(attrs, errors[0] if errors else None)
+            tel.metrics.tool_call(span, attrs, errors[0] if errors else None)
         # a delegated agent may have run (and opened steps) inside this tool span
         leftover = STEPS.close(span_key(span), forget=True)
         if leftover is not None:

@@ -1,0 +1,428 @@
+"""`DuckDBMetricExporter`: OTel SDK metrics into ``otel_metrics_{gauge,sum,histogram}``.
+
+Zero-code: ``OTEL_METRICS_EXPORTER=duckdb opentelemetry-instrument python app.py`` (file from
+``CREWSCOPE_DB``, default ``./crewscope.duckdb``). In code::
+
+    reader = PeriodicExportingMetricReader(DuckDBMetricExporter("runs.duckdb"), 2000)
+    MeterProvider(metric_readers=[reader])
+
+It can share the file with `DuckDBSpanExporter` in the same process: DuckDB's Python client
+hands every ``connect()`` of one path (with the same configuration) the same database
+instance, so both exporters hold connections to one database and never hit the file lock.
+Keep ``duckdb_config`` equal between them, or DuckDB refuses the second connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import duckdb
+import pyarrow as pa
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    Sum,
+)
+from opentelemetry.sdk.metrics.export import (
+    Histogram as HistogramData,
+)
+from opentelemetry.sdk.metrics.view import Aggregation
+
+from crewscope.exporter._rows import string_attrs
+from crewscope.exporter._store import SpanStore, is_lock_error
+
+logger = logging.getLogger(__name__)
+
+CREWSCOPE_DB: Final = "CREWSCOPE_DB"
+DEFAULT_DB_PATH: Final = "./crewscope.duckdb"
+
+GAUGE_TABLE: Final = "otel_metrics_gauge"
+SUM_TABLE: Final = "otel_metrics_sum"
+HISTOGRAM_TABLE: Final = "otel_metrics_histogram"
+_INSERT = 'INSERT INTO {table} BY NAME SELECT * FROM "{view}"'
+
+# Counters and histograms as DELTA: a series is written only in intervals where it changed,
+# and a time range's total is a plain SUM. Observable instruments (process stats) and
+# up-down counters stay CUMULATIVE: each row is the current value. (The SDK's "lowmemory"
+# temporality preference.)
+DEFAULT_TEMPORALITY: Final[dict[type, AggregationTemporality]] = {
+    Counter: AggregationTemporality.DELTA,
+    Histogram: AggregationTemporality.DELTA,
+    UpDownCounter: AggregationTemporality.CUMULATIVE,
+    ObservableCounter: AggregationTemporality.CUMULATIVE,
+    ObservableUpDownCounter: AggregationTemporality.CUMULATIVE,
+    ObservableGauge: AggregationTemporality.CUMULATIVE,
+}
+
+_TS = pa.timestamp("ns")
+_STR = pa.string()
+_MAP = pa.map_(pa.string(), pa.string())
+_EXEMPLAR = pa.struct(
+    [
+        ("FilteredAttributes", _MAP),
+        ("TimeUnix", _TS),
+        ("Value", pa.float64()),
+        ("SpanId", _STR),
+        ("TraceId", _STR),
+    ]
+)
+_COMMON = [
+    ("ResourceAttributes", _MAP),
+    ("ResourceSchemaUrl", _STR),
+    ("ScopeName", _STR),
+    ("ScopeVersion", _STR),
+    ("ScopeAttributes", _MAP),
+    ("ScopeDroppedAttrCount", pa.uint32()),
+    ("ScopeSchemaUrl", _STR),
+    ("ServiceName", _STR),
+    ("MetricName", _STR),
+    ("MetricDescription", _STR),
+    ("MetricUnit", _STR),
+    ("Attributes", _MAP),
+    ("StartTimeUnix", _TS),
+    ("TimeUnix", _TS),
+]
+_NUMBER = [("Value", pa.float64()), ("Flags", pa.uint32()), ("Exemplars", pa.list_(_EXEMPLAR))]
+SCHEMAS: Final[dict[str, pa.Schema]] = {
+    GAUGE_TABLE: pa.schema(_COMMON + _NUMBER),
+    SUM_TABLE: pa.schema(
+        _COMMON + _NUMBER + [("AggregationTemporality", pa.int32()), ("IsMonotonic", pa.bool_())]
+    ),
+    HISTOGRAM_TABLE: pa.schema(
+        _COMMON
+        + [
+            ("Count", pa.uint64()),
+            ("Sum", pa.float64()),
+            ("BucketCounts", pa.list_(pa.uint64())),
+            ("ExplicitBounds", pa.list_(pa.float64())),
+            ("Exemplars", pa.list_(_EXEMPLAR)),
+            ("Flags", pa.uint32()),
+            ("Min", pa.float64()),
+            ("Max", pa.float64()),
+            ("AggregationTemporality", pa.int32()),
+        ]
+    ),
+}
+
+
+def _map(attrs: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    return list(string_attrs(attrs).items())
+
+
+def _hex(value: int | None, width: int) -> str | None:
+    return None if not value else format(value, f"0{width}x")
+
+
+def _exemplars(point: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "FilteredAttributes": _map(e.filtered_attributes),
+            "TimeUnix": e.time_unix_nano,
+            "Value": float(e.value),
+            "SpanId": _hex(e.span_id, 16),
+            "TraceId": _hex(e.trace_id, 32),
+        }
+        for e in getattr(point, "exemplars", None) or ()
+    ]
+
+
+def _temporality(value: Any) -> int:
+    return int(getattr(value, "value", value))
+
+
+def metrics_to_tables(data: MetricsData) -> tuple[dict[str, pa.Table], int]:
+    """One Arrow table per metrics table, and the number of points not stored
+    (exponential histograms and unknown data types)."""
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
+    skipped = 0
+    for rm in data.resource_metrics:
+        res_attrs = _map(rm.resource.attributes)
+        service = rm.resource.attributes.get("service.name")
+        for sm in rm.scope_metrics:
+            scope = sm.scope
+            base = {
+                "ResourceAttributes": res_attrs,
+                "ResourceSchemaUrl": rm.schema_url or "",
+                "ScopeName": scope.name,
+                "ScopeVersion": scope.version or "",
+                "ScopeAttributes": _map(getattr(scope, "attributes", None)),
+                "ScopeDroppedAttrCount": 0,
+                "ScopeSchemaUrl": sm.schema_url or scope.schema_url or "",
+                "ServiceName": None if service is None else str(service),
+            }
+            for metric in sm.metrics:
+                info = {
+                    **base,
+                    "MetricName": metric.name,
+                    "MetricDescription": metric.description or "",
+                    "MetricUnit": metric.unit or "",
+                }
+                data_ = metric.data
+                point: Any
+                for point in data_.data_points:
+                    row = {
+                        **info,
+                        "Attributes": _map(point.attributes),
+                        "StartTimeUnix": getattr(point, "start_time_unix_nano", None) or None,
+                        "TimeUnix": point.time_unix_nano,
+                        "Exemplars": _exemplars(point),
+                        "Flags": 0,
+                    }
+                    if isinstance(data_, Sum):
+                        row["Value"] = float(point.value)
+                        row["AggregationTemporality"] = _temporality(data_.aggregation_temporality)
+                        row["IsMonotonic"] = bool(data_.is_monotonic)
+                        rows[SUM_TABLE].append(row)
+                    elif isinstance(data_, Gauge):
+                        row["Value"] = float(point.value)
+                        rows[GAUGE_TABLE].append(row)
+                    elif isinstance(data_, HistogramData):
+                        row.update(
+                            Count=point.count,
+                            Sum=float(point.sum),
+                            BucketCounts=list(point.bucket_counts),
+                            ExplicitBounds=[float(b) for b in point.explicit_bounds],
+                            Min=_finite(point.min),
+                            Max=_finite(point.max),
+                            AggregationTemporality=_temporality(data_.aggregation_temporality),
+                        )
+                        rows[HISTOGRAM_TABLE].append(row)
+                    else:  # ExponentialHistogram: no table (yet)
+                        skipped += 1
+    tables = {
+        name: pa.Table.from_pylist(table_rows, schema=SCHEMAS[name])
+        for name, table_rows in rows.items()
+        if table_rows
+    }
+    return tables, skipped
+
+
+def _finite(value: Any) -> float | None:
+    # The SDK reports +inf/-inf min/max for a histogram with no measurements.
+    if value is None or value in (float("inf"), float("-inf")):
+        return None
+    return float(value)
+
+
+@dataclass
+class MetricExporterStats:
+    """Counters for the health endpoint; updated under the exporter's lock."""
+
+    points_written: int = 0
+    batches_written: int = 0
+    points_dropped: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    state: str = "not_open"  # not_open | open | locked | unavailable | shutdown
+    last_error: str | None = None
+    last_write_unix_ns: int | None = None
+
+    def drop(self, reason: str, count: int) -> None:
+        if count:
+            self.points_dropped += count
+            self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "points_written": self.points_written,
+            "batches_written": self.batches_written,
+            "points_dropped": self.points_dropped,
+            "dropped_by_reason": dict(self.dropped_by_reason),
+            "state": self.state,
+            "last_error": self.last_error,
+            "last_write_unix_ns": self.last_write_unix_ns,
+        }
+
+
+def _count_points(data: MetricsData) -> int:
+    try:
+        return sum(
+            len(m.data.data_points)
+            for rm in data.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+        )
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+class DuckDBMetricExporter(MetricExporter):
+    """Writes each collection as one transaction of columnar (Arrow) inserts.
+
+    Same contract as `DuckDBSpanExporter`: the file opens on the first export; a file locked
+    by another process gives FAILURE (counted in `stats`) after one warning, retried at most
+    every `retry_interval_s`; `export` never raises; FAILURE after `shutdown`.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        retry_interval_s: float = 5.0,
+        duckdb_config: dict[str, str] | None = None,
+        preferred_temporality: dict[type, AggregationTemporality] | None = None,
+        preferred_aggregation: dict[type, Aggregation] | None = None,
+    ) -> None:
+        super().__init__(
+            preferred_temporality={**DEFAULT_TEMPORALITY, **(preferred_temporality or {})},
+            preferred_aggregation=preferred_aggregation,
+        )
+        self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
+        self.stats = MetricExporterStats()
+        self._retry_interval_s = retry_interval_s
+        self._duckdb_config = duckdb_config
+        self._lock = threading.Lock()
+        self._store: SpanStore | None = None
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._next_open_attempt = 0.0
+        self._stopped = False
+        self._warned: set[str] = set()
+        self._view = f"_crewscope_metrics_{id(self):x}"
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        """Store `metrics_data`; never raises. FAILURE means nothing of it was stored."""
+        try:
+            return self._export(metrics_data)
+        except Exception as exc:  # the contract: export must not raise into the SDK
+            with self._lock:
+                self.stats.drop("internal_error", _count_points(metrics_data))
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self._warn_once("internal", "crewscope metric exporter error: %r", exc)
+            return MetricExportResult.FAILURE
+
+    def _export(self, data: MetricsData) -> MetricExportResult:
+        if self._stopped:
+            with self._lock:
+                self.stats.drop("shutdown", _count_points(data))
+            return MetricExportResult.FAILURE
+        tables, skipped = metrics_to_tables(data)  # outside the lock: the costly part
+        points = sum(t.num_rows for t in tables.values())
+        with self._lock:
+            self.stats.drop("unsupported_type", skipped)
+            if self._stopped:
+                self.stats.drop("shutdown", points)
+                return MetricExportResult.FAILURE
+            if not points:
+                return MetricExportResult.SUCCESS
+            cursor = self._open()
+            if cursor is None:
+                self.stats.drop(self.stats.state, points)
+                return MetricExportResult.FAILURE
+            try:
+                self._write(cursor, tables)
+            except Exception as exc:
+                self.stats.drop("write_error", points)
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self._warn_once(
+                    "write", "crewscope: writing metrics to %s failed: %s", self.path, exc
+                )
+                if isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc):
+                    self._close_store()
+                    self.stats.state = "unavailable"
+                return MetricExportResult.FAILURE
+            self.stats.points_written += points
+            self.stats.batches_written += 1
+            self.stats.last_write_unix_ns = time.time_ns()
+            self._warned.discard("write")
+        return MetricExportResult.SUCCESS
+
+    def _write(self, cursor: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
+        cursor.begin()
+        try:
+            for name, table in tables.items():
+                cursor.register(self._view, table)
+                try:
+                    cursor.execute(_INSERT.format(table=name, view=self._view))
+                finally:
+                    cursor.unregister(self._view)
+            cursor.commit()  # one collection is all-or-nothing, durable once committed
+        except BaseException:
+            try:
+                cursor.rollback()
+            except Exception:  # noqa: BLE001 - the original error is what matters
+                pass
+            raise
+
+    def _open(self) -> duckdb.DuckDBPyConnection | None:
+        """A cursor on the database, opening it if due; None while it cannot be opened."""
+        if self._cursor is not None:
+            return self._cursor
+        now = time.monotonic()
+        if now < self._next_open_attempt:
+            return None
+        try:
+            store = SpanStore(self.path, config=self._duckdb_config, ddl=("metrics_schema.sql",))
+            try:
+                self._cursor = store.cursor()
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+        except Exception as exc:
+            self._next_open_attempt = now + self._retry_interval_s
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            if is_lock_error(exc):
+                self.stats.state = "locked"
+                self._warn_once(
+                    "open",
+                    "crewscope: %s is locked by another process; metrics are dropped until it "
+                    "is released (retrying every %.0fs). Send metrics over OTLP to "
+                    "`crewscope serve` to share one database between processes.",
+                    self.path,
+                    self._retry_interval_s,
+                )
+            else:
+                self.stats.state = "unavailable"
+                self._warn_once("open", "crewscope: cannot open %s: %s", self.path, exc)
+            return None
+        if "open" in self._warned:
+            logger.info("crewscope: opened %s, exporting metrics again", self.path)
+            self._warned.discard("open")
+        self.stats.state = "open"
+        return self._cursor
+
+    def _close_store(self) -> None:
+        cursor, self._cursor = self._cursor, None
+        store, self._store = self._store, None
+        for closable in (cursor, store):
+            if closable is not None:
+                try:
+                    closable.close()
+                except Exception:  # noqa: BLE001
+                    logger.debug("crewscope: close failed", exc_info=True)
+
+    def _warn_once(self, key: str, msg: str, *args: object) -> None:
+        if key in self._warned:
+            logger.debug(msg, *args)
+        else:
+            self._warned.add(key)
+            logger.warning(msg, *args)
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Nothing is buffered here: every successful export is already committed."""
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Close the connection; later exports return FAILURE."""
+        with self._lock:
+            self._stopped = True
+            self.stats.state = "shutdown"
+            self._close_store()
