@@ -1,8 +1,9 @@
 """The receiver's bounded ingest queue and its single writer thread.
 
-Requests hand over an Arrow table and wait for its commit: data is acknowledged only once
-it is durable. The writer folds whatever is queued into one append (one commit) to keep
-DuckDB's per-statement cost low under load. When the queue holds ``max_queued_spans``
+Requests hand over a decoded payload (an Arrow table of spans, or metric tables) and wait
+for its commit: data is acknowledged only once it is durable. The writer hands every
+queued payload for the same writer to it at once (one commit) to keep DuckDB's
+per-statement cost low under load. When the queue holds ``max_queued_spans``
 the request is refused at once (HTTP 503 / gRPC UNAVAILABLE with a retry hint) instead of
 growing memory without bound.
 """
@@ -40,10 +41,15 @@ class IngestStats:
         return dict(self.__dict__, by_signal=dict(self.by_signal))
 
 
+Writer = Callable[[list[Any]], None]
+"""Writes a list of payloads in one commit; raises if nothing was committed."""
+
+
 @dataclass
 class _Item:
-    table: pa.Table
-    writer: Callable[[pa.Table], None]
+    payload: Any
+    rows: int
+    writer: Writer
     future: Future[int]
 
 
@@ -68,11 +74,10 @@ class IngestQueue:
             return self._queued
 
     def submit(
-        self, table: pa.Table, writer: Callable[[pa.Table], None], signal: str = "traces"
+        self, payload: Any, rows: int, writer: Writer, signal: str = "traces"
     ) -> Future[int] | None:
-        """Queue ``table`` for ``writer``; None when the queue is full (retry later)."""
+        """Queue ``payload`` (``rows`` items) for ``writer``; None when full (retry later)."""
         future: Future[int] = Future()
-        rows = table.num_rows
         if rows == 0:
             future.set_result(0)
             return future
@@ -81,7 +86,7 @@ class IngestQueue:
                 self.stats.requests_refused_full += 1
                 self.stats.spans_refused_full += rows
                 return None
-            self._items.append(_Item(table, writer, future))
+            self._items.append(_Item(payload, rows, writer, future))
             self._queued += rows
             self.stats.spans_accepted += rows
             self.stats.by_signal[signal] = self.stats.by_signal.get(signal, 0) + rows
@@ -96,15 +101,15 @@ class IngestQueue:
             if not self._items:
                 return []
             first = self._items.popleft()
-            batch, rows = [first], first.table.num_rows
+            batch, rows = [first], first.rows
             while (
                 self._items
                 and self._items[0].writer is first.writer
-                and rows + self._items[0].table.num_rows <= self.max_write_spans
+                and rows + self._items[0].rows <= self.max_write_spans
             ):
                 item = self._items.popleft()
                 batch.append(item)
-                rows += item.table.num_rows
+                rows += item.rows
             return batch
 
     def _run(self) -> None:
@@ -112,16 +117,11 @@ class IngestQueue:
             batch = self._take()
             if not batch:
                 return
-            rows = sum(i.table.num_rows for i in batch)
+            rows = sum(i.rows for i in batch)
             try:
-                table = (
-                    batch[0].table
-                    if len(batch) == 1
-                    else pa.concat_tables([i.table for i in batch])
-                )
-                batch[0].writer(table)
+                batch[0].writer([i.payload for i in batch])
             except Exception as exc:  # noqa: BLE001 - reported to every waiting request
-                logger.warning("crewscope ingest: write of %d spans failed: %s", rows, exc)
+                logger.warning("crewscope ingest: write of %d items failed: %s", rows, exc)
                 with self._cond:
                     self._queued -= rows
                     self.stats.write_errors += 1
@@ -135,7 +135,7 @@ class IngestQueue:
                 self.stats.batches_written += 1
                 self.stats.last_write_unix_ns = time.time_ns()
             for item in batch:
-                item.future.set_result(item.table.num_rows)
+                item.future.set_result(item.rows)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop accepting, write what is queued, stop the thread."""
@@ -143,3 +143,12 @@ class IngestQueue:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout)
+
+
+def span_writer(append: Callable[[pa.Table], None]) -> Writer:
+    """Writer for span tables: one append (one commit) for everything queued."""
+
+    def write(tables: list[pa.Table]) -> None:
+        append(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+
+    return write

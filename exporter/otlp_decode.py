@@ -44,6 +44,10 @@ class DecodedSpans:
     rejected: int
     error: str | None = None
 
+    @property
+    def payload(self) -> pa.Table:
+        return self.table
+
 
 def any_value(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")

@@ -7,15 +7,13 @@ undecodable data never reaches us (gRPC rejects it), malformed ids -> partial su
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent import futures
 from typing import Any
 
 import grpc
-import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from crewscope.exporter.ingest import IngestQueue
+from crewscope.exporter.ingest import IngestQueue, Writer
 from crewscope.exporter.otlp_decode import to_columns
 
 logger = logging.getLogger(__name__)
@@ -25,7 +23,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(
         self,
         queue: IngestQueue,
-        writer: Callable[[pa.Table], None],
+        writer: Writer,
         token: str | None,
         timeout_s: float,
     ) -> None:
@@ -42,7 +40,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             if metadata.get("authorization") != f"Bearer {self._token}":
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         decoded = to_columns(request)
-        future = self._queue.submit(decoded.table, self._writer, "traces")
+        future = self._queue.submit(decoded.table, decoded.accepted, self._writer, "traces")
         if future is None:
             context.abort(grpc.StatusCode.UNAVAILABLE, "ingest queue is full, retry later")
         assert future is not None
@@ -60,7 +58,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
 
 def start_grpc_receiver(
     queue: IngestQueue,
-    span_writer: Callable[[pa.Table], None],
+    span_writer: Writer,
     address: str = "127.0.0.1:4317",
     *,
     token: str | None = None,

@@ -18,22 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
 from fastapi import APIRouter, Request, Response
 from google.rpc import status_pb2
 from starlette.concurrency import run_in_threadpool
 
-from crewscope.exporter.ingest import IngestQueue
+from crewscope.exporter.ingest import IngestQueue, Writer
 from crewscope.exporter.otlp_decode import (
     JSON,
     PROTOBUF,
     BadPayload,
-    DecodedSpans,
     decode_traces,
     trace_response,
 )
 
-Decoder = Callable[[bytes, str], DecodedSpans]
+Decoder = Callable[[bytes, str], Any]
+"""bytes, content type -> an object with payload, accepted, rejected, error."""
 Responder = Callable[[int, str | None, str], bytes]
 
 
@@ -109,7 +108,7 @@ async def receive(
     queue: IngestQueue,
     decode: Decoder,
     respond: Responder,
-    writer: Callable[[pa.Table], None],
+    writer: Writer,
     signal: str,
 ) -> Response:
     """One OTLP export request, from bytes to a committed batch."""
@@ -122,7 +121,7 @@ async def receive(
             decoded = await run_in_threadpool(decode, body, content_type)
         except BadPayload as exc:
             raise _Reject(400, str(exc)) from exc
-        future = queue.submit(decoded.table, writer, signal)
+        future = queue.submit(decoded.payload, decoded.accepted, writer, signal)
         retry = {"Retry-After": str(config.retry_after_s)}
         if future is None:
             raise _Reject(503, "ingest queue is full, retry later", retry)
@@ -139,9 +138,9 @@ async def receive(
 
 def otlp_router(
     queue: IngestQueue,
-    span_writer: Callable[[pa.Table], None],
+    span_writer: Writer,
     config: ReceiverConfig | None = None,
-    metrics: tuple[Decoder, Responder, Callable[[pa.Table], None]] | None = None,
+    metrics: tuple[Decoder, Responder, Writer] | None = None,
 ) -> APIRouter:
     """Routes for ``/v1/traces`` (and ``/v1/metrics`` if ``metrics`` is given)."""
     cfg = config or ReceiverConfig()

@@ -12,8 +12,9 @@ from dataclasses import replace
 from typing import Any
 
 from crewscope.exporter._store import SpanStore
-from crewscope.exporter.ingest import IngestQueue
+from crewscope.exporter.ingest import IngestQueue, span_writer
 from crewscope.exporter.otlp_http import ReceiverConfig, otlp_router
+from crewscope.exporter.otlp_metrics import decode_metrics, metric_writer, metrics_response
 
 CREWSCOPE_INGEST_TOKEN = "CREWSCOPE_INGEST_TOKEN"
 """Bearer token required on OTLP requests when set."""
@@ -42,12 +43,17 @@ class OtlpReceiver:
         store: SpanStore,
         config: ReceiverConfig | None = None,
         max_queued_spans: int = 200_000,
-        metrics: Any = None,
     ) -> None:
         self.store = store
         self.config = config or ReceiverConfig()
         self.queue = IngestQueue(max_queued_spans=max_queued_spans)
-        self.router = otlp_router(self.queue, store.append, self.config, metrics=metrics)
+        self.span_writer = span_writer(store.append)
+        self.router = otlp_router(
+            self.queue,
+            self.span_writer,
+            self.config,
+            metrics=(decode_metrics, metrics_response, metric_writer(store)),
+        )
         self._grpc: Any = None
         self.grpc_port: int | None = None
 
@@ -55,7 +61,7 @@ class OtlpReceiver:
         from crewscope.exporter.otlp_grpc import start_grpc_receiver
 
         self._grpc, self.grpc_port = start_grpc_receiver(
-            self.queue, self.store.append, address, token=self.config.token,
+            self.queue, self.span_writer, address, token=self.config.token,
             max_message_bytes=self.config.max_body_bytes,
         )  # fmt: skip
         return self.grpc_port
