@@ -19,14 +19,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from crewscope.exporter._store import SpanStore
-from crewscope.exporter.ingest import Writer
-from crewscope.exporter.metric_exporter import (
+from crewscope.exporter._metric_rows import (
     GAUGE_TABLE,
     HISTOGRAM_TABLE,
     SCHEMAS,
     SUM_TABLE,
 )
+from crewscope.exporter._store import SpanStore
+from crewscope.exporter.ingest import Writer
 from crewscope.exporter.otlp_decode import PROTOBUF, BadPayload, _fix_ids, string_map
 
 _INSERT = 'INSERT INTO {table} BY NAME SELECT * FROM "{view}"'
