@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +82,10 @@ class IngestQueue:
             future.set_result(0)
             return future
         with self._cond:
-            if self._closed or self._queued + rows > self.max_queued_spans:
+            # A batch larger than the whole queue is admitted once the queue is empty, so it
+            # is delayed, never refused for ever (memory stays bounded by the body limit).
+            full = self._queued + rows > self.max_queued_spans and self._queued > 0
+            if self._closed or full:
                 self.stats.requests_refused_full += 1
                 self.stats.spans_refused_full += rows
                 return None
@@ -92,6 +95,12 @@ class IngestQueue:
             self.stats.by_signal[signal] = self.stats.by_signal.get(signal, 0) + rows
             self._cond.notify()
         return future
+
+    def count_rejected(self, rows: int) -> None:
+        """Items that were decoded but rejected as invalid (partial success)."""
+        if rows:
+            with self._cond:
+                self.stats.spans_rejected_invalid += rows
 
     def _take(self) -> list[_Item]:
         """Wait for work; then take every queued item for the same writer, up to the limit."""
@@ -127,7 +136,7 @@ class IngestQueue:
                     self.stats.write_errors += 1
                     self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 for item in batch:
-                    item.future.set_exception(exc)
+                    _settle(item.future, exc=exc)
                 continue
             with self._cond:
                 self._queued -= rows
@@ -135,7 +144,7 @@ class IngestQueue:
                 self.stats.batches_written += 1
                 self.stats.last_write_unix_ns = time.time_ns()
             for item in batch:
-                item.future.set_result(item.rows)
+                _settle(item.future, result=item.rows)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop accepting, write what is queued, stop the thread."""
@@ -143,6 +152,18 @@ class IngestQueue:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout)
+
+
+def _settle(future: Future[int], result: int = 0, exc: BaseException | None = None) -> None:
+    """Resolve a request's future; one whose waiter gave up (cancelled) is simply skipped,
+    so a slow commit can never kill the writer thread."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
 
 
 def span_writer(append: Callable[[pa.Table], None]) -> Writer:

@@ -44,7 +44,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         if future is None:
             context.abort(grpc.StatusCode.UNAVAILABLE, "ingest queue is full, retry later")
         assert future is not None
-        self._queue.stats.spans_rejected_invalid += decoded.rejected
+        self._queue.count_rejected(decoded.rejected)
         try:
             future.result(self._timeout_s)
         except Exception as exc:  # noqa: BLE001

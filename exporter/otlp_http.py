@@ -125,9 +125,13 @@ async def receive(
         retry = {"Retry-After": str(config.retry_after_s)}
         if future is None:
             raise _Reject(503, "ingest queue is full, retry later", retry)
-        queue.stats.spans_rejected_invalid += decoded.rejected
+        queue.count_rejected(decoded.rejected)
         try:
-            await asyncio.wait_for(asyncio.wrap_future(future), config.commit_timeout_s)
+            # shield: a timeout must not cancel the queued write (it may still commit; the
+            # client then retries, so delivery is at-least-once in that rare case)
+            await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future)), config.commit_timeout_s
+            )
         except Exception as exc:  # noqa: BLE001 - not committed: tell the client to retry
             raise _Reject(503, f"could not store the batch: {exc}", retry) from exc
     except _Reject as rej:

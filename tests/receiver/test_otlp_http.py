@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 
 import httpx
 import pytest
@@ -149,16 +151,62 @@ def test_partial_success_for_invalid_ids(served):
     assert _count(served) == 2
 
 
+def _post_in_thread(url: str, body: bytes) -> tuple[threading.Thread, list[int]]:
+    status: list[int] = []
+    thread = threading.Thread(
+        target=lambda: status.append(
+            httpx.post(url, content=body, headers=PB, timeout=30).status_code
+        )
+    )
+    thread.start()
+    return thread, status
+
+
+def _wait_depth(served, depth: int) -> None:
+    deadline = time.monotonic() + 10
+    while served.ingest.queue.depth != depth:
+        assert time.monotonic() < deadline, "request never reached the queue"
+        time.sleep(0.01)
+
+
 def test_full_queue_answers_503_with_retry_after(make_served):
     served = make_served(receiver_max_queued_spans=5)
-    body = encode_spans(_some_spans(8)).SerializeToString()
-    reply = httpx.post(f"{served.url}/v1/traces", content=body, headers=PB)
-    assert reply.status_code == 503
-    assert reply.headers["retry-after"] == "1"
-    assert served.ingest.queue.stats.spans_refused_full == 8
-    small = encode_spans(_some_spans(3)).SerializeToString()
-    assert httpx.post(f"{served.url}/v1/traces", content=small, headers=PB).status_code == 200
+    url = f"{served.url}/v1/traces"
+    with served.ingest.store._lock:  # a stalled disk: the writer waits inside the store
+        first, status = _post_in_thread(url, encode_spans(_some_spans(3)).SerializeToString())
+        _wait_depth(served, 3)
+        reply = httpx.post(
+            url, content=encode_spans(_some_spans(3)).SerializeToString(), headers=PB
+        )
+        assert reply.status_code == 503
+        assert reply.headers["retry-after"] == "1"
+        assert served.ingest.queue.stats.spans_refused_full == 3
+    first.join(30)
+    assert status == [200]  # acknowledged only once committed
     assert _count(served) == 3
+    # a batch bigger than the whole queue is delayed until the queue is empty, not refused
+    big = encode_spans(_some_spans(8)).SerializeToString()
+    assert httpx.post(url, content=big, headers=PB).status_code == 200
+    assert _count(served) == 11
+
+
+def test_commit_timeout_answers_503_and_the_writer_survives(make_served, monkeypatch):
+    monkeypatch.setenv("CREWSCOPE_INGEST_COMMIT_TIMEOUT_S", "0.2")
+    served = make_served()
+    url = f"{served.url}/v1/traces"
+    with served.ingest.store._lock:
+        reply = httpx.post(
+            url, content=encode_spans(_some_spans(2)).SerializeToString(), headers=PB
+        )
+        assert (
+            reply.status_code == 503
+            and "could not store" in status_pb2.Status.FromString(reply.content).message
+        )
+    # the late commit still happened (at-least-once), and the writer thread is alive
+    ok = httpx.post(url, content=encode_spans(_some_spans(3)).SerializeToString(), headers=PB)
+    assert ok.status_code == 200
+    assert _count(served) == 5
+    assert served.ingest.queue.stats.write_errors == 0
 
 
 def test_bearer_token(make_served, monkeypatch):
