@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# Install everything the tests need into ./.venv, lint, type-check and run the test suite.
+# Install everything the tests need into ./.venv (and, as root on Debian, the browser and
+# servers the tests drive), lint, type-check and run the test suite.
 source "$(dirname "$0")/_venv.sh" dev
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> apt-get install ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "==> not root or no apt-get: tests needing ${missing[*]} will be skipped"
+  fi
+fi
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
