@@ -14,12 +14,16 @@ from crewscope.exporter.receiver import OtlpReceiver, config_from_env
 from crewscope.query_api.db import Database
 from crewscope.query_api.health import HealthRegistry
 from crewscope.query_api.jobs import every, run_retention, run_rollup
+from crewscope.query_api.live import LiveFeed
+from crewscope.query_api.prometheus import ServerTelemetry, metrics_route
 from crewscope.query_api.retention import DEFAULT_RETENTION_DAYS
 from crewscope.query_api.rollup import JobState
 from crewscope.query_api.routes import (
     agents,
     dashboard,
     export,
+    live,
+    metrics,
     rollups,
     runs,
     system,
@@ -44,6 +48,8 @@ def create_app(
     grpc_address: str | None = None,
     receiver_max_body_bytes: int | None = None,
     receiver_max_queued_spans: int | None = None,
+    self_telemetry: bool | None = None,
+    live_poll_interval_s: float = 0.25,
 ) -> FastAPI:
     """The query API over `db_path` (opened read-write now; pass `store` to share one).
 
@@ -54,6 +60,11 @@ def create_app(
     The app also receives OTLP: ``POST /v1/traces`` (HTTP) and, when `grpc_address` is given,
     OTLP/gRPC there; both land in the same file (env: ``CREWSCOPE_INGEST_TOKEN``,
     ``CREWSCOPE_INGEST_MAX_BYTES``, ``CREWSCOPE_INGEST_QUEUE_SPANS``).
+
+    ``GET /metrics`` serves Prometheus text; unless `self_telemetry` is False (default: env
+    ``CREWSCOPE_SELF_TELEMETRY``, else on) the app's own HTTP requests are measured there and
+    their server spans stored in the file (see `crewscope.query_api.prometheus`). The live
+    feed (``WS /api/v1/monitoring/live``) polls for new rows every `live_poll_interval_s`.
     """
     db = Database(db_path, store=store)
     overrides = {
@@ -66,6 +77,7 @@ def create_app(
     }
     receiver_config, queue_spans = config_from_env(**overrides)
     receiver = OtlpReceiver(db.store, receiver_config, max_queued_spans=queue_spans)
+    feed = LiveFeed(db, poll_interval_s=live_poll_interval_s)
     jobs = {
         "rollup": JobState("rollup", rollup_interval_s),
         "retention": JobState(
@@ -80,7 +92,7 @@ def create_app(
                 receiver.start_grpc(grpc_address)
             except (OSError, RuntimeError) as exc:  # e.g. a local Collector already has 4317
                 logger.error("OTLP/gRPC receiver not started on %s: %s", grpc_address, exc)
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(feed.run())]
         if rollup_interval_s > 0:
             tasks.append(
                 asyncio.create_task(every(rollup_interval_s, run_rollup, db, jobs["rollup"]))
@@ -106,6 +118,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            telemetry.shutdown()  # own spans into the queue before it closes
             receiver.close()  # writes what is queued before the file closes
             db.close()
 
@@ -125,8 +138,19 @@ def create_app(
         capacity=receiver.queue.max_queued_spans,
         dropped=lambda: receiver.queue.stats.spans_refused_full,
     )
-    for module in (runs, tasks, agents, rollups, dashboard, usage, system, export):
+    app.state.live = feed
+    for module in (runs, tasks, agents, rollups, dashboard, usage, system, export, metrics, live):
         app.include_router(module.router, prefix=API_PREFIX)
+    telemetry = ServerTelemetry.install(
+        app, db=db, receiver=receiver, health=app.state.health, live=feed,
+        untraced_routes=("/v1/traces", "/v1/metrics", "/metrics", f"{API_PREFIX}/live"),
+        instrument_http=self_telemetry,
+    )  # fmt: skip
+    app.state.telemetry = telemetry
+    app.add_api_route(
+        "/metrics", metrics_route(lambda: telemetry), methods=["GET"], tags=["health"],
+        summary="Prometheus metrics of this server", include_in_schema=True,
+    )  # fmt: skip
     app.include_router(dashboard.page_router)
     app.include_router(receiver.router)
     return app

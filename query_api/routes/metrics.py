@@ -1,0 +1,108 @@
+"""Process stats, token/cost and execution time series, success rate per agent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query
+
+from crewscope.query_api.deps import CursorDep, Range
+from crewscope.query_api.metrics_queries import (
+    RangeError,
+    execution_series,
+    process_series,
+    process_stats,
+    success_rates,
+    token_series,
+)
+from crewscope.query_api.models import TimeRange
+from crewscope.query_api.series_models import (
+    ExecutionSeriesResponse,
+    GroupBy,
+    ProcessSeriesResponse,
+    ProcessStatsResponse,
+    Resolution,
+    SuccessRateResponse,
+    TokenSeriesResponse,
+)
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+ServiceQ = Annotated[str | None, Query(description="service.name")]
+PidQ = Annotated[int | None, Query(ge=0, description="process id")]
+AgentQ = Annotated[str | None, Query(description="only this agent")]
+CrewQ = Annotated[str | None, Query(description="only this crew")]
+ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m, 1h or 1d")]
+StartQ = Annotated[datetime | None, Query(description="from (ISO 8601); default end - 1h")]
+EndQ = Annotated[datetime | None, Query(description="to (ISO 8601); default now")]
+
+T = TypeVar("T")
+
+
+def _checked(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except RangeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+@router.get("/process", response_model=ProcessStatsResponse)
+def read_process_stats(
+    cur: CursorDep,
+    time_range: Range = TimeRange.D1,
+    service: ServiceQ = None,
+    pid: PidQ = None,
+) -> ProcessStatsResponse:
+    """The latest CPU, memory, thread and file-descriptor sample per process (service, PID)."""
+    return process_stats(cur, time_range, service, pid)
+
+
+@router.get("/process/series", response_model=ProcessSeriesResponse)
+def read_process_series(
+    cur: CursorDep,
+    resolution: ResolutionQ = Resolution.M1,
+    start: StartQ = None,
+    end: EndQ = None,
+    service: ServiceQ = None,
+    pid: PidQ = None,
+) -> ProcessSeriesResponse:
+    """Process stats per bucket; CPU as a rate of the cumulative ``process.cpu.time``."""
+    return _checked(lambda: process_series(cur, resolution, start, end, service, pid))
+
+
+@router.get("/tokens/series", response_model=TokenSeriesResponse)
+def read_token_series(
+    cur: CursorDep,
+    resolution: ResolutionQ = Resolution.M1,
+    start: StartQ = None,
+    end: EndQ = None,
+    group_by: Annotated[GroupBy, Query(description="none, model, agent or crew")] = GroupBy.NONE,
+    model: Annotated[str | None, Query(description="only this model")] = None,
+    agent: AgentQ = None,
+    crew: CrewQ = None,
+) -> TokenSeriesResponse:
+    """LLM calls, input/output tokens and cost (SUM of CostUsd) per bucket."""
+    return _checked(lambda: token_series(cur, resolution, start, end, group_by, model, agent, crew))
+
+
+@router.get("/executions/series", response_model=ExecutionSeriesResponse)
+def read_execution_series(
+    cur: CursorDep,
+    resolution: ResolutionQ = Resolution.M1,
+    start: StartQ = None,
+    end: EndQ = None,
+    agent: AgentQ = None,
+    crew: CrewQ = None,
+) -> ExecutionSeriesResponse:
+    """Task executions per agent and bucket: counts, success rate, latency, tokens."""
+    return _checked(lambda: execution_series(cur, resolution, start, end, agent, crew))
+
+
+@router.get("/success-rate", response_model=SuccessRateResponse)
+def read_success_rate(
+    cur: CursorDep, time_range: Range = TimeRange.D1, crew: CrewQ = None
+) -> SuccessRateResponse:
+    """Seed 004's ``agent_success_rate`` gauge per agent (also on ``/metrics``)."""
+    return success_rates(cur, time_range, crew)

@@ -1,0 +1,35 @@
+-- Process stats (OTel process semconv metrics) in [$start, $end], one row per data point,
+-- from both metric tables, with the PID from the point (or else the resource) attributes.
+-- process.cpu.utilization is a gauge; the others are sums (cumulative, or delta when a
+-- sender asked for delta temporality: AggregationTemporality = 1).
+SELECT
+    "ServiceName" AS service,
+    TRY_CAST(coalesce("Attributes"['process.pid'], "ResourceAttributes"['process.pid']) AS BIGINT) AS pid,
+    "Attributes"['crewai.crew.name'] AS crew,
+    "Attributes"['gen_ai.agent.name'] AS agent,
+    "MetricName" AS metric,
+    coalesce("Attributes"['cpu.mode'], "Attributes"['process.context_switch.type'], '') AS sub,
+    "TimeUnix" AS t,
+    "StartTimeUnix" AS t0,
+    "Value" AS value,
+    "AggregationTemporality" AS temporality
+FROM otel_metrics_sum
+WHERE "MetricName" LIKE 'process.%'
+  AND "TimeUnix" BETWEEN $start AND $end
+  AND ($service IS NULL OR "ServiceName" = $service)
+UNION ALL
+SELECT
+    "ServiceName",
+    TRY_CAST(coalesce("Attributes"['process.pid'], "ResourceAttributes"['process.pid']) AS BIGINT),
+    "Attributes"['crewai.crew.name'],
+    "Attributes"['gen_ai.agent.name'],
+    "MetricName",
+    coalesce("Attributes"['cpu.mode'], ''),
+    "TimeUnix",
+    "StartTimeUnix",
+    "Value",
+    NULL
+FROM otel_metrics_gauge
+WHERE "MetricName" LIKE 'process.%'
+  AND "TimeUnix" BETWEEN $start AND $end
+  AND ($service IS NULL OR "ServiceName" = $service)
