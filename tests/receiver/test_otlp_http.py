@@ -224,7 +224,7 @@ def test_bearer_token(make_served, monkeypatch):
 def test_grpc_receiver_with_official_exporter(make_served):
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
 
-    from tests.receiver.conftest import free_port
+    from tests._served import free_port
 
     port = free_port()
     served = make_served(grpc_address=f"127.0.0.1:{port}")
