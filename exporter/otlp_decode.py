@@ -12,11 +12,11 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -24,6 +24,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from crewscope.exporter._rows import SpanColumns, attr_to_str
+
+M = TypeVar("M", bound=Message)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -87,9 +89,9 @@ def _fix_ids(node: Any) -> Any:
     return node
 
 
-def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
-    """Bytes -> ``ExportTraceServiceRequest``; raises `BadPayload` with a reason."""
-    request = ExportTraceServiceRequest()
+def parse_request(body: bytes, content_type: str, message: type[M]) -> M:
+    """Bytes -> an OTLP export request ``message``; raises `BadPayload` with a reason."""
+    request = message()
     if content_type == PROTOBUF:
         try:
             request.ParseFromString(body)
@@ -104,7 +106,7 @@ def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
         raise BadPayload("OTLP/JSON body must be an object")
     try:
         json_format.ParseDict(_fix_ids(document), request, ignore_unknown_fields=True)
-    except (json_format.ParseError, binascii.Error, TypeError) as exc:
+    except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
         raise BadPayload(f"invalid OTLP/JSON: {exc}") from exc
     return request
 
@@ -157,7 +159,7 @@ def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
 
 
 def decode_traces(body: bytes, content_type: str) -> DecodedSpans:
-    return to_columns(parse_request(body, content_type))
+    return to_columns(parse_request(body, content_type, ExportTraceServiceRequest))
 
 
 def trace_response(rejected: int, error: str | None, content_type: str) -> bytes:

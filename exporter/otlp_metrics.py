@@ -6,14 +6,12 @@ rejected data points (partial success), as the in-process exporter counts them a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -27,7 +25,7 @@ from crewscope.exporter._metric_rows import (
 )
 from crewscope.exporter._store import SpanStore
 from crewscope.exporter.ingest import Writer
-from crewscope.exporter.otlp_decode import PROTOBUF, BadPayload, _fix_ids, string_map
+from crewscope.exporter.otlp_decode import PROTOBUF, parse_request, string_map
 
 _INSERT = 'INSERT INTO {table} BY NAME SELECT * FROM "{view}"'
 
@@ -38,27 +36,6 @@ class DecodedMetrics:
     accepted: int
     rejected: int
     error: str | None = None
-
-
-def _parse(body: bytes, content_type: str) -> ExportMetricsServiceRequest:
-    request = ExportMetricsServiceRequest()
-    if content_type == PROTOBUF:
-        try:
-            request.ParseFromString(body)
-        except (DecodeError, RuntimeWarning, ValueError) as exc:
-            raise BadPayload(f"invalid OTLP protobuf: {exc}") from exc
-        return request
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"invalid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise BadPayload("OTLP/JSON body must be an object")
-    try:
-        json_format.ParseDict(_fix_ids(document), request, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise BadPayload(f"invalid OTLP/JSON: {exc}") from exc
-    return request
 
 
 def _exemplars(point: Any) -> list[dict[str, Any]]:
@@ -79,7 +56,7 @@ def _number(point: Any) -> float:
 
 
 def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
-    request = _parse(body, content_type)
+    request = parse_request(body, content_type, ExportMetricsServiceRequest)
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
     rejected = 0
     for rm in request.resource_metrics:
