@@ -18,18 +18,18 @@ from crewscope.query_api.metric_models import (
 )
 from crewscope.query_api.models import MetricType, TimeRange
 from crewscope.query_api.spantree import rows_as_dicts
-from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
+from crewscope.query_api.sql_files import load_sql
 
 TREND_MIN_EXECUTIONS = 10
 TREND_THRESHOLD = 0.05  # seed 004: a change of more than 5 points in success rate
 AGENT_EXISTS = (
     'SELECT EXISTS (SELECT 1 FROM crewscope_tasks WHERE "AgentName" = $agent) '
     'OR EXISTS (SELECT 1 FROM crewscope_rollup_agent_daily WHERE "AgentName" = $agent) '
-    'OR EXISTS (SELECT 1 FROM otel_traces WHERE "AgentName" = $agent AND starts_with("SpanName", \'memory \'))'
+    'OR EXISTS (SELECT 1 FROM crewscope_memory_ops WHERE "AgentName" = $agent)'
 )
 AGENT_COST = (
-    'SELECT sum("CostUsd") FROM otel_traces WHERE "AgentName" = $agent '
-    'AND list_contains($llm_ops, "GenAiOperation") AND "Timestamp" BETWEEN $start AND $end'
+    'SELECT sum("CostUsd") FROM crewscope_llm_calls '
+    'WHERE "AgentName" = $agent AND "Timestamp" BETWEEN $start AND $end'
 )
 
 
@@ -49,7 +49,7 @@ def list_agents(
 def agent_summaries(
     cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime
 ) -> list[AgentSummary]:
-    params = {"start": start, "end": end, "llm_ops": list(LLM_OPERATIONS)}
+    params = {"start": start, "end": end}
     rows = rows_as_dicts(cur.execute(load_sql("agent_list.sql"), params))
     for row in rows:
         if row["last_execution"] is not None:
@@ -84,7 +84,7 @@ def agent_metrics(
     if metric_type is MetricType.REALTIME:
         params.update(start=start, end=end)
         row = rows_as_dicts(cur.execute(load_sql("agent_metrics_realtime.sql"), params))[0]
-        cost_row = cur.execute(AGENT_COST, {**params, "llm_ops": list(LLM_OPERATIONS)}).fetchone()
+        cost_row = cur.execute(AGENT_COST, params).fetchone()
         cost = cost_row[0] if cost_row else None
         source = "spans"
     else:

@@ -21,15 +21,28 @@ from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
 
 logger = logging.getLogger(__name__)
 
-PROJECTION_FILES = ("project_runs.sql", "project_tasks.sql", "project_trace_totals.sql")
-PROJECTION_TABLES = ("crewscope_runs", "crewscope_tasks", "crewscope_trace_totals")  # allowlist
+PROJECTION_FILES = (
+    "project_runs.sql", "project_tasks.sql", "project_trace_totals.sql",
+    "project_llm_calls.sql", "project_tool_calls.sql", "project_memory_ops.sql",
+)  # fmt: skip
+PROJECTION_TABLES = (
+    "crewscope_runs", "crewscope_tasks", "crewscope_trace_totals",
+    "crewscope_llm_calls", "crewscope_tool_calls", "crewscope_memory_ops",
+)  # allowlist  # fmt: skip
 NEXT_ROWID_KEY = "projection_next_rowid"
 ROWS_SEEN_KEY = "projection_rows_seen"
+VERSION_KEY = "projection_version"
+PROJECTION_VERSION = "2"
+"""Bumped when a projection table is added or changed: `verify` then rebuilds them all."""
 
 MAX_NEW_ROWID = "SELECT max(rowid) FROM otel_traces WHERE rowid >= ?"
 COUNT_RANGE = "SELECT count(*) FROM otel_traces WHERE rowid BETWEEN ? AND ?"
 COUNT_BELOW = "SELECT count(*) FROM otel_traces WHERE rowid < ?"
 READ_META = 'SELECT "Value" FROM crewscope_meta WHERE "Key" = ?'
+READ_WATERMARK = (
+    'SELECT max("Value") FILTER (WHERE "Key" = ?), max("Value") FILTER (WHERE "Key" = ?) '
+    "FROM crewscope_meta"
+)
 WRITE_META = "INSERT OR REPLACE INTO crewscope_meta VALUES (?, ?)"
 
 
@@ -64,8 +77,16 @@ class Projections:
             return n
 
     def _sync(self, cur: duckdb.DuckDBPyConnection) -> int:
-        lo = int(read_meta(cur, NEXT_ROWID_KEY) or 0)
-        seen = int(read_meta(cur, ROWS_SEEN_KEY) or 0)
+        # Runs before every query: one read of the watermark, one rowid probe, and a
+        # transaction only when spans were appended since the last sync.
+        nxt, seen_s = cur.execute(READ_WATERMARK, [NEXT_ROWID_KEY, ROWS_SEEN_KEY]).fetchone() or (
+            None,
+            None,
+        )
+        lo, seen = int(nxt or 0), int(seen_s or 0)
+        row = cur.execute(MAX_NEW_ROWID, [lo]).fetchone()
+        if row is None or row[0] is None:
+            return 0
         cur.begin()
         try:
             n = self._copy(cur, lo, seen)
@@ -104,6 +125,7 @@ class Projections:
                 if n == 0:
                     write_meta(cur, NEXT_ROWID_KEY, "0")
                     write_meta(cur, ROWS_SEEN_KEY, "0")
+                write_meta(cur, VERSION_KEY, PROJECTION_VERSION)
                 cur.commit()
             except BaseException:
                 cur.rollback()
@@ -112,7 +134,14 @@ class Projections:
             return n
 
     def verify(self, cur: duckdb.DuckDBPyConnection) -> bool:
-        """Rebuild if rowids moved under the watermark; True when nothing had to be done."""
+        """Rebuild if rowids moved under the watermark or the projection tables changed
+        (`PROJECTION_VERSION`); True when nothing had to be done."""
+        with self._lock:
+            version = read_meta(cur, VERSION_KEY)
+        if version != PROJECTION_VERSION:
+            logger.info("projection tables changed (version %s): rebuilding", version)
+            self.rebuild(cur)
+            return False
         with self._lock:
             nxt = int(read_meta(cur, NEXT_ROWID_KEY) or 0)
             seen = int(read_meta(cur, ROWS_SEEN_KEY) or 0)

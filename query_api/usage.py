@@ -20,7 +20,7 @@ from crewscope.query_api.metric_models import (
 )
 from crewscope.query_api.models import TimeRange
 from crewscope.query_api.spantree import rows_as_dicts
-from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
+from crewscope.query_api.sql_files import load_sql
 
 
 def _params(time_range: TimeRange, now: datetime | None, **extra: object) -> dict[str, object]:
@@ -47,7 +47,7 @@ def llm_usage(
     agent: str | None = None,
     now: datetime | None = None,
 ) -> LlmUsageResponse:
-    params = _params(time_range, now, agent=agent, llm_ops=list(LLM_OPERATIONS))
+    params = _params(time_range, now, agent=agent)
     by_model = rows_as_dicts(cur.execute(load_sql("llm_usage_by_model.sql"), params))
     by_agent = rows_as_dicts(cur.execute(load_sql("llm_usage_by_agent.sql"), params))
     return LlmUsageResponse(

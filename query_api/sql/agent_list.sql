@@ -19,9 +19,8 @@ w AS (
 ),
 c AS (
     SELECT "AgentName", sum("CostUsd") AS cost
-    FROM otel_traces
-    WHERE "Timestamp" BETWEEN $start AND $end
-      AND list_contains($llm_ops, "GenAiOperation") AND "AgentName" IS NOT NULL
+    FROM crewscope_llm_calls
+    WHERE "Timestamp" BETWEEN $start AND $end AND "AgentName" IS NOT NULL
     GROUP BY ALL
 ),
 last AS (

@@ -5,9 +5,8 @@ SELECT
     coalesce(sum("InputTokens"), 0) AS input_tokens,
     coalesce(sum("OutputTokens"), 0) AS output_tokens,
     sum("CostUsd") AS cost_usd
-FROM otel_traces
+FROM crewscope_llm_calls
 WHERE "Timestamp" BETWEEN $start AND $end
-  AND list_contains($llm_ops, "GenAiOperation")
   AND ($agent IS NULL OR "AgentName" = $agent)
 GROUP BY ALL
 ORDER BY calls DESC, agent

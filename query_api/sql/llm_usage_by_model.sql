@@ -3,7 +3,7 @@ SELECT
     "Model" AS model,
     "ProviderName" AS provider,
     count(*) AS calls,
-    count(*) FILTER (WHERE "StatusCode" = 'Error') AS errors,
+    count(*) FILTER (WHERE "Failed") AS errors,
     coalesce(sum("InputTokens"), 0) AS input_tokens,
     coalesce(sum("OutputTokens"), 0) AS output_tokens,
     sum("CostUsd") AS cost_usd,
@@ -11,9 +11,8 @@ SELECT
     avg("Duration") / 1e6 AS avg_ms,
     quantile_cont("Duration", 0.5) / 1e6 AS p50_ms,
     quantile_cont("Duration", 0.95) / 1e6 AS p95_ms
-FROM otel_traces
+FROM crewscope_llm_calls
 WHERE "Timestamp" BETWEEN $start AND $end
-  AND list_contains($llm_ops, "GenAiOperation")
   AND ($agent IS NULL OR "AgentName" = $agent)
 GROUP BY ALL
 ORDER BY calls DESC, model

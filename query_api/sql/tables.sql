@@ -115,3 +115,35 @@ CREATE TABLE IF NOT EXISTS crewscope_trace_totals (
     "Errors"    BIGINT NOT NULL,
     "CostUsd"   DOUBLE
 );
+
+-- Narrow projections of the spans that the usage queries aggregate (LLM calls, tool calls,
+-- memory operations): one row per span with only the columns those queries read, so a
+-- window over them scans a few small columns instead of every span's (tools and LLM usage,
+-- memory stats, agent cost). Pure projections, rebuilt with the others.
+CREATE TABLE IF NOT EXISTS crewscope_llm_calls (
+    "Timestamp"    TIMESTAMP_NS NOT NULL,
+    "AgentName"    VARCHAR,
+    "Model"        VARCHAR,
+    "ProviderName" VARCHAR,
+    "Failed"       BOOLEAN NOT NULL,
+    "Duration"     BIGINT NOT NULL,
+    "InputTokens"  BIGINT,
+    "OutputTokens" BIGINT,
+    "CostUsd"      DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_tool_calls (
+    "Timestamp" TIMESTAMP_NS NOT NULL,
+    "AgentName" VARCHAR,
+    "ToolName"  VARCHAR,
+    "Failed"    BOOLEAN NOT NULL,
+    "Duration"  BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_memory_ops (
+    "Timestamp" TIMESTAMP_NS NOT NULL,
+    "AgentName" VARCHAR,
+    "Operation" VARCHAR,
+    "Failed"    BOOLEAN NOT NULL,
+    "Duration"  BIGINT NOT NULL
+);

@@ -2,16 +2,15 @@
 SELECT
     "ToolName" AS tool,
     count(*) AS calls,
-    count(*) FILTER (WHERE "StatusCode" = 'Error') AS errors,
-    100.0 * count(*) FILTER (WHERE "StatusCode" = 'Error') / count(*) AS error_rate,
+    count(*) FILTER (WHERE "Failed") AS errors,
+    100.0 * count(*) FILTER (WHERE "Failed") / count(*) AS error_rate,
     avg("Duration") / 1e6 AS avg_ms,
     quantile_cont("Duration", 0.5) / 1e6 AS p50_ms,
     quantile_cont("Duration", 0.95) / 1e6 AS p95_ms,
     max("Duration") / 1e6 AS max_ms,
     count(DISTINCT "AgentName") AS agents
-FROM otel_traces
+FROM crewscope_tool_calls
 WHERE "Timestamp" BETWEEN $start AND $end
-  AND "GenAiOperation" = 'execute_tool'
   AND ($agent IS NULL OR "AgentName" = $agent)
 GROUP BY ALL
 ORDER BY calls DESC, tool

@@ -1,0 +1,71 @@
+"""Smoke runs of every benchmark script at tiny sizes: they still run end to end.
+
+No timing assertions (the figures are in bench/README.md, measured on purpose, not in CI).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Any:
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_exporter(bench: Any) -> None:
+    import bench_exporter
+
+    (r,) = bench_exporter.main(["--spans", "64", "--batches", "32"])
+    assert r["batch"] == 32 and r["export_us"] > 0 and r["raw_us"] > 0
+
+
+def test_span_micro(bench: Any) -> None:
+    import bench_span_micro
+
+    out = bench_span_micro.main(["--spans", "200", "--rounds", "2"])
+    assert out["crewscope tool span"]["us"] > 0
+
+
+def test_query(bench: Any, tmp_path: Path) -> None:
+    import bench_query
+
+    out = bench_query.main(["--spans", "2500", "--repeat", "1", "--dir", str(tmp_path)])
+    assert set(out["endpoints"]) == set(
+        bench_query.endpoints({"run": "r", "task": "t", "agent": "a"})
+    )
+    assert all(e["sqlite_ms"] is not None for e in out["endpoints"].values())
+
+
+def test_receiver(bench: Any) -> None:
+    import bench_receiver
+
+    out = bench_receiver.main(
+        ["--spans", "512", "--batches", "256", "--clients", "1", "--no-collector"]
+    )
+    assert out["rows"] and all(r["failed"] == 0 for r in out["rows"])
+
+
+def test_overload(bench: Any) -> None:
+    import bench_overload
+
+    out = bench_overload.main(["--seconds", "1.5"])
+    assert out["exporter"]["dropped"] > 0  # offered 10x what it can write
+    assert out["receiver"]["accepted"] > 0
+
+
+def test_overhead(bench: Any) -> None:
+    import bench_overhead
+
+    out = bench_overhead.main(["--rounds", "1", "--kickoffs", "1", "--variants", "bare,crewscope"])
+    assert out["crewscope"]["spans"] > 0 and out["bare"]["spans"] == 0
