@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from crewscope.exporter._rows import SpanColumns, attr_to_str
 
@@ -63,12 +63,26 @@ def any_value(value: AnyValue) -> Any:
 
 
 def string_map(attributes: Any) -> dict[str, str]:
+    """OTLP ``KeyValue`` list -> the string map stored in the MAP columns (as `attr_to_str`).
+
+    The scalar cases are inlined: this runs for every attribute of every received span.
+    """
     out: dict[str, str] = {}
     for kv in attributes:
-        assert isinstance(kv, KeyValue)
-        text = attr_to_str(any_value(kv.value))
-        if text is not None:
-            out[kv.key] = text
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            out[kv.key] = value.string_value
+        elif kind == "int_value":
+            out[kv.key] = str(value.int_value)
+        elif kind == "bool_value":
+            out[kv.key] = "true" if value.bool_value else "false"
+        elif kind == "double_value":
+            out[kv.key] = str(value.double_value)
+        elif kind is not None:
+            text = attr_to_str(any_value(value))
+            if text is not None:
+                out[kv.key] = text
     return out
 
 

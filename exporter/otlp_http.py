@@ -44,6 +44,9 @@ class ReceiverConfig:
     """If set, requests must carry ``Authorization: Bearer <token>``."""
     commit_timeout_s: float = 30.0
     retry_after_s: int = 1
+    max_inflight: int = 16
+    """Requests being read/decoded at once; more get 503 at once, so memory stays bounded
+    (at most ``max_inflight * max_body_bytes`` of bodies) even before the queue fills."""
 
 
 class _Reject(Exception):
@@ -101,10 +104,19 @@ def _check_token(request: Request, token: str | None) -> None:
         raise _Reject(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
 
+class Admission:
+    """Counts requests between admission and hand-over to the queue."""
+
+    def __init__(self) -> None:
+        self.inflight = 0
+        self.refused = 0
+
+
 async def receive(
     request: Request,
     *,
     config: ReceiverConfig,
+    admission: Admission,
     queue: IngestQueue,
     decode: Decoder,
     respond: Responder,
@@ -113,16 +125,27 @@ async def receive(
 ) -> Response:
     """One OTLP export request, from bytes to a committed batch."""
     content_type = JSON  # errors before the content type is known are answered in JSON
+    retry = {"Retry-After": str(config.retry_after_s)}
+    admitted = False
     try:
         content_type = _content_type(request)
         _check_token(request, config.token)
+        # Refuse before reading and decoding (the costly part) when saturated.
+        if admission.inflight >= config.max_inflight or queue.depth >= queue.max_queued_spans:
+            admission.refused += 1
+            queue.stats.requests_refused_full += 1
+            raise _Reject(503, "receiver is saturated, retry later", retry)
+        admission.inflight += 1
+        admitted = True
         body = await _read_body(request, config.max_body_bytes)
         try:
             decoded = await run_in_threadpool(decode, body, content_type)
         except BadPayload as exc:
             raise _Reject(400, str(exc)) from exc
+        del body
         future = queue.submit(decoded.payload, decoded.accepted, writer, signal)
-        retry = {"Retry-After": str(config.retry_after_s)}
+        admission.inflight -= 1
+        admitted = False
         if future is None:
             raise _Reject(503, "ingest queue is full, retry later", retry)
         queue.count_rejected(decoded.rejected)
@@ -136,6 +159,9 @@ async def receive(
             raise _Reject(503, f"could not store the batch: {exc}", retry) from exc
     except _Reject as rej:
         return _error(rej.status, str(rej), content_type, rej.headers)
+    finally:
+        if admitted:
+            admission.inflight -= 1
     body = respond(decoded.rejected, decoded.error, content_type)
     return Response(body, status_code=200, media_type=content_type)
 
@@ -149,11 +175,13 @@ def otlp_router(
     """Routes for ``/v1/traces`` (and ``/v1/metrics`` if ``metrics`` is given)."""
     cfg = config or ReceiverConfig()
     router = APIRouter(tags=["otlp"])
+    admission = Admission()
 
     @router.post("/v1/traces", summary="OTLP/HTTP trace export")
     async def traces(request: Request) -> Any:
         return await receive(
-            request, config=cfg, queue=queue, decode=decode_traces, respond=trace_response,
+            request, config=cfg, admission=admission, queue=queue, decode=decode_traces,
+            respond=trace_response,
             writer=span_writer, signal="traces",
         )  # fmt: skip
 
@@ -163,7 +191,7 @@ def otlp_router(
         @router.post("/v1/metrics", summary="OTLP/HTTP metric export")
         async def metrics_route(request: Request) -> Any:
             return await receive(
-                request, config=cfg, queue=queue, decode=decode_metrics,
+                request, config=cfg, admission=admission, queue=queue, decode=decode_metrics,
                 respond=metric_response, writer=metric_writer, signal="metrics",
             )  # fmt: skip
 

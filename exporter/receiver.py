@@ -22,6 +22,8 @@ CREWSCOPE_INGEST_MAX_BYTES = "CREWSCOPE_INGEST_MAX_BYTES"
 """Largest accepted OTLP/HTTP body in bytes, compressed or not (default 16 MiB)."""
 CREWSCOPE_INGEST_QUEUE_SPANS = "CREWSCOPE_INGEST_QUEUE_SPANS"
 """Spans the ingest queue may hold before requests get 503 + Retry-After (default 200000)."""
+CREWSCOPE_INGEST_MAX_INFLIGHT = "CREWSCOPE_INGEST_MAX_INFLIGHT"
+"""OTLP/HTTP requests read and decoded at once before more get 503 (default 16)."""
 CREWSCOPE_INGEST_COMMIT_TIMEOUT_S = "CREWSCOPE_INGEST_COMMIT_TIMEOUT_S"
 """Seconds a request waits for its batch's commit before answering 503 (default 30)."""
 
@@ -31,6 +33,7 @@ def config_from_env(**overrides: Any) -> tuple[ReceiverConfig, int]:
         max_body_bytes=int(os.environ.get(CREWSCOPE_INGEST_MAX_BYTES, 16 * 1024 * 1024)),
         token=os.environ.get(CREWSCOPE_INGEST_TOKEN) or None,
         commit_timeout_s=float(os.environ.get(CREWSCOPE_INGEST_COMMIT_TIMEOUT_S, 30.0)),
+        max_inflight=int(os.environ.get(CREWSCOPE_INGEST_MAX_INFLIGHT, 16)),
     )
     queue_spans = int(overrides.pop("max_queued_spans", 0) or 0) or int(
         os.environ.get(CREWSCOPE_INGEST_QUEUE_SPANS, 200_000)

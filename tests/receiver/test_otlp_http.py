@@ -241,3 +241,20 @@ def test_receiver_keeps_serving_queries_after_abuse(served, path):
     for _ in range(20):
         httpx.post(f"{served.url}{path}", content=b"\x00garbage", headers=PB)
     assert httpx.get(f"{served.url}/api/v1/monitoring/runs").status_code == 200
+
+
+def test_saturated_receiver_refuses_before_decoding(make_served, monkeypatch):
+    """With the queue full, new requests get 503 without being read or decoded."""
+    monkeypatch.setenv("CREWSCOPE_INGEST_MAX_INFLIGHT", "1")
+    served = make_served(receiver_max_queued_spans=3)
+    url = f"{served.url}/v1/traces"
+    with served.ingest.store._lock:
+        first, status = _post_in_thread(url, encode_spans(_some_spans(3)).SerializeToString())
+        _wait_depth(served, 3)
+        refused_before = served.ingest.queue.stats.requests_refused_full
+        # garbage would be a 400 if it were decoded: a 503 shows it was refused up front
+        reply = httpx.post(url, content=b"\xff not protobuf", headers=PB)
+        assert reply.status_code == 503 and reply.headers["retry-after"] == "1"
+        assert served.ingest.queue.stats.requests_refused_full == refused_before + 1
+    first.join(30)
+    assert status == [200] and _count(served) == 3
