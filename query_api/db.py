@@ -8,6 +8,7 @@ can share the same store (pass it as ``store=``).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,9 +21,15 @@ from crewscope.query_api.sql_files import load_sql
 logger = logging.getLogger(__name__)
 
 
+CREWSCOPE_DUCKDB_MEMORY_LIMIT = "CREWSCOPE_DUCKDB_MEMORY_LIMIT"
+"""DuckDB's buffer-cache limit for the server (default 512MB; DuckDB's own default is 80% of RAM,
+which lets a long-running ingest server's memory grow with the file)."""
+
+
 def open_store(db_path: str) -> SpanStore:
     """Open (creating if needed) the database file with the otel_traces schema."""
-    return SpanStore(db_path)
+    limit = os.environ.get(CREWSCOPE_DUCKDB_MEMORY_LIMIT, "512MB")
+    return SpanStore(db_path, config={"memory_limit": limit} if limit else None)
 
 
 class Database:
