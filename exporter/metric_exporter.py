@@ -42,7 +42,8 @@ from opentelemetry.sdk.metrics.view import Aggregation
 from crewscope.exporter._metric_rows import (
     metrics_to_tables,
 )
-from crewscope.exporter._store import SpanStore, is_lock_error
+from crewscope.exporter._opener import StoreOpener, WarnOnce
+from crewscope.exporter._store import SpanStore
 
 logger = logging.getLogger(__name__)
 
@@ -129,14 +130,15 @@ class DuckDBMetricExporter(MetricExporter):
         )
         self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = MetricExporterStats()
-        self._retry_interval_s = retry_interval_s
-        self._duckdb_config = duckdb_config
         self._lock = threading.Lock()
         self._store: SpanStore | None = None
         self._cursor: duckdb.DuckDBPyConnection | None = None
-        self._next_open_attempt = 0.0
         self._stopped = False
-        self._warned: set[str] = set()
+        self._warnings = WarnOnce(logger)
+        self._opener = StoreOpener(
+            self.path, what="metrics", stats=self.stats, warnings=self._warnings, logger=logger,
+            config=duckdb_config, retry_interval_s=retry_interval_s,
+        )  # fmt: skip
         self._view = f"_crewscope_metrics_{id(self):x}"
 
     def export(
@@ -149,7 +151,7 @@ class DuckDBMetricExporter(MetricExporter):
             with self._lock:
                 self.stats.drop("internal_error", _count_points(metrics_data))
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._warn_once("internal", "crewscope metric exporter error: %r", exc)
+                self._warnings.warn("internal", "crewscope metric exporter error: %r", exc)
             return MetricExportResult.FAILURE
 
     def _export(self, data: MetricsData) -> MetricExportResult:
@@ -175,7 +177,7 @@ class DuckDBMetricExporter(MetricExporter):
             except Exception as exc:
                 self.stats.drop("write_error", points)
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._warn_once(
+                self._warnings.warn(
                     "write", "crewscope: writing metrics to %s failed: %s", self.path, exc
                 )
                 if isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc):
@@ -185,7 +187,7 @@ class DuckDBMetricExporter(MetricExporter):
             self.stats.points_written += points
             self.stats.batches_written += 1
             self.stats.last_write_unix_ns = time.time_ns()
-            self._warned.discard("write")
+            self._warnings.recovered("write")
         return MetricExportResult.SUCCESS
 
     def _write(self, cursor: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
@@ -207,40 +209,18 @@ class DuckDBMetricExporter(MetricExporter):
 
     def _open(self) -> duckdb.DuckDBPyConnection | None:
         """A cursor on the database, opening it if due; None while it cannot be opened."""
-        if self._cursor is not None:
-            return self._cursor
-        now = time.monotonic()
-        if now < self._next_open_attempt:
-            return None
-        try:
-            store = SpanStore(self.path, config=self._duckdb_config, ddl=("metrics_schema.sql",))
+        if self._cursor is None:
+            store = self._opener.open()
+            if store is None:
+                return None
             try:
                 self._cursor = store.cursor()
-            except BaseException:
+            except Exception as exc:  # noqa: BLE001 - counted by the caller as unavailable
                 store.close()
-                raise
-            self._store = store
-        except Exception as exc:
-            self._next_open_attempt = now + self._retry_interval_s
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
-            if is_lock_error(exc):
-                self.stats.state = "locked"
-                self._warn_once(
-                    "open",
-                    "crewscope: %s is locked by another process; metrics are dropped until it "
-                    "is released (retrying every %.0fs). Send metrics over OTLP to "
-                    "`crewscope serve` to share one database between processes.",
-                    self.path,
-                    self._retry_interval_s,
-                )
-            else:
                 self.stats.state = "unavailable"
-                self._warn_once("open", "crewscope: cannot open %s: %s", self.path, exc)
-            return None
-        if "open" in self._warned:
-            logger.info("crewscope: opened %s, exporting metrics again", self.path)
-            self._warned.discard("open")
-        self.stats.state = "open"
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                return None
+            self._store = store
         return self._cursor
 
     def _close_store(self) -> None:
@@ -252,13 +232,6 @@ class DuckDBMetricExporter(MetricExporter):
                     closable.close()
                 except Exception:  # noqa: BLE001
                     logger.debug("crewscope: close failed", exc_info=True)
-
-    def _warn_once(self, key: str, msg: str, *args: object) -> None:
-        if key in self._warned:
-            logger.debug(msg, *args)
-        else:
-            self._warned.add(key)
-            logger.warning(msg, *args)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Nothing is buffered here: every successful export is already committed."""

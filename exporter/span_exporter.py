@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import BoundedList
 
+from crewscope.exporter._opener import StoreOpener, WarnOnce
 from crewscope.exporter._rows import (
     ARROW_SCHEMA,
     KIND_NAMES,
@@ -25,7 +26,7 @@ from crewscope.exporter._rows import (
     promote,
     string_attrs,
 )
-from crewscope.exporter._store import SpanStore, is_lock_error
+from crewscope.exporter._store import SpanStore
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +74,14 @@ class DuckDBSpanExporter(SpanExporter):
     ) -> None:
         self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = ExporterStats()
-        self._retry_interval_s = retry_interval_s
-        self._duckdb_config = duckdb_config
         self._lock = threading.Lock()
         self._store: SpanStore | None = None
-        self._next_open_attempt = 0.0
         self._stopped = False
-        self._warned: set[str] = set()
+        self._warnings = WarnOnce(logger)
+        self._opener = StoreOpener(
+            self.path, what="spans", stats=self.stats, warnings=self._warnings, logger=logger,
+            config=duckdb_config, retry_interval_s=retry_interval_s,
+        )  # fmt: skip
 
     @property
     def store(self) -> SpanStore | None:
@@ -93,7 +95,7 @@ class DuckDBSpanExporter(SpanExporter):
         except Exception as exc:  # the contract: export must not raise into the SDK
             with self._lock:
                 self.stats.drop("internal_error", len(spans))
-                self._warn_once("internal", "crewscope exporter error: %r", exc, exc_info=True)
+                self._warnings.warn("internal", "crewscope exporter error: %r", exc, exc_info=True)
             return SpanExportResult.FAILURE
 
     def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -122,7 +124,7 @@ class DuckDBSpanExporter(SpanExporter):
             except Exception as exc:
                 self.stats.drop("write_error", table.num_rows)
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._warn_once(
+                self._warnings.warn(
                     "write", "crewscope: writing spans to %s failed: %s", self.path, exc
                 )
                 if _is_fatal(exc):  # DuckDB invalidated the connection: reopen next time
@@ -133,50 +135,15 @@ class DuckDBSpanExporter(SpanExporter):
             self.stats.spans_written += table.num_rows
             self.stats.batches_written += 1
             self.stats.last_write_unix_ns = time.time_ns()
-            self._warned.discard("write")
+            self._warnings.recovered("write")
         # Spans that failed conversion are counted in stats; the rest are stored.
         return SpanExportResult.SUCCESS
 
     def _open_store(self) -> SpanStore | None:
         """The store, opening it if due; None while the file cannot be opened."""
-        if self._store is not None:
-            return self._store
-        now = time.monotonic()
-        if now < self._next_open_attempt:
-            return None
-        try:
-            self._store = SpanStore(self.path, config=self._duckdb_config)
-        except Exception as exc:
-            self._next_open_attempt = now + self._retry_interval_s
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
-            if is_lock_error(exc):
-                self.stats.state = "locked"
-                self._warn_once(
-                    "open",
-                    "crewscope: %s is locked by another process (%s); spans are dropped until "
-                    "it is released (retrying every %gs). To share one database between "
-                    "processes, send spans over OTLP to `crewscope serve`.",
-                    self.path,
-                    exc,
-                    self._retry_interval_s,
-                )
-            else:
-                self.stats.state = "unavailable"
-                self._warn_once("open", "crewscope: cannot open %s: %s", self.path, exc)
-            return None
-        if "open" in self._warned:
-            logger.info("crewscope: opened %s, exporting spans again", self.path)
-            self._warned.discard("open")
-        self.stats.state = "open"
+        if self._store is None:
+            self._store = self._opener.open()
         return self._store
-
-    def _warn_once(self, key: str, msg: str, *args: object, exc_info: bool = False) -> None:
-        """Warn on the first failure of a kind; repeats go to debug until it recovers."""
-        if key in self._warned:
-            logger.debug(msg, *args)
-        else:
-            self._warned.add(key)
-            logger.warning(msg, *args, exc_info=exc_info)
 
     def shutdown(self) -> None:
         """Close the file; later exports return FAILURE."""
