@@ -147,6 +147,22 @@ def _load_overrides(path: str) -> dict[str, ModelRate]:
         return {}
 
 
+def preload() -> None:
+    """Import genai-prices (and, through it, httpx2) now, in the calling thread.
+
+    Imported lazily from the exporter's background thread, the package's first import ran
+    concurrently with the app's first OpenAI call, whose client probes ``httpx2`` in
+    ``sys.modules`` and failed on the half-initialised module ("partially initialized module
+    'httpx2' has no attribute 'Response'"). Exporters call this from their constructor, i.e.
+    from the thread that sets telemetry up, before the app runs.
+    """
+    try:
+        import genai_prices  # noqa: F401
+        from genai_prices import data_snapshot  # noqa: F401
+    except Exception:  # noqa: BLE001 - pricing is optional: cost stays NULL
+        logger.debug("genai-prices unavailable; costs are not computed", exc_info=True)
+
+
 def _genai_prices_rate(model: str, provider: str | None) -> ModelRate | None:
     """Derive an affine rate from genai-prices by pricing a few basis usages.
 

@@ -27,6 +27,7 @@ from crewscope.exporter._rows import (
     string_attrs,
 )
 from crewscope.exporter._store import SpanStore
+from crewscope.exporter.pricing import preload as preload_pricing
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class DuckDBSpanExporter(SpanExporter):
     ) -> None:
         self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = ExporterStats()
+        preload_pricing()  # never import it first on the export thread (see pricing.preload)
         self._lock = threading.Lock()
         self._store: SpanStore | None = None
         self._stopped = False
