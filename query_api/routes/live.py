@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
-from crewscope.query_api.live import FilterError, Filters, LiveFeed
+from crewscope.query_api.live import LiveFeed
+from crewscope.query_api.live_messages import FilterError, Filters
 
 router = APIRouter(tags=["live"])
 
