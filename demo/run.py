@@ -103,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="gpt-4o-mini")
     ns = parser.parse_args(argv)
     apply_offline_env()
-    os.environ.setdefault("OTEL_SERVICE_NAME", "crewscope-demo")
 
     from crewscope.demo.fake_llm import FakeLLMServer
     from crewscope.instrumentation.configure import configure
@@ -118,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         server = FakeLLMServer().start()
         base_url = server.base_url
         os.environ.setdefault("OPENAI_API_KEY", "sk-crewscope-local")
-    telemetry = configure(exporters=["duckdb"], db_path=ns.db)
+    telemetry = configure(
+        exporters=["duckdb"],
+        db_path=ns.db,
+        service_name=os.environ.get("OTEL_SERVICE_NAME") or "crewscope-demo",
+    )
     started = time.perf_counter()
     try:
         memory_dir = os.path.join(os.path.dirname(os.path.abspath(ns.db)), ".crewscope-memory")

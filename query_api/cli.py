@@ -168,8 +168,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from crewscope.demo.run import main as demo_main  # written alongside; imported lazily
 
-    sys.argv = ["crewscope demo", *args.demo_args]
-    demo_main()
+    raise SystemExit(demo_main(list(args.demo_args)))
 
 
 def _iso(value: str) -> datetime:
@@ -233,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        # argparse cannot hand options like --db through to the demo's own parser
+        from crewscope.demo.run import main as demo_main
+
+        return demo_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

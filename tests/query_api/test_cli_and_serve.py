@@ -107,3 +107,23 @@ def test_served_over_http(db_file: str) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_demo_subcommand_runs_the_sample_crew(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's main job: `crewscope demo --db FILE` (then `serve` over that file)."""
+    import duckdb
+
+    db = str(tmp_path / "demo.duckdb")
+    assert main(["demo", "--db", db, "--runs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 crew runs" in out and "llm_calls" in out
+    con = duckdb.connect(db, read_only=True)
+    try:
+        runs = con.execute(
+            "SELECT count(*) FROM otel_traces WHERE GenAiOperation = 'invoke_workflow'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert runs == (2,)
