@@ -16,12 +16,11 @@ from crewscope.query_api.models import (
     RunSummary,
     SpanCounts,
 )
-from crewscope.query_api.spantree import fetch_tree, rows_as_dicts
+from crewscope.query_api.spantree import fetch_tree, page, rows_as_dicts
 from crewscope.query_api.sql_files import load_sql
 
 MAX_INPUT_VALUE_CHARS = 100
 RUN_BY_TRACE = load_sql("run_list.sql").format(where='WHERE "TraceId" = $run_id AND NOT "IsFlow"')
-COUNT_RUNS = "SELECT count(*) FROM crewscope_runs {where}"
 
 
 def run_filters(
@@ -107,13 +106,10 @@ def _summary(row: dict[str, Any]) -> RunSummary:
 def list_runs(
     cur: duckdb.DuckDBPyConnection, where: Where, limit: int, offset: int
 ) -> RunListResponse:
-    (total,) = cur.execute(COUNT_RUNS.format(where=where.sql()), where.params).fetchone() or (0,)
-    cur.execute(
-        load_sql("run_list.sql").format(where=where.sql()),
-        {**where.params, "limit": limit, "offset": offset},
+    total, rows = page(cur, "crewscope_runs", "run_list.sql", where, limit, offset)
+    return RunListResponse(
+        runs=[_summary(r) for r in rows], total=total, limit=limit, offset=offset
     )
-    runs = [_summary(r) for r in rows_as_dicts(cur)]
-    return RunListResponse(runs=runs, total=int(total), limit=limit, offset=offset)
 
 
 def get_run(cur: duckdb.DuckDBPyConnection, run_id: str) -> RunDetail | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from crewscope.query_api.filters import as_utc
+from crewscope.query_api.filters import Where, as_utc
 from crewscope.query_api.models import ErrorInfo, SpanCounts, SpanEvent, SpanNode
 from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
 
@@ -22,6 +22,24 @@ _STATUS = {"Ok": "ok", "Error": "error"}
 def rows_as_dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [d[0] for d in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def page(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    list_sql: str,
+    where: Where,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, rows of one page) of a projection table (`table` from code, never input)."""
+    count = f"SELECT count(*) FROM {table} {where.sql()}"
+    (total,) = cur.execute(count, where.params).fetchone() or (0,)
+    cur.execute(
+        load_sql(list_sql).format(where=where.sql()),
+        {**where.params, "limit": limit, "offset": offset},
+    )
+    return int(total), rows_as_dicts(cur)
 
 
 def _cut(mapping: dict[str, Any] | None) -> dict[str, str]:

@@ -15,11 +15,9 @@ from crewscope.query_api.models import (
     TaskListResponse,
     TaskSummary,
 )
-from crewscope.query_api.spantree import fetch_tree, rows_as_dicts, subtree_totals
-from crewscope.query_api.sql_files import load_sql
+from crewscope.query_api.spantree import fetch_tree, page, rows_as_dicts, subtree_totals
 
 TASK_BY_ID = 'SELECT * FROM crewscope_tasks WHERE "SpanId" = $task_id LIMIT 1'
-COUNT_TASKS = "SELECT count(*) FROM crewscope_tasks {where}"
 
 
 def task_filters(
@@ -68,13 +66,10 @@ def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
 def list_tasks(
     cur: duckdb.DuckDBPyConnection, where: Where, limit: int, offset: int
 ) -> TaskListResponse:
-    (total,) = cur.execute(COUNT_TASKS.format(where=where.sql()), where.params).fetchone() or (0,)
-    cur.execute(
-        load_sql("task_list.sql").format(where=where.sql()),
-        {**where.params, "limit": limit, "offset": offset},
+    total, rows = page(cur, "crewscope_tasks", "task_list.sql", where, limit, offset)
+    return TaskListResponse(
+        tasks=[_summary(r, None) for r in rows], total=total, limit=limit, offset=offset
     )
-    tasks = [_summary(r, None) for r in rows_as_dicts(cur)]
-    return TaskListResponse(tasks=tasks, total=int(total), limit=limit, offset=offset)
 
 
 def get_task(cur: duckdb.DuckDBPyConnection, task_id: str) -> TaskDetail | None:
