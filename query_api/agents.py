@@ -19,6 +19,7 @@ from crewscope.query_api.metric_models import (
 from crewscope.query_api.models import MetricType, TimeRange
 from crewscope.query_api.spantree import rows_as_dicts
 from crewscope.query_api.sql_files import load_sql
+from crewscope.query_api.windows import hour_split
 
 TREND_MIN_EXECUTIONS = 10
 TREND_THRESHOLD = 0.05  # seed 004: a change of more than 5 points in success rate
@@ -26,10 +27,6 @@ AGENT_EXISTS = (
     'SELECT EXISTS (SELECT 1 FROM crewscope_tasks WHERE "AgentName" = $agent) '
     'OR EXISTS (SELECT 1 FROM crewscope_rollup_agent_daily WHERE "AgentName" = $agent) '
     'OR EXISTS (SELECT 1 FROM crewscope_memory_ops WHERE "AgentName" = $agent)'
-)
-AGENT_COST = (
-    'SELECT sum("CostUsd") FROM crewscope_llm_calls '
-    'WHERE "AgentName" = $agent AND "Timestamp" BETWEEN $start AND $end'
 )
 
 
@@ -49,7 +46,8 @@ def list_agents(
 def agent_summaries(
     cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime
 ) -> list[AgentSummary]:
-    params = {"start": start, "end": end}
+    h_from, h_to = hour_split(start, end)
+    params = {"start": start, "end": end, "h_from": h_from, "h_to": h_to}
     rows = rows_as_dicts(cur.execute(load_sql("agent_list.sql"), params))
     for row in rows:
         if row["last_execution"] is not None:
@@ -82,16 +80,14 @@ def agent_metrics(
     params: dict[str, Any] = {"agent": agent}
     refreshed_at = None
     if metric_type is MetricType.REALTIME:
-        params.update(start=start, end=end)
+        h_from, h_to = hour_split(start, end)
+        params.update(start=start, end=end, h_from=h_from, h_to=h_to)
         row = rows_as_dicts(cur.execute(load_sql("agent_metrics_realtime.sql"), params))[0]
-        cost_row = cur.execute(AGENT_COST, params).fetchone()
-        cost = cost_row[0] if cost_row else None
         source = "spans"
     else:
         start = day_start(day_from)
         params.update(day_from=day_from, day_to=day_to)
         row = rows_as_dicts(cur.execute(load_sql("agent_metrics_aggregated.sql"), params))[0]
-        cost = row["cost_usd"]
         refreshed_at = as_utc(row["refreshed_at"]) if row["refreshed_at"] else None
         source = "rollup"
     errors_params = {
@@ -129,6 +125,6 @@ def agent_metrics(
         input_tokens=int(row["input_tokens"]),
         output_tokens=int(row["output_tokens"]),
         total_tokens=int(row["input_tokens"]) + int(row["output_tokens"]),
-        cost_usd=cost,
+        cost_usd=row["cost_usd"],
         rollup_refreshed_at=refreshed_at,
     )

@@ -11,10 +11,22 @@ from crewscope.query_api.filters import as_utc, day_start, utcnow
 from crewscope.query_api.metric_models import DashboardResponse, PeriodTotals, TrendPoint
 from crewscope.query_api.spantree import rows_as_dicts
 from crewscope.query_api.sql_files import load_sql
+from crewscope.query_api.windows import ceil_hour, floor_hour
 
 ISSUE_ERROR_RATE = 10.0
 """An agent "has issues" when more than this percentage of its executions failed (7 days)."""
 TOP_AGENTS = 5
+PERIOD_DAYS = (1, 7, 30)  # the 24h / 7d / 30d rows of dashboard_totals.sql
+
+
+def _periods(now: datetime) -> dict[str, datetime]:
+    """Parameters of dashboard_totals.sql: each period's start and first whole hour."""
+    params = {"now": now, "h_to": floor_hour(now)}
+    for i, days in enumerate(PERIOD_DAYS, start=1):
+        start = now - timedelta(days=days)
+        params[f"s{i}"] = start
+        params[f"c{i}"] = min(ceil_hour(start), params["h_to"])
+    return params
 
 
 def dashboard(
@@ -25,7 +37,7 @@ def dashboard(
     now = now or utcnow()
     totals = [
         PeriodTotals(**row)
-        for row in rows_as_dicts(cur.execute(load_sql("dashboard_totals.sql"), {"now": now}))
+        for row in rows_as_dicts(cur.execute(load_sql("dashboard_totals.sql"), _periods(now)))
     ]
     week = [a for a in agent_summaries(cur, now - timedelta(days=7), now) if a.total_executions]
     top = sorted(week, key=lambda a: (-(a.success_rate or 0.0), a.avg_ms or 0.0, a.agent))

@@ -1,8 +1,9 @@
-"""Keeps crewscope_runs / _tasks / _trace_totals in step with otel_traces.
+"""Keeps the projection tables (runs, tasks, trace totals, usage, hourly sums) in step
+with otel_traces.
 
-The first two are pure projections of single spans, the third sums per trace (see
-sql/tables.sql). New spans are found
-by rowid: DuckDB gives appended rows increasing rowids and a reader's snapshot always sees
+Runs, tasks and the usage tables are pure projections of single spans; trace totals and
+the hourly tables are sums, added to per synced span (see sql/tables.sql). New spans are
+found by rowid: DuckDB gives appended rows increasing rowids and a reader's snapshot always sees
 a rowid prefix of committed appends, so "rowid >= watermark" is exactly what is new. Rowids
 are renumbered only when a checkpoint vacuums deleted rows, which happens after retention;
 `verify` detects that (the number of rows below the watermark no longer matches the number
@@ -24,15 +25,17 @@ logger = logging.getLogger(__name__)
 PROJECTION_FILES = (
     "project_runs.sql", "project_tasks.sql", "project_trace_totals.sql",
     "project_llm_calls.sql", "project_tool_calls.sql", "project_memory_ops.sql",
+    "project_agent_hourly_tasks.sql", "project_agent_hourly_llm.sql", "project_crew_hourly.sql",
 )  # fmt: skip
 PROJECTION_TABLES = (
     "crewscope_runs", "crewscope_tasks", "crewscope_trace_totals",
     "crewscope_llm_calls", "crewscope_tool_calls", "crewscope_memory_ops",
+    "crewscope_agent_hourly", "crewscope_crew_hourly",
 )  # allowlist  # fmt: skip
 NEXT_ROWID_KEY = "projection_next_rowid"
 ROWS_SEEN_KEY = "projection_rows_seen"
 VERSION_KEY = "projection_version"
-PROJECTION_VERSION = "2"
+PROJECTION_VERSION = "3"
 """Bumped when a projection table is added or changed: `verify` then rebuilds them all."""
 
 MAX_NEW_ROWID = "SELECT max(rowid) FROM otel_traces WHERE rowid >= ?"

@@ -1,67 +1,92 @@
--- Totals for the last 24h / 7d / 30d before $now: runs and tokens (crew spans started in the
--- period), task executions, and the cost of the LLM calls made in the period. One pass over
--- each projection with per-period FILTERs (no join: joining every run of 30 days to its
--- trace totals cost ~60 ms at 10M spans).
-WITH periods(period, ord, start) AS (
-    VALUES ('24h', 1, $now - INTERVAL 1 DAY), ('7d', 2, $now - INTERVAL 7 DAY),
-           ('30d', 3, $now - INTERVAL 30 DAY)
+-- Totals for the last 24h / 7d / 30d before $now: runs and tokens (crew kickoffs started in
+-- the period), task executions, and the cost of the LLM calls made in the period.
+-- Period i = [$s<i>, $now] = raw rows of its start edge [$s<i>, $c<i>) + hourly sums of the
+-- hours [$c<i>, $h_to) + raw rows of the common end edge [$h_to, $now]
+-- (query_api/windows.py). The four edges are disjoint and under an hour each, so a 30-day
+-- total reads ~720 hourly rows per agent and crew plus a few thousand raw rows.
+WITH periods(period, ord, h_from) AS (
+    VALUES ('24h', 1, $c1::TIMESTAMP), ('7d', 2, $c2::TIMESTAMP), ('30d', 3, $c3::TIMESTAMP)
 ),
-r AS (
-    SELECT
-        count(*) FILTER (WHERE "Timestamp" >= $now - INTERVAL 1 DAY) AS runs_1,
-        count(*) FILTER (WHERE "Timestamp" >= $now - INTERVAL 7 DAY) AS runs_2,
-        count(*) AS runs_3,
-        count(*) FILTER (WHERE "Failed" AND "Timestamp" >= $now - INTERVAL 1 DAY) AS failed_1,
-        count(*) FILTER (WHERE "Failed" AND "Timestamp" >= $now - INTERVAL 7 DAY) AS failed_2,
-        count(*) FILTER (WHERE "Failed") AS failed_3,
-        coalesce(sum("InputTokens") FILTER (WHERE "Timestamp" >= $now - INTERVAL 1 DAY), 0) AS in_1,
-        coalesce(sum("InputTokens") FILTER (WHERE "Timestamp" >= $now - INTERVAL 7 DAY), 0) AS in_2,
-        coalesce(sum("InputTokens"), 0) AS in_3,
-        coalesce(sum("OutputTokens") FILTER (WHERE "Timestamp" >= $now - INTERVAL 1 DAY), 0) AS out_1,
-        coalesce(sum("OutputTokens") FILTER (WHERE "Timestamp" >= $now - INTERVAL 7 DAY), 0) AS out_2,
-        coalesce(sum("OutputTokens"), 0) AS out_3
-    FROM crewscope_runs
-    WHERE NOT "IsFlow" AND "Timestamp" BETWEEN $now - INTERVAL 30 DAY AND $now
+edge_runs AS (  -- edge 0 = the end edge [$h_to, $now], 1-3 = the start edges
+    SELECT 0 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
+    WHERE NOT "IsFlow" AND "Timestamp" >= $h_to AND "Timestamp" <= $now
+    UNION ALL
+    SELECT 1 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
+    WHERE NOT "IsFlow" AND "Timestamp" >= $s1 AND "Timestamp" < $c1
+    UNION ALL
+    SELECT 2 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
+    WHERE NOT "IsFlow" AND "Timestamp" >= $s2 AND "Timestamp" < $c2
+    UNION ALL
+    SELECT 3 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
+    WHERE NOT "IsFlow" AND "Timestamp" >= $s3 AND "Timestamp" < $c3
 ),
-e AS (
-    SELECT
-        count(*) FILTER (WHERE "Timestamp" >= $now - INTERVAL 1 DAY) AS n_1,
-        count(*) FILTER (WHERE "Timestamp" >= $now - INTERVAL 7 DAY) AS n_2,
-        count(*) AS n_3,
-        count(*) FILTER (WHERE "Failed" AND "Timestamp" >= $now - INTERVAL 1 DAY) AS f_1,
-        count(*) FILTER (WHERE "Failed" AND "Timestamp" >= $now - INTERVAL 7 DAY) AS f_2,
-        count(*) FILTER (WHERE "Failed") AS f_3,
-        avg("DurationMs") FILTER (WHERE "Timestamp" >= $now - INTERVAL 1 DAY) AS ms_1,
-        avg("DurationMs") FILTER (WHERE "Timestamp" >= $now - INTERVAL 7 DAY) AS ms_2,
-        avg("DurationMs") AS ms_3
-    FROM crewscope_tasks
-    WHERE "Timestamp" BETWEEN $now - INTERVAL 30 DAY AND $now
+edge_tasks AS (
+    SELECT 0 AS edge, "Failed", "DurationMs" FROM crewscope_tasks
+    WHERE "Timestamp" >= $h_to AND "Timestamp" <= $now
+    UNION ALL
+    SELECT 1 AS edge, "Failed", "DurationMs" FROM crewscope_tasks
+    WHERE "Timestamp" >= $s1 AND "Timestamp" < $c1
+    UNION ALL
+    SELECT 2 AS edge, "Failed", "DurationMs" FROM crewscope_tasks
+    WHERE "Timestamp" >= $s2 AND "Timestamp" < $c2
+    UNION ALL
+    SELECT 3 AS edge, "Failed", "DurationMs" FROM crewscope_tasks
+    WHERE "Timestamp" >= $s3 AND "Timestamp" < $c3
 ),
-c AS (
-    SELECT
-        sum("CostUsd") FILTER (WHERE "Timestamp" >= $now - INTERVAL 1 DAY) AS cost_1,
-        sum("CostUsd") FILTER (WHERE "Timestamp" >= $now - INTERVAL 7 DAY) AS cost_2,
-        sum("CostUsd") AS cost_3
-    FROM crewscope_llm_calls
-    WHERE "Timestamp" BETWEEN $now - INTERVAL 30 DAY AND $now
+edge_llm AS (
+    SELECT 0 AS edge, "CostUsd" FROM crewscope_llm_calls
+    WHERE "Timestamp" >= $h_to AND "Timestamp" <= $now
+    UNION ALL
+    SELECT 1 AS edge, "CostUsd" FROM crewscope_llm_calls
+    WHERE "Timestamp" >= $s1 AND "Timestamp" < $c1
+    UNION ALL
+    SELECT 2 AS edge, "CostUsd" FROM crewscope_llm_calls
+    WHERE "Timestamp" >= $s2 AND "Timestamp" < $c2
+    UNION ALL
+    SELECT 3 AS edge, "CostUsd" FROM crewscope_llm_calls
+    WHERE "Timestamp" >= $s3 AND "Timestamp" < $c3
+),
+edge_sums AS (
+    SELECT edge, count(*) AS runs, count(*) FILTER (WHERE "Failed") AS failed_runs,
+        sum("InputTokens") AS in_t, sum("OutputTokens") AS out_t,
+        0 AS n, 0 AS f, 0.0 AS ms, NULL::DOUBLE AS cost
+    FROM edge_runs GROUP BY edge
+    UNION ALL
+    SELECT edge, 0, 0, 0, 0, count(*), count(*) FILTER (WHERE "Failed"), sum("DurationMs"), NULL
+    FROM edge_tasks GROUP BY edge
+    UNION ALL
+    SELECT edge, 0, 0, 0, 0, 0, 0, 0.0, sum("CostUsd") FROM edge_llm GROUP BY edge
+),
+parts AS (
+    SELECT p.ord, s.runs, s.failed_runs, s.in_t, s.out_t, s.n, s.f, s.ms, s.cost
+    FROM periods p JOIN edge_sums s ON s.edge = 0 OR s.edge = p.ord
+    UNION ALL
+    SELECT p.ord, sum(h."Runs"), sum(h."Failed"), sum(h."InputTokens"), sum(h."OutputTokens"),
+        0, 0, 0.0, NULL
+    FROM periods p JOIN crewscope_crew_hourly h ON h."Hour" >= p.h_from AND h."Hour" < $h_to
+    GROUP BY p.ord
+    UNION ALL
+    SELECT p.ord, 0, 0, 0, 0, sum(h."Executions"), sum(h."Failed"), sum(h."SumMs"),
+        sum(h."CostUsd")
+    FROM periods p JOIN crewscope_agent_hourly h ON h."Hour" >= p.h_from AND h."Hour" < $h_to
+    GROUP BY p.ord
 ),
 t AS (
-    SELECT
-        period, ord,
-        [runs_1, runs_2, runs_3][ord] AS runs,
-        [failed_1, failed_2, failed_3][ord] AS failed_runs,
-        [n_1, n_2, n_3][ord] AS executions,
-        [f_1, f_2, f_3][ord] AS failed_executions,
-        [ms_1, ms_2, ms_3][ord] AS avg_execution_ms,
-        [in_1, in_2, in_3][ord] AS input_tokens,
-        [out_1, out_2, out_3][ord] AS output_tokens,
-        [cost_1, cost_2, cost_3][ord] AS cost_usd
-    FROM periods, r, e, c
+    SELECT ord, coalesce(sum(runs), 0) AS runs, coalesce(sum(failed_runs), 0) AS failed_runs,
+        coalesce(sum(in_t), 0) AS input_tokens, coalesce(sum(out_t), 0) AS output_tokens,
+        coalesce(sum(n), 0) AS executions, coalesce(sum(f), 0) AS failed_executions,
+        sum(ms) AS sum_ms, sum(cost) AS cost_usd
+    FROM parts
+    GROUP BY ord
 )
 SELECT
-    period, runs, failed_runs, executions,
-    executions - failed_executions AS successful_executions, failed_executions,
+    period, coalesce(runs, 0) AS runs, coalesce(failed_runs, 0) AS failed_runs,
+    coalesce(executions, 0) AS executions,
+    coalesce(executions - failed_executions, 0) AS successful_executions,
+    coalesce(failed_executions, 0) AS failed_executions,
     100.0 * (executions - failed_executions) / nullif(executions, 0) AS success_rate,
-    avg_execution_ms, input_tokens, output_tokens, cost_usd
-FROM t
+    sum_ms / nullif(executions, 0) AS avg_execution_ms,
+    coalesce(input_tokens, 0) AS input_tokens, coalesce(output_tokens, 0) AS output_tokens,
+    cost_usd
+FROM periods LEFT JOIN t USING (ord)
 ORDER BY ord

@@ -1,12 +1,14 @@
--- Task executions per UTC day since $since.
+-- Task executions per UTC day since $since (a midnight), from the hourly sums (every hour
+-- since $since is whole or still running, so no raw edge is needed).
 SELECT
-    "Timestamp"::DATE AS day,
-    count(*) AS executions,
-    count(*) FILTER (WHERE NOT "Failed") AS successful,
-    count(*) FILTER (WHERE "Failed") AS failed,
-    100.0 * count(*) FILTER (WHERE NOT "Failed") / count(*) AS success_rate,
-    avg("DurationMs") AS avg_ms
-FROM crewscope_tasks
-WHERE "Timestamp" >= $since
+    "Hour"::DATE AS day,
+    sum("Executions") AS executions,
+    sum("Executions" - "Failed") AS successful,
+    sum("Failed") AS failed,
+    100.0 * sum("Executions" - "Failed") / sum("Executions") AS success_rate,
+    sum("SumMs") / sum("Executions") AS avg_ms
+FROM crewscope_agent_hourly
+WHERE "Hour" >= $since
 GROUP BY ALL
+HAVING sum("Executions") > 0
 ORDER BY day

@@ -147,3 +147,34 @@ CREATE TABLE IF NOT EXISTS crewscope_memory_ops (
     "Failed"    BOOLEAN NOT NULL,
     "Duration"  BIGINT NOT NULL
 );
+
+-- Hourly sums per agent and per crew, added to incrementally from every synced span (like
+-- crewscope_trace_totals: order-independent, so late spans count). Windowed totals read
+-- whole hours here and only the partial hours at a window's edges from the projections
+-- (`query_api/windows.py`), so 30-day totals scan ~720 rows per agent instead of every
+-- execution. '' stands for "no agent" / "no crew name" (key columns cannot be NULL).
+CREATE TABLE IF NOT EXISTS crewscope_agent_hourly (
+    "Hour"         TIMESTAMP NOT NULL,
+    "AgentName"    VARCHAR NOT NULL,
+    "Executions"   BIGINT NOT NULL DEFAULT 0,  -- invoke_agent spans started in the hour
+    "Failed"       BIGINT NOT NULL DEFAULT 0,
+    "SumMs"        DOUBLE NOT NULL DEFAULT 0,
+    "MinMs"        DOUBLE,
+    "MaxMs"        DOUBLE,
+    "InputTokens"  BIGINT NOT NULL DEFAULT 0,
+    "OutputTokens" BIGINT NOT NULL DEFAULT 0,
+    "LastTs"       TIMESTAMP_NS,               -- latest execution start in the hour
+    "LlmCalls"     BIGINT NOT NULL DEFAULT 0,  -- LLM-call spans started in the hour
+    "CostUsd"      DOUBLE,                     -- their cost (NULL if none was priced)
+    PRIMARY KEY ("Hour", "AgentName")
+);
+
+CREATE TABLE IF NOT EXISTS crewscope_crew_hourly (
+    "Hour"         TIMESTAMP NOT NULL,
+    "CrewName"     VARCHAR NOT NULL,
+    "Runs"         BIGINT NOT NULL,            -- crew kickoffs (not flows) started in the hour
+    "Failed"       BIGINT NOT NULL,
+    "InputTokens"  BIGINT NOT NULL,
+    "OutputTokens" BIGINT NOT NULL,
+    PRIMARY KEY ("Hour", "CrewName")
+);
