@@ -30,7 +30,7 @@ def setup(variant: str, workdir: str) -> tuple[Any, Any]:
     db = os.path.join(workdir, f"{variant}.duckdb")
     if variant == "bare":
         return None, None
-    if variant in ("crewscope", "crewscope_metrics"):
+    if variant in ("crewscope", "crewscope_metrics", "crewscope_local"):
         from crewscope.instrumentation.configure import configure
 
         tel = configure(
@@ -38,8 +38,45 @@ def setup(variant: str, workdir: str) -> tuple[Any, Any]:
             metrics_exporters=["duckdb"] if variant == "crewscope_metrics" else [],
             db_path=db,
             service_name="bench",
+            set_global=variant != "crewscope_local",
         )
         return tel.tracer_provider, tel.exporters[0]
+    # diagnostics (--variants): where an overhead comes from
+    if variant == "crewscope_nop":  # our wrappers and spans, no processor: nothing exported
+        from crewscope.instrumentation import CrewAIInstrumentor
+
+        provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+        CrewAIInstrumentor().instrument(tracer_provider=provider)
+        return provider, None
+    if variant in (
+        "crewscope_null",
+        "crewscope_convert",
+    ):  # BSP with a no-op / convert-only exporter
+        from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+        from crewscope.exporter.span_exporter import spans_to_table
+        from crewscope.instrumentation import CrewAIInstrumentor
+
+        convert = variant == "crewscope_convert"
+
+        class _Exporter(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                if convert:
+                    spans_to_table(spans)
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+        provider.add_span_processor(BatchSpanProcessor(_Exporter()))
+        CrewAIInstrumentor().instrument(tracer_provider=provider)
+        return provider, None
+    if variant == "sdk_only":  # the SDK pipeline as global provider, no instrumentation
+        from opentelemetry import trace
+
+        provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+        exporter = DuckDBSpanExporter(db)
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        return provider, exporter
     provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
     exporter = DuckDBSpanExporter(db)
     provider.add_span_processor(BatchSpanProcessor(exporter))
