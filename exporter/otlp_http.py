@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request, Response
 from google.rpc import status_pb2
 from starlette.concurrency import run_in_threadpool
 
+from crewscope.exporter.decode_pool import DecodePool
 from crewscope.exporter.ingest import IngestQueue, Writer
 from crewscope.exporter.otlp_decode import (
     JSON,
@@ -33,6 +34,8 @@ from crewscope.exporter.otlp_decode import (
 
 Decoder = Callable[[bytes, str], Any]
 """bytes, content type -> an object with payload, accepted, rejected, error."""
+AsyncDecoder = Callable[[bytes, str], Awaitable[Any]]
+"""The same, awaited (e.g. `DecodePool.decode`, which decodes in a worker process)."""
 Responder = Callable[[int, str | None, str], bytes]
 
 
@@ -122,6 +125,7 @@ async def receive(
     respond: Responder,
     writer: Writer,
     signal: str,
+    adecode: AsyncDecoder | None = None,
 ) -> Response:
     """One OTLP export request, from bytes to a committed batch."""
     content_type = JSON  # errors before the content type is known are answered in JSON
@@ -139,7 +143,10 @@ async def receive(
         admitted = True
         body = await _read_body(request, config.max_body_bytes)
         try:
-            decoded = await run_in_threadpool(decode, body, content_type)
+            if adecode is not None:
+                decoded = await adecode(body, content_type)
+            else:
+                decoded = await run_in_threadpool(decode, body, content_type)
         except BadPayload as exc:
             raise _Reject(400, str(exc)) from exc
         del body
@@ -171,8 +178,10 @@ def otlp_router(
     span_writer: Writer,
     config: ReceiverConfig | None = None,
     metrics: tuple[Decoder, Responder, Writer] | None = None,
+    decode_pool: DecodePool | None = None,
 ) -> APIRouter:
-    """Routes for ``/v1/traces`` (and ``/v1/metrics`` if ``metrics`` is given)."""
+    """Routes for ``/v1/traces`` (and ``/v1/metrics`` if ``metrics`` is given); trace
+    bodies are decoded in `decode_pool`'s worker processes when one is given."""
     cfg = config or ReceiverConfig()
     router = APIRouter(tags=["otlp"])
     admission = Admission()
@@ -181,8 +190,8 @@ def otlp_router(
     async def traces(request: Request) -> Any:
         return await receive(
             request, config=cfg, admission=admission, queue=queue, decode=decode_traces,
-            respond=trace_response,
-            writer=span_writer, signal="traces",
+            respond=trace_response, writer=span_writer, signal="traces",
+            adecode=decode_pool.decode if decode_pool is not None else None,
         )  # fmt: skip
 
     if metrics is not None:

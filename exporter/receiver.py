@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from crewscope.exporter._store import SpanStore
+from crewscope.exporter.decode_pool import DecodePool, default_workers
 from crewscope.exporter.ingest import IngestQueue, span_writer
 from crewscope.exporter.otlp_http import ReceiverConfig, otlp_router
 from crewscope.exporter.otlp_metrics import decode_metrics, metric_writer, metrics_response
@@ -49,16 +50,20 @@ class OtlpReceiver:
         store: SpanStore,
         config: ReceiverConfig | None = None,
         max_queued_spans: int = 200_000,
+        decode_workers: int | None = None,
     ) -> None:
         self.store = store
         self.config = config or ReceiverConfig()
         self.queue = IngestQueue(max_queued_spans=max_queued_spans)
         self.span_writer = span_writer(store.append)
+        workers = default_workers() if decode_workers is None else decode_workers
+        self.decode_pool = DecodePool(workers) if workers > 0 else None
         self.router = otlp_router(
             self.queue,
             self.span_writer,
             self.config,
             metrics=(decode_metrics, metrics_response, metric_writer(store)),
+            decode_pool=self.decode_pool,
         )
         self._grpc: Any = None
         self.grpc_port: int | None = None
@@ -73,7 +78,10 @@ class OtlpReceiver:
         return self.grpc_port
 
     def stats(self) -> dict[str, Any]:
+        pool = self.decode_pool
         return {"queue_depth": self.queue.depth, "queue_capacity": self.queue.max_queued_spans,
+                "decode_workers": pool.workers if pool else 0,
+                "decode_fallbacks": pool.fallbacks if pool else 0,
                 **self.queue.stats.as_dict()}  # fmt: skip
 
     def close(self) -> None:
@@ -81,3 +89,5 @@ class OtlpReceiver:
             self._grpc.stop(grace=2).wait(5)
             self._grpc = None
         self.queue.close()
+        if self.decode_pool is not None:
+            self.decode_pool.close()
