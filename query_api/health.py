@@ -12,11 +12,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from crewscope.query_api.db import Database
 from crewscope.query_api.filters import as_utc, utcnow
 from crewscope.query_api.metric_models import ComponentStatus, SystemHealthSummary
 from crewscope.query_api.rollup import JobState
+
+if TYPE_CHECKING:
+    from crewscope.exporter.decode_pool import DecodePool
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,24 @@ class HealthRegistry:
                 logger.debug("health probe %s failed", name, exc_info=True)
                 out.append(ComponentStatus(name=name, status=UNHEALTHY, details=str(exc)))
         return out
+
+
+def decode_pool_probe(pool: DecodePool) -> Probe:
+    """The OTLP decode workers: degraded while fewer are alive than configured, or once a
+    request had to be decoded in the server because its worker died."""
+
+    def probe() -> ComponentStatus:
+        alive = len(pool.pids())
+        ok = alive >= pool.workers and not pool.fallbacks
+        return ComponentStatus(
+            name="ingest_decoders",
+            status=HEALTHY if ok else DEGRADED,
+            details=f"{alive}/{pool.workers} decode workers alive"
+            + (f", {pool.fallbacks} requests decoded in the server" if pool.fallbacks else ""),
+            metrics={"workers": pool.workers, "alive": alive, "fallbacks": pool.fallbacks},
+        )
+
+    return probe
 
 
 def database_status(db: Database) -> ComponentStatus:

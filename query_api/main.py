@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from crewscope.exporter import SpanStore
 from crewscope.exporter.receiver import OtlpReceiver, config_from_env
 from crewscope.query_api.db import Database
-from crewscope.query_api.health import HealthRegistry
+from crewscope.query_api.health import HealthRegistry, decode_pool_probe
 from crewscope.query_api.jobs import every, run_retention, run_rollup
 from crewscope.query_api.live import LiveFeed
 from crewscope.query_api.prometheus import ServerTelemetry, metrics_route
@@ -138,6 +138,8 @@ def create_app(
         capacity=receiver.queue.max_queued_spans,
         dropped=lambda: receiver.queue.stats.spans_refused_full,
     )
+    if receiver.decode_pool is not None:
+        app.state.health.register("ingest_decoders", decode_pool_probe(receiver.decode_pool))
     app.state.live = feed
     for module in (runs, tasks, agents, rollups, dashboard, usage, system, export, metrics, live):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -10,7 +10,7 @@ import psutil
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests._served import wait_until
+from tests._served import API, wait_until
 from tests.receiver.test_otlp_http import PB, _count, _some_spans
 
 
@@ -55,6 +55,10 @@ def test_a_dead_worker_is_replaced_and_nothing_is_lost(make_served) -> None:
     assert after and not (after & before)
     assert exporter.export(_some_spans(2)) == SpanExportResult.SUCCESS
     assert _count(served) == 15
+    health = httpx.get(f"{served.url}{API}/system/health").json()
+    (decoders,) = [s for s in health["service_statuses"] if s["name"] == "ingest_decoders"]
+    assert decoders["metrics"]["alive"] == pool.workers
+    assert decoders["status"] == ("degraded" if pool.fallbacks else "healthy")
 
 
 def test_zero_workers_decodes_in_the_server(make_served, monkeypatch) -> None:
