@@ -158,7 +158,7 @@ def receiver_overload(seconds: float, tmp: str) -> dict[str, Any]:
         rss: list[float] = []
         t_end = time.perf_counter() + seconds + 5
         while time.perf_counter() < t_end and any(p.is_alive() for p in procs):
-            rss.append(sproc.memory_info().rss / 2**20)
+            rss.append(_tree_rss_mib(sproc))  # the server and its decode workers
             time.sleep(0.5)
         results = [q.get(timeout=120) for _ in procs]
         for p in procs:
@@ -178,6 +178,16 @@ def receiver_overload(seconds: float, tmp: str) -> dict[str, Any]:
             "refused_503": refused, "offered_over_accepted": (accepted + refused) / max(1, accepted),
             "rss_mib_max": max(rss), "rss_mib_mid": mid, "rss_mib_last": last,
             "growth_mib": last - mid, "server_queue_status": queue}  # fmt: skip
+
+
+def _tree_rss_mib(proc: psutil.Process) -> float:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:  # a worker that just exited
+            pass
+    return total / 2**20
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -7,7 +7,9 @@ errors) into a DuckDB file with the real schema, opens the real app (`create_app
 `TestClient`, so routing, the per-request projection sync, pydantic and JSON are all timed),
 refreshes the rollups once, then times every endpoint. The baseline answers the same questions
 from SQLite holding the same rows (one `spans` table, indexes on the filtered columns,
-percentiles in Python as a SQLite-backed tool must). Calls are interleaved round-robin
+percentiles in Python as a SQLite-backed tool must), asked in a separate process so its
+multi-GB reads and large Python results do not disturb the app's process. Calls are
+interleaved round-robin
 (every endpoint and every SQLite question once per round), medians over `--repeat` rounds.
 Data files are cached under --dir (default /tmp/crewscope_bench_data) by size.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import sqlite3
 import statistics
@@ -247,6 +250,34 @@ def sqlite_questions(lite: sqlite3.Connection, ids: dict[str, str]) -> dict[str,
     }  # fmt: skip
 
 
+def _sqlite_serve(path: str, ids: dict[str, str], conn: Any) -> None:
+    lite = sqlite3.connect(path)
+    questions = sqlite_questions(lite, ids)
+    while (name := conn.recv()) is not None:
+        t0 = time.perf_counter()
+        questions[name]()
+        conn.send(time.perf_counter() - t0)
+    lite.close()
+
+
+class SqliteWorker:
+    """The SQLite side in a process of its own; `ask(name)` -> seconds for that question."""
+
+    def __init__(self, path: str, ids: dict[str, str]) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_sqlite_serve, args=(path, ids, child), daemon=True)
+        self._proc.start()
+
+    def ask(self, name: str) -> float:
+        self._conn.send(name)
+        return float(self._conn.recv())
+
+    def close(self) -> None:
+        self._conn.send(None)
+        self._proc.join(timeout=60)
+
+
 def endpoints(ids: dict[str, str]) -> dict[str, str]:
     a = ids["agent"]
     week = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -332,8 +363,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"rollup refresh 30 days {t_roll:.1f} s", flush=True)  # fmt: skip
             eps = endpoints(ids)
             names = [n for n in eps if not args.only or n in args.only.split(",")]
-            lite = None if args.no_sqlite else sqlite3.connect(lite_path)
-            sq = sqlite_questions(lite, ids) if lite else {}
+            # SQLite answers in its own process: its multi-GB reads and million-row Python
+            # results must not disturb the app's memory and caches between calls
+            lite = None if args.no_sqlite else SqliteWorker(lite_path, ids)
             times: dict[str, list[float]] = {n: [] for n in names}
             stimes: dict[str, list[float]] = {n: [] for n in names}
 
@@ -347,14 +379,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for name in names:  # warm-up: first call plans and loads
                 call(name)
                 if lite:
-                    sq[name]()
+                    lite.ask(name)
             for _ in range(args.repeat):
                 for name in names:
                     times[name].append(call(name))
                     if lite:
-                        t0 = time.perf_counter()
-                        sq[name]()
-                        stimes[name].append(time.perf_counter() - t0)
+                        stimes[name].append(lite.ask(name))
             if lite:
                 lite.close()
     finally:

@@ -15,7 +15,10 @@ sends SDK spans shaped like crew runs with the official OTLP/HTTP exporter
   `[otlp_http/crewscope]`), which forwards to crewscope; the rate is measured until the last
   run is visible through the query API.
 
-Also reports the server's CPU time per span (psutil). Target: >= 50k spans/s.
+The direct measurements run once per `--decode-workers` setting (default ``0,auto``: decoding
+in the server process, then the server's default worker processes), each with a fresh
+server; the Collector path uses the last one. Also reports the CPU time per span of the
+server and its decode workers (psutil). Target: >= 50k spans/s.
 """
 
 from __future__ import annotations
@@ -114,6 +117,41 @@ def roots_per_batch(batch_size: int) -> int:
     return sum(1 for s in make_spans(batch_size) if s.name.startswith("invoke_workflow"))
 
 
+def start_server(tmp: str, port: int, decode_workers: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.pop("CREWSCOPE_INGEST_DECODE_WORKERS", None)
+    if decode_workers != "auto":
+        env["CREWSCOPE_INGEST_DECODE_WORKERS"] = decode_workers
+    return subprocess.Popen(
+        [sys.executable, "-m", "crewscope.query_api.cli", "serve", "--db",
+         os.path.join(tmp, f"recv_{port}.duckdb"), "--port", str(port), "--grpc", "",
+         "--rollup-interval", "0", "--retention-days", "0", "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, f"server_{port}.log"), "w"),
+        env=env,
+    )  # fmt: skip
+
+
+def tree_cpu(proc: psutil.Process) -> float:
+    """User+sys seconds of the server and its decode workers."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += sum(p.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+def decode_workers(port: int) -> int:
+    url = f"http://127.0.0.1:{port}/api/v1/monitoring/system/health"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        health = json.load(r)
+    for status in health.get("service_statuses", []):
+        if status.get("name") == "ingest_decoders":
+            return int(status["metrics"]["workers"])
+    return 0
+
+
 def collector_binary() -> str | None:
     env = os.environ.get("CREWSCOPE_OTELCOL_BIN")
     if env:
@@ -128,33 +166,41 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--batches", default="512,8192")
     p.add_argument("--clients", type=int, default=2)
     p.add_argument("--no-collector", action="store_true")
+    p.add_argument(
+        "--decode-workers",
+        default="0,auto",
+        help="CREWSCOPE_INGEST_DECODE_WORKERS settings to compare (auto: the server's default)",
+    )
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.batches.split(",")]
+    settings = [w.strip() for w in args.decode_workers.split(",") if w.strip()]
     tmp = tempfile.mkdtemp(prefix="crewscope_bench_receiver_")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crewscope.query_api.cli", "serve", "--db",
-         os.path.join(tmp, "recv.duckdb"), "--port", str(port), "--grpc", "",
-         "--rollup-interval", "0", "--retention-days", "0", "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "server.log"), "w"),
-    )  # fmt: skip
     collector = None
+    server: subprocess.Popen[bytes] | None = None
     rows: list[dict[str, Any]] = []
     try:
-        wait_http(f"http://127.0.0.1:{port}/api/v1/monitoring/system/health")
-        sproc = psutil.Process(server.pid)
-        endpoint = f"http://127.0.0.1:{port}/v1/traces"
-        load(endpoint, 512, 4096, 1, True)  # warm-up
-        for size in sizes:
-            for pre in (False, True):
-                c0 = sum(sproc.cpu_times()[:2])
-                r = load(endpoint, size, args.spans, args.clients, pre)
-                cpu = sum(sproc.cpu_times()[:2]) - c0
-                rate = r["ok"] / (r["t1"] - r["t0"])
-                rows.append({"path": "direct", "mode": "pre-encoded" if pre else "official exporter",
-                             "batch": size, "spans_s": rate, "failed": r["failed"],
-                             "server_cpu_us": cpu / max(1, r["ok"]) * 1e6})  # fmt: skip
-                print(json.dumps(rows[-1]), flush=True)
+        for setting in settings:  # one server per decode-worker setting, the last one stays
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=60)
+            port = free_port()
+            server = start_server(tmp, port, setting)
+            wait_http(f"http://127.0.0.1:{port}/api/v1/monitoring/system/health")
+            sproc = psutil.Process(server.pid)
+            workers = decode_workers(port)
+            endpoint = f"http://127.0.0.1:{port}/v1/traces"
+            load(endpoint, 512, 4096, 1, True)  # warm-up
+            for size in sizes:
+                for pre in (False, True):
+                    c0 = tree_cpu(sproc)
+                    r = load(endpoint, size, args.spans, args.clients, pre)
+                    cpu = tree_cpu(sproc) - c0
+                    rate = r["ok"] / (r["t1"] - r["t0"])
+                    rows.append({"path": "direct", "workers": workers,
+                                 "mode": "pre-encoded" if pre else "official exporter",
+                                 "batch": size, "spans_s": rate, "failed": r["failed"],
+                                 "server_cpu_us": cpu / max(1, r["ok"]) * 1e6})  # fmt: skip
+                    print(json.dumps(rows[-1]), flush=True)
         binary = None if args.no_collector else collector_binary()
         if binary is None:
             print(
@@ -183,7 +229,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             cproc = psutil.Process(collector.pid)
             for size in sizes:
                 before = runs_total(port)
-                c0 = sum(sproc.cpu_times()[:2])
+                c0 = tree_cpu(sproc)
                 k0 = sum(cproc.cpu_times()[:2])
                 r = load(f"http://127.0.0.1:{cport}/v1/traces", size, args.spans, args.clients,
                          False)  # fmt: skip
@@ -194,26 +240,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 landed = time.perf_counter()
                 got = runs_total(port) - before
                 rate = r["ok"] / (landed - r["t0"])
-                rows.append({"path": "collector", "mode": "official exporter", "batch": size,
+                rows.append({"path": "collector", "workers": workers,
+                             "mode": "official exporter", "batch": size,
                              "spans_s": rate, "failed": r["failed"],
                              "runs_landed": f"{got}/{want - before}",
-                             "server_cpu_us": (sum(sproc.cpu_times()[:2]) - c0) / r["ok"] * 1e6,
+                             "server_cpu_us": (tree_cpu(sproc) - c0) / r["ok"] * 1e6,
                              "collector_cpu_us": (sum(cproc.cpu_times()[:2]) - k0) / r["ok"] * 1e6})  # fmt: skip
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         if collector is not None:
             collector.terminate()
             collector.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=60)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{args.clients} client processes, {args.spans:,} spans per line; target >= {TARGET:,}")
     print(
-        f"{'path':10s} {'client':18s} {'batch':>6s} {'spans/s':>9s} {'server µs/span':>15s}  target"
+        f"{'path':10s} {'workers':>7s} {'client':18s} {'batch':>6s} {'spans/s':>9s} "
+        f"{'server µs/span':>15s}  target"
     )
     for r in rows:
         print(
-            f"{r['path']:10s} {r['mode']:18s} {r['batch']:6d} {r['spans_s']:9,.0f} "
+            f"{r['path']:10s} {r['workers']:7d} {r['mode']:18s} {r['batch']:6d} "
+            f"{r['spans_s']:9,.0f} "
             f"{r['server_cpu_us']:15.1f}  {'met' if r['spans_s'] >= TARGET else 'MISSED'}"
         )
     return {"rows": rows}

@@ -19,14 +19,15 @@ import time
 import duckdb
 
 from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
+from crewscope.query_api.sum_tables import SUM_TABLES
 
 logger = logging.getLogger(__name__)
 
 PROJECTION_FILES = (
-    "project_runs.sql", "project_tasks.sql", "project_trace_totals.sql",
+    "project_runs.sql", "project_tasks.sql",
     "project_llm_calls.sql", "project_tool_calls.sql", "project_memory_ops.sql",
-    "project_agent_hourly_tasks.sql", "project_agent_hourly_llm.sql", "project_crew_hourly.sql",
 )  # fmt: skip
+"""Row projections (one row per span); the sum tables are merged by `SUM_TABLES`."""
 PROJECTION_TABLES = (
     "crewscope_runs", "crewscope_tasks", "crewscope_trace_totals",
     "crewscope_llm_calls", "crewscope_tool_calls", "crewscope_memory_ops",
@@ -47,6 +48,7 @@ READ_WATERMARK = (
     "FROM crewscope_meta"
 )
 WRITE_META = "INSERT OR REPLACE INTO crewscope_meta VALUES (?, ?)"
+WRITE_WATERMARK = "INSERT OR REPLACE INTO crewscope_meta VALUES (?, ?), (?, ?)"
 
 
 def read_meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -113,8 +115,11 @@ class Projections:
             if "$llm_ops" in sql:
                 params["llm_ops"] = list(LLM_OPERATIONS)
             cur.execute(sql, params)
-        write_meta(cur, NEXT_ROWID_KEY, str(hi + 1))
-        write_meta(cur, ROWS_SEEN_KEY, str(seen + int(n)))
+        for sums in SUM_TABLES:
+            sums.add(cur, lo, hi)
+        cur.execute(
+            WRITE_WATERMARK, [NEXT_ROWID_KEY, str(hi + 1), ROWS_SEEN_KEY, str(seen + int(n))]
+        )
         return int(n)
 
     def rebuild(self, cur: duckdb.DuckDBPyConnection) -> int:

@@ -54,6 +54,7 @@ def test_receiver(bench: Any) -> None:
         ["--spans", "512", "--batches", "256", "--clients", "1", "--no-collector"]
     )
     assert out["rows"] and all(r["failed"] == 0 for r in out["rows"])
+    assert {r["workers"] for r in out["rows"]} >= {0}  # in-server decoding measured too
 
 
 def test_overload(bench: Any) -> None:
