@@ -23,11 +23,21 @@ from crewscope.query_api.sum_tables import SUM_TABLES
 
 logger = logging.getLogger(__name__)
 
-PROJECTION_FILES = (
-    "project_runs.sql", "project_tasks.sql",
-    "project_llm_calls.sql", "project_tool_calls.sql", "project_memory_ops.sql",
-)  # fmt: skip
-"""Row projections (one row per span); the sum tables are merged by `SUM_TABLES`."""
+MEMORY_SPAN = "memory span"  # a span named "memory <op>" (project_memory_ops.sql)
+PROJECTION_FILES = {
+    "project_runs.sql": frozenset({"invoke_workflow"}),
+    "project_tasks.sql": frozenset({"invoke_agent"}),
+    "project_llm_calls.sql": frozenset(LLM_OPERATIONS),
+    "project_tool_calls.sql": frozenset({"execute_tool"}),
+    "project_memory_ops.sql": frozenset({MEMORY_SPAN}),
+}
+"""Row projections (one row per span) and the span kinds each one copies: a sync skips the
+ones the new spans hold none of (e.g. the server's own HTTP spans touch none of them).
+The sum tables are merged by `SUM_TABLES`."""
+NEW_KINDS = (
+    'SELECT list(DISTINCT "GenAiOperation") FILTER (WHERE "GenAiOperation" IS NOT NULL), '
+    "bool_or(starts_with(\"SpanName\", 'memory ')) FROM otel_traces WHERE rowid BETWEEN ? AND ?"
+)
 PROJECTION_TABLES = (
     "crewscope_runs", "crewscope_tasks", "crewscope_trace_totals",
     "crewscope_llm_calls", "crewscope_tool_calls", "crewscope_memory_ops",
@@ -109,14 +119,19 @@ class Projections:
         if hi is None:
             return 0
         (n,) = cur.execute(COUNT_RANGE, [lo, hi]).fetchone() or (0,)
-        for name in PROJECTION_FILES:
+        ops, memory = cur.execute(NEW_KINDS, [lo, hi]).fetchone() or (None, None)
+        kinds = set(ops or ()) | ({MEMORY_SPAN} if memory else set())
+        for name, reads in PROJECTION_FILES.items():
+            if not reads & kinds:
+                continue
             sql = load_sql(name)
             params: dict[str, object] = {"lo": lo, "hi": hi}
             if "$llm_ops" in sql:
                 params["llm_ops"] = list(LLM_OPERATIONS)
             cur.execute(sql, params)
         for sums in SUM_TABLES:
-            sums.add(cur, lo, hi)
+            if sums.reads is None or sums.reads & kinds:
+                sums.add(cur, lo, hi)
         cur.execute(
             WRITE_WATERMARK, [NEXT_ROWID_KEY, str(hi + 1), ROWS_SEEN_KEY, str(seen + int(n))]
         )

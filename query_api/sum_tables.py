@@ -34,12 +34,14 @@ _MERGE = {
 
 @dataclass(frozen=True)
 class SumTable:
-    """`delta` (a file in sql/) selects the key columns then `columns`, in that order."""
+    """`delta` (a file in sql/) selects the key columns then `columns`, in that order, from
+    the spans whose ``GenAiOperation`` is in `reads` (None: every span)."""
 
     table: str
     keys: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (column, merge kind)
     delta: str
+    reads: frozenset[str] | None = None
 
     def _names(self) -> str:
         return ", ".join(f'"{c}"' for c in (*self.keys, *(c for c, _ in self.columns)))
@@ -100,18 +102,21 @@ SUM_TABLES = (
         (("Executions", _S), ("Failed", _S), ("SumMs", _S), ("MinMs", "min"), ("MaxMs", "max"),
          ("InputTokens", _S), ("OutputTokens", _S), ("LastTs", "max")),
         "delta_agent_hourly_tasks.sql",
+        frozenset({"invoke_agent"}),
     ),
     SumTable(
         "crewscope_agent_hourly",
         ("Hour", "AgentName"),
         (("LlmCalls", _S), ("CostUsd", _N)),
         "delta_agent_hourly_llm.sql",
+        frozenset(LLM_OPERATIONS),
     ),
     SumTable(
         "crewscope_crew_hourly",
         ("Hour", "CrewName"),
         (("Runs", _S), ("Failed", _S), ("InputTokens", _S), ("OutputTokens", _S)),
         "delta_crew_hourly.sql",
+        frozenset({"invoke_workflow"}),
     ),
 )  # fmt: skip
 """Every sum table, in the order a sync merges them."""
