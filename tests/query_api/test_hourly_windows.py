@@ -65,26 +65,24 @@ def db(
     database.close()
 
 
-def _tasks(specs: list, lo: datetime, hi: datetime, agent: str | None = None) -> list[dict]:
+def _spans(specs: list, op: str, lo: datetime, hi: datetime, agent: str | None = None) -> list:
+    """The generated spans of operation `op` started in [lo, hi] (of one agent)."""
     return [
         r
         for _, _, run in specs
         for r in run.rows
-        if r.get("GenAiOperation") == "invoke_agent"
+        if r.get("GenAiOperation") == op
         and lo <= r["Timestamp"] <= hi
         and (agent is None or r["AgentName"] == agent)
     ]
 
 
-def _chats(specs: list, lo: datetime, hi: datetime, agent: str | None = None) -> list[dict]:
-    return [
-        r
-        for _, _, run in specs
-        for r in run.rows
-        if r.get("GenAiOperation") == "chat"
-        and lo <= r["Timestamp"] <= hi
-        and (agent is None or r["AgentName"] == agent)
-    ]
+def _tasks(specs: list, lo: datetime, hi: datetime, agent: str | None = None) -> list:
+    return _spans(specs, "invoke_agent", lo, hi, agent)
+
+
+def _chats(specs: list, lo: datetime, hi: datetime, agent: str | None = None) -> list:
+    return _spans(specs, "chat", lo, hi, agent)
 
 
 def test_hour_split() -> None:
@@ -104,10 +102,7 @@ def test_dashboard_totals_equal_spans(db: tuple) -> None:
     for totals, days in zip(body.totals, (1, 7, 30), strict=True):
         lo = NOW - timedelta(days=days)
         tasks = _tasks(specs, lo, NOW)
-        crews = [
-            r for _, _, run in specs for r in run.rows
-            if r.get("GenAiOperation") == "invoke_workflow" and lo <= r["Timestamp"] <= NOW
-        ]  # fmt: skip
+        crews = _spans(specs, "invoke_workflow", lo, NOW)
         assert totals.runs == len(crews) > 0
         assert totals.failed_runs == sum(r["StatusCode"] == "Error" for r in crews)
         assert totals.input_tokens == sum(r["InputTokens"] or 0 for r in crews)
