@@ -5,6 +5,7 @@ source "$(dirname "$0")/_venv.sh" dev
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v prometheus >/dev/null || missing+=(prometheus)
+command -v valgrind >/dev/null || missing+=(valgrind)  # bench_overhead_instructions smoke run
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> apt-get install ${missing[*]}"

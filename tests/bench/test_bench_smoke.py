@@ -5,6 +5,7 @@ No timing assertions (the figures are in bench/README.md, measured on purpose, n
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,14 @@ def test_overhead(bench: Any) -> None:
 
     out = bench_overhead.main(["--rounds", "1", "--kickoffs", "1", "--variants", "bare,crewscope"])
     assert out["crewscope"]["spans"] > 0 and out["bare"]["spans"] == 0
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+def test_overhead_instructions(bench: Any) -> None:
+    import bench_overhead_instructions
+
+    out = bench_overhead_instructions.main(
+        ["--kickoffs", "1", "--repeat", "1", "--variants", "bare,crewscope"]
+    )
+    assert out["bare"]["ir_per_kickoff"] > 1e6  # a kickoff runs millions of instructions
+    assert out["crewscope"]["ratio"] > 0
