@@ -2,7 +2,9 @@
 
     python bench/_crew_worker.py VARIANT BASE_URL WORKDIR
 
-Reads commands from stdin, one per line: ``run N`` runs N kickoffs of the demo crew (two
+Reads commands from stdin, one per line: ``gc`` runs a full garbage collection (before a
+measured chunk, so every chunk starts from the same collector state); ``run N`` runs N
+kickoffs of the demo crew (two
 agents, two tasks, one tool) against the fake LLM at BASE_URL, flushes the tracer provider
 (so export work lands inside the measured window) and answers one JSON line with the CPU
 time (user+sys of this whole process, every thread) and wall time of the chunk, and how many
@@ -12,6 +14,7 @@ openllmetry, openinference (the last two need bench/setup_peers.sh on PYTHONPATH
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -111,11 +114,22 @@ def main() -> None:
     if provider is not None:
         provider.force_flush()
     print(json.dumps({"ready": variant, "pid": os.getpid()}), flush=True)
+    collections = [0, 0, 0]  # garbage collections per generation during `run`
+    gc.callbacks.append(
+        lambda phase, info: collections.__setitem__(
+            info["generation"], collections[info["generation"]] + (phase == "stop")
+        )
+    )
     for line in sys.stdin:
         cmd = line.split()
         if not cmd or cmd[0] == "quit":
             break
+        if cmd[0] == "gc":  # full collection outside the measured window: same start state
+            gc.collect()
+            print(json.dumps({"gc": True}), flush=True)
+            continue
         n = int(cmd[1])
+        collections[:] = [0, 0, 0]
         before = exporter.stats.spans_written if exporter is not None else 0
         c0, w0 = time.process_time(), time.perf_counter()
         for i in range(n):
@@ -124,7 +138,10 @@ def main() -> None:
             provider.force_flush()
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
         spans = (exporter.stats.spans_written - before) if exporter is not None else 0
-        print(json.dumps({"n": n, "cpu": cpu, "wall": wall, "spans": spans}), flush=True)
+        print(
+            json.dumps({"n": n, "cpu": cpu, "wall": wall, "spans": spans, "gc": collections}),
+            flush=True,
+        )
     if provider is not None:
         provider.shutdown()
 

@@ -96,6 +96,9 @@ class Worker:
 
     def run(self, n: int) -> dict[str, Any]:
         assert self.proc.stdin is not None
+        self.proc.stdin.write("gc\n")  # untimed: each round starts from the same GC state
+        self.proc.stdin.flush()
+        self.read()
         self.proc.stdin.write(f"run {n}\n")
         self.proc.stdin.flush()
         return self.read()
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     print(f"\n{args.rounds} interleaved rounds x {k} kickoffs per variant; per kickoff, medians")
     print(f"{'variant':18s} {'cpu ms':>8s} {'wall ms':>8s} {'spans':>6s} "
-          f"{'cpu/bare':>9s} {'IQR of rounds':>14s} {'wall/bare':>9s}")  # fmt: skip
+          f"{'cpu/bare':>9s} {'IQR of rounds':>14s} {'wall/bare':>9s} {'full GCs':>8s}")  # fmt: skip
     bare = results.get("bare")
     for v in variants:
         rs = results[v]
@@ -177,13 +180,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             wall_ratio = statistics.median(
                 r["wall"] / b["wall"] for r, b in zip(rs, bare, strict=False)
             )
+        full_gcs = sum((r.get("gc") or [0, 0, 0])[2] for r in rs)
         summary[v] = {"cpu_ms": cpu, "wall_ms": wall, "spans": spans,
                       "cpu_ratio": cpu_ratio, "wall_ratio": wall_ratio,
-                      "cpu_ratio_iqr": iqr}  # fmt: skip
+                      "cpu_ratio_iqr": iqr, "full_gcs": full_gcs}  # fmt: skip
         print(f"{v:18s} {cpu:8.1f} {wall:8.1f} {spans:6.1f} "
               f"{cpu_ratio if cpu_ratio else float('nan'):9.3f} "
               f"   {iqr[0]:5.3f}-{iqr[1]:5.3f} "
-              f"{wall_ratio if wall_ratio else float('nan'):9.3f}")  # fmt: skip
+              f"{wall_ratio if wall_ratio else float('nan'):9.3f} {full_gcs:8d}")  # fmt: skip
     if "crewscope" in summary and bare:
         ours = summary["crewscope"]["cpu_ratio"]
         peers = [summary[v]["cpu_ratio"] for v in ("openllmetry", "openinference") if v in summary]

@@ -14,6 +14,11 @@ Under valgrind a kickoff takes ~50× longer, so the batch processor's 5 s timer 
 inside every round; `OTEL_BSP_SCHEDULE_DELAY` is raised so that, as in bench_overhead.py,
 each round's spans are exported once, by the flush (one export per `--kickoffs`
 kickoffs: with 10, more often than the SDK's default cadence would at full speed).
+
+Before each measurement the worker runs a full garbage collection (outside the window), so
+both variants start from the same collector state; the collections each generation ran in
+the window are reported (a full collection of CrewAI's heap costs about one kickoff, so one
+landing in one variant's window and not the other's would swamp a 2 % difference).
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ def measure(variant: str, base_url: str, workdir: str, kickoffs: int) -> dict[st
     try:
         ready = json.loads(proc.stdout.readline())  # after the warm-up kickoff
         assert "ready" in ready, ready
+        proc.stdin.write("gc\n")  # a full collection before the window: same GC state
+        proc.stdin.flush()
+        proc.stdout.readline()
         _callgrind_control("-i", "on", str(proc.pid))
         _callgrind_control("-z", str(proc.pid))
         t0 = time.perf_counter()
@@ -85,7 +93,7 @@ def measure(variant: str, base_url: str, workdir: str, kickoffs: int) -> dict[st
     dumps = sorted(glob.glob(out + ".*"), key=os.path.getmtime)
     ir = _total_ir(dumps[-1])
     shutil.rmtree(wd, ignore_errors=True)
-    return {"ir": ir, "spans": result.get("spans", 0), "wall_s": wall}
+    return {"ir": ir, "spans": result.get("spans", 0), "wall_s": wall, "gc": result.get("gc")}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
