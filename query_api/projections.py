@@ -18,7 +18,7 @@ import time
 
 import duckdb
 
-from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
+from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql, range_params
 from crewscope.query_api.sum_tables import SUM_TABLES
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ PROJECTION_FILES = {
 """Row projections (one row per span) and the span kinds each one copies: a sync skips the
 ones the new spans hold none of (e.g. the server's own HTTP spans touch none of them).
 The sum tables are merged by `SUM_TABLES`."""
-NEW_KINDS = (
-    'SELECT list(DISTINCT "GenAiOperation") FILTER (WHERE "GenAiOperation" IS NOT NULL), '
+NEW_SPANS = (  # how many new spans, and which kinds (to skip projections they don't feed)
+    'SELECT count(*), list(DISTINCT "GenAiOperation") FILTER (WHERE "GenAiOperation" IS NOT NULL), '
     "bool_or(starts_with(\"SpanName\", 'memory ')) FROM otel_traces WHERE rowid BETWEEN ? AND ?"
 )
 PROJECTION_TABLES = (
@@ -50,7 +50,6 @@ PROJECTION_VERSION = "3"
 """Bumped when a projection table is added or changed: `verify` then rebuilds them all."""
 
 MAX_NEW_ROWID = "SELECT max(rowid) FROM otel_traces WHERE rowid >= ?"
-COUNT_RANGE = "SELECT count(*) FROM otel_traces WHERE rowid BETWEEN ? AND ?"
 COUNT_BELOW = "SELECT count(*) FROM otel_traces WHERE rowid < ?"
 READ_META = 'SELECT "Value" FROM crewscope_meta WHERE "Key" = ?'
 READ_WATERMARK = (
@@ -118,17 +117,12 @@ class Projections:
         hi = None if row is None else row[0]
         if hi is None:
             return 0
-        (n,) = cur.execute(COUNT_RANGE, [lo, hi]).fetchone() or (0,)
-        ops, memory = cur.execute(NEW_KINDS, [lo, hi]).fetchone() or (None, None)
+        n, ops, memory = cur.execute(NEW_SPANS, [lo, hi]).fetchone() or (0, None, None)
         kinds = set(ops or ()) | ({MEMORY_SPAN} if memory else set())
         for name, reads in PROJECTION_FILES.items():
-            if not reads & kinds:
-                continue
-            sql = load_sql(name)
-            params: dict[str, object] = {"lo": lo, "hi": hi}
-            if "$llm_ops" in sql:
-                params["llm_ops"] = list(LLM_OPERATIONS)
-            cur.execute(sql, params)
+            if reads & kinds:
+                sql = load_sql(name)
+                cur.execute(sql, range_params(sql, lo, hi))
         for sums in SUM_TABLES:
             if sums.reads is None or sums.reads & kinds:
                 sums.add(cur, lo, hi)

@@ -13,3 +13,11 @@ LLM_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 def load_sql(name: str) -> str:
     """The text of ``query_api/sql/<name>``."""
     return resources.files("crewscope.query_api").joinpath("sql", name).read_text("utf-8")
+
+
+def range_params(sql: str, lo: int, hi: int) -> dict[str, object]:
+    """Parameters of a projection query over the spans with rowid in [lo, hi]."""
+    params: dict[str, object] = {"lo": lo, "hi": hi}
+    if "$llm_ops" in sql:
+        params["llm_ops"] = list(LLM_OPERATIONS)
+    return params

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql
+from crewscope.query_api.sql_files import LLM_OPERATIONS, load_sql, range_params
 
 POINT_UPDATE_MAX_KEYS = 64
 
@@ -69,9 +69,7 @@ class SumTable:
     def add(self, cur: duckdb.DuckDBPyConnection, lo: int, hi: int) -> int:
         """Merge the sums of the spans with rowid in [lo, hi]; returns the keys touched."""
         sql = load_sql(self.delta)
-        params: dict[str, Any] = {"lo": lo, "hi": hi}
-        if "$llm_ops" in sql:
-            params["llm_ops"] = list(LLM_OPERATIONS)
+        params = range_params(sql, lo, hi)
         rows = cur.execute(sql, params).fetchall()
         if len(rows) > POINT_UPDATE_MAX_KEYS:
             cur.execute(self.upsert_sql, params)
