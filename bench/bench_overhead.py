@@ -72,6 +72,22 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"fake LLM did not listen on {port}")
 
 
+def start_fake_llm() -> tuple[subprocess.Popen[bytes], str]:
+    """The fake OpenAI-compatible LLM in its own process (its CPU is not counted)."""
+    port = _free_port()
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "crewscope.demo.fake_llm", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_port(port)
+    except BaseException:
+        fake.kill()
+        fake.wait()
+        raise
+    return fake, f"http://127.0.0.1:{port}/v1"
+
+
 class Worker:
     def __init__(self, variant: str, base_url: str, workdir: str) -> None:
         env = dict(os.environ)
@@ -134,15 +150,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             variants = [v for v in variants if v not in dropped]
 
     workdir = tempfile.mkdtemp(prefix="crewscope_bench_overhead_")
-    port = _free_port()
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "crewscope.demo.fake_llm", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    fake, base_url = start_fake_llm()
     workers: list[Worker] = []
     try:
-        _wait_port(port)
-        base_url = f"http://127.0.0.1:{port}/v1"
         workers = [Worker(v, base_url, workdir) for v in variants]
         for w in workers:
             w.read()  # ready

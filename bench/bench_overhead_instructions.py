@@ -36,7 +36,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench_overhead import PEERS_DIR, _free_port, _wait_port
+from bench_overhead import PEERS_DIR, start_fake_llm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET_RATIO = 1.02
@@ -107,17 +107,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return {}
     variants = [v for v in args.variants.split(",") if v]
     workdir = tempfile.mkdtemp(prefix="crewscope_bench_ir_")
-    port = _free_port()
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "crewscope.demo.fake_llm", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    fake, base_url = start_fake_llm()
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     try:
-        _wait_port(port)
         for _ in range(args.repeat):
             for v in variants:
-                r = measure(v, f"http://127.0.0.1:{port}/v1", workdir, args.kickoffs)
+                r = measure(v, base_url, workdir, args.kickoffs)
                 results[v].append(r)
                 print(json.dumps({"variant": v, **r}), flush=True)
     finally:
