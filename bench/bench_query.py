@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from fastapi.testclient import TestClient
 
-    from crewscope.query_api.main import create_app
+    from crewscope.query_api.app import create_app
 
     t = time.perf_counter()
     app = create_app(work, rollup_interval_s=0, retention_days=None)

@@ -7,9 +7,9 @@ python app.py`` (file from ``CREWSCOPE_DB``, default ``./crewscope.duckdb``). In
     reader = PeriodicExportingMetricReader(DuckDBMetricExporter("runs.duckdb"))
 """
 
-from crewscope.exporter._store import SpanStore
 from crewscope.exporter.metric_exporter import DuckDBMetricExporter, MetricExporterStats
 from crewscope.exporter.span_exporter import CREWSCOPE_DB, DuckDBSpanExporter, ExporterStats
+from crewscope.exporter.store import SpanStore
 
 __all__ = [
     "CREWSCOPE_DB",

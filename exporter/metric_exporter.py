@@ -39,11 +39,11 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.view import Aggregation
 
-from crewscope.exporter._metric_rows import (
+from crewscope.exporter.metric_rows import (
     metrics_to_tables,
 )
-from crewscope.exporter._opener import StoreOpener, WarnOnce
-from crewscope.exporter._store import SpanStore
+from crewscope.exporter.opener import StoreOpener, WarnOnce
+from crewscope.exporter.store import SpanStore
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import BoundedList
 
-from crewscope.exporter._opener import StoreOpener, WarnOnce
-from crewscope.exporter._rows import (
+from crewscope.exporter.opener import StoreOpener, WarnOnce
+from crewscope.exporter.pricing import preload as preload_pricing
+from crewscope.exporter.span_rows import (
     ARROW_SCHEMA,
     KIND_NAMES,
     STATUS_NAMES,
@@ -26,8 +27,7 @@ from crewscope.exporter._rows import (
     promote,
     string_attrs,
 )
-from crewscope.exporter._store import SpanStore
-from crewscope.exporter.pricing import preload as preload_pricing
+from crewscope.exporter.store import SpanStore
 
 logger = logging.getLogger(__name__)
 

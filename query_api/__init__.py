@@ -3,6 +3,6 @@
 ``crewscope serve --db crewscope.duckdb`` runs it; in code, ``create_app(db_path)``.
 """
 
-from crewscope.query_api.main import create_app
+from crewscope.query_api.app import create_app
 
 __all__ = ["create_app"]

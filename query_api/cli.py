@@ -15,13 +15,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from crewscope.exporter import CREWSCOPE_DB
-from crewscope.exporter._store import is_lock_error
-from crewscope.query_api.db import Database
-from crewscope.query_api.export import Dataset, ExportFormat, stream_export
-from crewscope.query_api.filters import utcnow
-from crewscope.query_api.models import ExecutionStatus, TimeRange
-from crewscope.query_api.retention import DEFAULT_RETENTION_DAYS, cleanup
-from crewscope.query_api.rollup import refresh_rollups
+from crewscope.exporter.store import is_lock_error
+from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS, cleanup
+from crewscope.query_api.jobs.rollups import refresh_rollups
+from crewscope.query_api.models.runs import ExecutionStatus, TimeRange
+from crewscope.query_api.queries.export import Dataset, ExportFormat, stream_export
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.where import utcnow
 
 DEFAULT_DB = "./crewscope.duckdb"
 err = Console(stderr=True)
@@ -63,7 +63,7 @@ def _progress() -> Progress:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from crewscope.query_api.main import create_app
+    from crewscope.query_api.app import create_app
 
     try:
         app = create_app(
@@ -111,8 +111,8 @@ def cmd_cleanup(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from crewscope.query_api.agents import list_agents
-    from crewscope.query_api.dashboard import dashboard
+    from crewscope.query_api.queries.agents import list_agents
+    from crewscope.query_api.queries.dashboard import dashboard
 
     console = Console()
     with open_db(args.db) as db, db.session() as cur:

@@ -9,10 +9,10 @@ from typing import Annotated
 import duckdb
 from fastapi import Depends, HTTPException, Query, Request
 
-from crewscope.query_api.db import Database
-from crewscope.query_api.filters import to_naive_utc
-from crewscope.query_api.health import HealthRegistry
-from crewscope.query_api.models import ExecutionStatus, TimeRange
+from crewscope.query_api.models.runs import ExecutionStatus, TimeRange
+from crewscope.query_api.ops.health import HealthRegistry
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.where import to_naive_utc
 
 
 def get_db(request: Request) -> Database:

@@ -69,7 +69,7 @@ def serve_app(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
 
 def served_factory(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Body of a `make_served` fixture: make(**create_app_kwargs) -> Served; all stopped after."""
-    from crewscope.query_api.main import create_app
+    from crewscope.query_api.app import create_app
 
     started: list[tuple[uvicorn.Server, threading.Thread]] = []
 

@@ -1,1 +1,1 @@
-"""One APIRouter per resource, mounted under /api/v1/monitoring by main.create_app."""
+"""One APIRouter per resource, mounted under /api/v1/monitoring by app.create_app."""

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crewscope.query_api.agents import agent_exists, agent_metrics, list_agents
 from crewscope.query_api.deps import CursorDep, Range, not_found
-from crewscope.query_api.metric_models import AgentListResponse, AgentMemoryStats, AgentMetrics
-from crewscope.query_api.models import MetricType, TimeRange
-from crewscope.query_api.usage import memory_stats
+from crewscope.query_api.models.agents import AgentListResponse, AgentMemoryStats, AgentMetrics
+from crewscope.query_api.models.runs import MetricType, TimeRange
+from crewscope.query_api.queries.agents import agent_exists, agent_metrics, list_agents
+from crewscope.query_api.queries.usage import memory_stats
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 AgentPath = Annotated[str, Path(min_length=1, max_length=500, description="agent role")]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from crewscope.query_api.dashboard import dashboard
-from crewscope.query_api.dashboard_page import render_dashboard
 from crewscope.query_api.deps import CursorDep
-from crewscope.query_api.metric_models import DashboardResponse
+from crewscope.query_api.models.agents import DashboardResponse
+from crewscope.query_api.pages.dashboard import render_dashboard
+from crewscope.query_api.queries.dashboard import dashboard
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 page_router = APIRouter(tags=["dashboard"], include_in_schema=False)

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from crewscope.query_api.deps import DbDep, StartFrom, StartTo, Status, check_range
-from crewscope.query_api.export import MEDIA_TYPES, Dataset, ExportFormat, stream_export
-from crewscope.query_api.filters import Where
-from crewscope.query_api.runs import run_filters
-from crewscope.query_api.tasks import task_filters
+from crewscope.query_api.queries.export import MEDIA_TYPES, Dataset, ExportFormat, stream_export
+from crewscope.query_api.queries.runs import run_filters
+from crewscope.query_api.queries.tasks import task_filters
+from crewscope.query_api.store.where import Where
 
 router = APIRouter(prefix="/export", tags=["export"])
 

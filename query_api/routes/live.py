@@ -6,15 +6,15 @@ also ``service`` and ``pid``), or later as a JSON message
 Messages: ``subscribed`` (the filters in force), ``event`` (``event`` = llm_call, tool_call,
 agent_step, task_completed, run_completed, memory, flow_completed), ``process`` (at most one
 per second per process), ``dropped`` (``count`` messages lost because the client read too
-slowly), ``error``, ``pong``. See `crewscope.query_api.live`.
+slowly), ``error``, ``pong``. See `crewscope.query_api.live.feed`.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
-from crewscope.query_api.live import LiveFeed
-from crewscope.query_api.live_messages import FilterError, Filters
+from crewscope.query_api.live.feed import LiveFeed
+from crewscope.query_api.live.messages import FilterError, Filters
 
 router = APIRouter(tags=["live"])
 

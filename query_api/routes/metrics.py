@@ -9,16 +9,8 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, HTTPException, Query
 
 from crewscope.query_api.deps import CursorDep, Range
-from crewscope.query_api.metrics_queries import (
-    RangeError,
-    execution_series,
-    process_series,
-    process_stats,
-    success_rates,
-    token_series,
-)
-from crewscope.query_api.models import TimeRange
-from crewscope.query_api.series_models import (
+from crewscope.query_api.models.runs import TimeRange
+from crewscope.query_api.models.series import (
     ExecutionSeriesResponse,
     GroupBy,
     ProcessSeriesResponse,
@@ -26,6 +18,14 @@ from crewscope.query_api.series_models import (
     Resolution,
     SuccessRateResponse,
     TokenSeriesResponse,
+)
+from crewscope.query_api.queries.metrics import (
+    RangeError,
+    execution_series,
+    process_series,
+    process_stats,
+    success_rates,
+    token_series,
 )
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])

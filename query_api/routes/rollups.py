@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from crewscope.query_api.deps import CursorDep, Offset, check_range
-from crewscope.query_api.filters import utcnow
-from crewscope.query_api.metric_models import RollupRefreshResponse, RollupResponse
-from crewscope.query_api.rollup import GroupBy, read_rollups, refresh_rollups
+from crewscope.query_api.jobs.rollups import GroupBy, read_rollups, refresh_rollups
+from crewscope.query_api.models.agents import RollupRefreshResponse, RollupResponse
+from crewscope.query_api.store.where import utcnow
 
 router = APIRouter(prefix="/rollups", tags=["rollups"])
 

@@ -16,8 +16,8 @@ from crewscope.query_api.deps import (
     check_range,
     not_found,
 )
-from crewscope.query_api.models import RunDetail, RunListResponse
-from crewscope.query_api.runs import get_run, list_runs, run_filters
+from crewscope.query_api.models.runs import RunDetail, RunListResponse
+from crewscope.query_api.queries.runs import get_run, list_runs, run_filters
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 

@@ -16,8 +16,8 @@ from crewscope.query_api.deps import (
     check_range,
     not_found,
 )
-from crewscope.query_api.models import TaskDetail, TaskListResponse
-from crewscope.query_api.tasks import get_task, list_tasks, task_filters
+from crewscope.query_api.models.runs import TaskDetail, TaskListResponse
+from crewscope.query_api.queries.tasks import get_task, list_tasks, task_filters
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

@@ -7,14 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from crewscope.query_api.deps import CursorDep, Range
-from crewscope.query_api.metric_models import (
+from crewscope.query_api.models.agents import (
     EndpointPerformanceResponse,
     LlmUsageResponse,
     MemoryStatsResponse,
     ToolUsageResponse,
 )
-from crewscope.query_api.models import TimeRange
-from crewscope.query_api.usage import endpoint_performance, llm_usage, memory_stats, tool_usage
+from crewscope.query_api.models.runs import TimeRange
+from crewscope.query_api.queries.usage import (
+    endpoint_performance,
+    llm_usage,
+    memory_stats,
+    tool_usage,
+)
 
 router = APIRouter(tags=["usage"])
 AgentQ = Annotated[str | None, Query(description="only this agent")]

@@ -95,7 +95,7 @@ class Crewscope:
 def start_crewscope(db_path: Path, **create_app_kwargs: Any) -> Crewscope:
     import uvicorn
 
-    from crewscope.query_api.main import create_app
+    from crewscope.query_api.app import create_app
 
     create_app_kwargs.setdefault("rollup_interval_s", 0)
     create_app_kwargs.setdefault("retention_days", None)

@@ -11,7 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from crewscope.exporter._rows import (
+from crewscope.exporter.span_exporter import spans_to_table
+from crewscope.exporter.span_rows import (
     ARROW_SCHEMA,
     KIND_NAMES,
     PROMOTED_COLUMNS,
@@ -20,8 +21,7 @@ from crewscope.exporter._rows import (
     attr_to_str,
     promote,
 )
-from crewscope.exporter._store import read_sql
-from crewscope.exporter.span_exporter import spans_to_table
+from crewscope.exporter.store import read_sql
 
 
 def test_arrow_schema_matches_the_sql_table():

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from crewscope.query_api.cli import main
-from crewscope.query_api.filters import utcnow
+from crewscope.query_api.store.where import utcnow
 from tests.conftest import subprocess_env
 from tests.query_api.conftest import API, seed_database
 

@@ -17,11 +17,11 @@ import duckdb
 import numpy as np
 import pytest
 
-from crewscope.query_api.agents import agent_metrics, agent_summaries
-from crewscope.query_api.dashboard import dashboard
-from crewscope.query_api.db import Database
-from crewscope.query_api.models import MetricType, TimeRange
-from crewscope.query_api.windows import ceil_hour, floor_hour, hour_split
+from crewscope.query_api.models.runs import MetricType, TimeRange
+from crewscope.query_api.queries.agents import agent_metrics, agent_summaries
+from crewscope.query_api.queries.dashboard import dashboard
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.windows import ceil_hour, floor_hour, hour_split
 from tests.query_api.conftest import new_db
 from tests.query_api.spangen import TaskSpec, build_run, insert_spans
 

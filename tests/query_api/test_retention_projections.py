@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from crewscope.query_api.db import Database
-from crewscope.query_api.filters import utcnow
-from crewscope.query_api.retention import cleanup
+from crewscope.query_api.jobs.retention import cleanup
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.where import utcnow
 from tests.query_api.conftest import API, new_db, seed_database
 from tests.query_api.spangen import TaskSpec, build_run, insert_spans
 
@@ -51,7 +51,7 @@ def test_cleanup_deletes_spans_keeps_rollups(tmp_path: Path) -> None:
             ).fetchone()
             assert days == (3,)  # the three old days survive as rollups
         # a later full refresh must not wipe the frozen days
-        from crewscope.query_api.rollup import refresh_rollups
+        from crewscope.query_api.jobs.rollups import refresh_rollups
 
         with db.cursor() as cur:
             refresh_rollups(cur)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from crewscope.query_api import sum_tables
-from crewscope.query_api.db import Database
-from crewscope.query_api.sum_tables import SUM_TABLES
+from crewscope.query_api.store import sum_tables
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.sum_tables import SUM_TABLES
 from tests.query_api.conftest import new_db
 from tests.query_api.spangen import TaskSpec, build_run, insert_spans
 

@@ -1,0 +1,165 @@
+"""SDK ``MetricsData`` -> Arrow tables in the ``otel_metrics_*`` layout (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import pyarrow as pa
+from opentelemetry.sdk.metrics.export import Gauge, MetricsData, Sum
+from opentelemetry.sdk.metrics.export import Histogram as HistogramData
+
+from crewscope.exporter.span_rows import string_attrs
+
+GAUGE_TABLE: Final = "otel_metrics_gauge"
+SUM_TABLE: Final = "otel_metrics_sum"
+HISTOGRAM_TABLE: Final = "otel_metrics_histogram"
+
+_TS = pa.timestamp("ns")
+_STR = pa.string()
+_MAP = pa.map_(pa.string(), pa.string())
+_EXEMPLAR = pa.struct(
+    [
+        ("FilteredAttributes", _MAP),
+        ("TimeUnix", _TS),
+        ("Value", pa.float64()),
+        ("SpanId", _STR),
+        ("TraceId", _STR),
+    ]
+)
+_COMMON = [
+    ("ResourceAttributes", _MAP),
+    ("ResourceSchemaUrl", _STR),
+    ("ScopeName", _STR),
+    ("ScopeVersion", _STR),
+    ("ScopeAttributes", _MAP),
+    ("ScopeDroppedAttrCount", pa.uint32()),
+    ("ScopeSchemaUrl", _STR),
+    ("ServiceName", _STR),
+    ("MetricName", _STR),
+    ("MetricDescription", _STR),
+    ("MetricUnit", _STR),
+    ("Attributes", _MAP),
+    ("StartTimeUnix", _TS),
+    ("TimeUnix", _TS),
+]
+_NUMBER = [("Value", pa.float64()), ("Flags", pa.uint32()), ("Exemplars", pa.list_(_EXEMPLAR))]
+SCHEMAS: Final[dict[str, pa.Schema]] = {
+    GAUGE_TABLE: pa.schema(_COMMON + _NUMBER),
+    SUM_TABLE: pa.schema(
+        _COMMON + _NUMBER + [("AggregationTemporality", pa.int32()), ("IsMonotonic", pa.bool_())]
+    ),
+    HISTOGRAM_TABLE: pa.schema(
+        _COMMON
+        + [
+            ("Count", pa.uint64()),
+            ("Sum", pa.float64()),
+            ("BucketCounts", pa.list_(pa.uint64())),
+            ("ExplicitBounds", pa.list_(pa.float64())),
+            ("Exemplars", pa.list_(_EXEMPLAR)),
+            ("Flags", pa.uint32()),
+            ("Min", pa.float64()),
+            ("Max", pa.float64()),
+            ("AggregationTemporality", pa.int32()),
+        ]
+    ),
+}
+
+
+def _map(attrs: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    return list(string_attrs(attrs).items())
+
+
+def _hex(value: int | None, width: int) -> str | None:
+    return None if not value else format(value, f"0{width}x")
+
+
+def _exemplars(point: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "FilteredAttributes": _map(e.filtered_attributes),
+            "TimeUnix": e.time_unix_nano,
+            "Value": float(e.value),
+            "SpanId": _hex(e.span_id, 16),
+            "TraceId": _hex(e.trace_id, 32),
+        }
+        for e in getattr(point, "exemplars", None) or ()
+    ]
+
+
+def _temporality(value: Any) -> int:
+    return int(getattr(value, "value", value))
+
+
+def metrics_to_tables(data: MetricsData) -> tuple[dict[str, pa.Table], int]:
+    """One Arrow table per metrics table, and the number of points not stored
+    (exponential histograms and unknown data types)."""
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
+    skipped = 0
+    for rm in data.resource_metrics:
+        res_attrs = _map(rm.resource.attributes)
+        service = rm.resource.attributes.get("service.name")
+        for sm in rm.scope_metrics:
+            scope = sm.scope
+            base = {
+                "ResourceAttributes": res_attrs,
+                "ResourceSchemaUrl": rm.schema_url or "",
+                "ScopeName": scope.name,
+                "ScopeVersion": scope.version or "",
+                "ScopeAttributes": _map(getattr(scope, "attributes", None)),
+                "ScopeDroppedAttrCount": 0,
+                "ScopeSchemaUrl": sm.schema_url or scope.schema_url or "",
+                "ServiceName": None if service is None else str(service),
+            }
+            for metric in sm.metrics:
+                info = {
+                    **base,
+                    "MetricName": metric.name,
+                    "MetricDescription": metric.description or "",
+                    "MetricUnit": metric.unit or "",
+                }
+                data_ = metric.data
+                point: Any
+                for point in data_.data_points:
+                    row = {
+                        **info,
+                        "Attributes": _map(point.attributes),
+                        "StartTimeUnix": getattr(point, "start_time_unix_nano", None) or None,
+                        "TimeUnix": point.time_unix_nano,
+                        "Exemplars": _exemplars(point),
+                        "Flags": 0,
+                    }
+                    if isinstance(data_, Sum):
+                        row["Value"] = float(point.value)
+                        row["AggregationTemporality"] = _temporality(data_.aggregation_temporality)
+                        row["IsMonotonic"] = bool(data_.is_monotonic)
+                        rows[SUM_TABLE].append(row)
+                    elif isinstance(data_, Gauge):
+                        row["Value"] = float(point.value)
+                        rows[GAUGE_TABLE].append(row)
+                    elif isinstance(data_, HistogramData):
+                        row.update(
+                            Count=point.count,
+                            Sum=float(point.sum),
+                            BucketCounts=list(point.bucket_counts),
+                            ExplicitBounds=[float(b) for b in point.explicit_bounds],
+                            Min=_finite(point.min),
+                            Max=_finite(point.max),
+                            AggregationTemporality=_temporality(data_.aggregation_temporality),
+                        )
+                        rows[HISTOGRAM_TABLE].append(row)
+                    else:  # ExponentialHistogram: no table (yet)
+                        skipped += 1
+    tables = {
+        name: pa.Table.from_pylist(table_rows, schema=SCHEMAS[name])
+        for name, table_rows in rows.items()
+        if table_rows
+    }
+    return tables, skipped
+
+
+def _finite(value: Any) -> float | None:
+    # The SDK reports +inf/-inf min/max for a histogram with no measurements.
+    if value is None or value in (float("inf"), float("-inf")):
+        return None
+    return float(value)

@@ -1,0 +1,91 @@
+"""Lazy, retrying, warn-once opening of the DuckDB file, shared by both SDK exporters.
+
+An instrumented app must never be hurt by its telemetry: while the file cannot be opened
+(locked by another process, bad path), exports are dropped and counted, the open is retried
+at most every ``retry_interval_s``, and the first failure of each kind is a warning while
+repeats go to debug until it recovers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from crewscope.exporter.store import SpanStore, is_lock_error
+
+
+class WarnOnce:
+    """Warn on the first failure of a kind; repeats go to debug until `recovered`."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._warned: set[str] = set()
+
+    def warn(self, key: str, msg: str, *args: object, exc_info: bool = False) -> None:
+        if key in self._warned:
+            self._logger.debug(msg, *args)
+        else:
+            self._warned.add(key)
+            self._logger.warning(msg, *args, exc_info=exc_info)
+
+    def recovered(self, key: str) -> bool:
+        """Forget a failure kind; True if it had been warned about."""
+        if key in self._warned:
+            self._warned.discard(key)
+            return True
+        return False
+
+
+class StoreOpener:
+    """Opens `SpanStore(path)` on demand; ``stats`` gets ``state`` and ``last_error``."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        what: str,
+        stats: Any,
+        warnings: WarnOnce,
+        logger: logging.Logger,
+        config: dict[str, str] | None = None,
+        ddl: tuple[str, ...] = ("schema.sql", "metrics_schema.sql"),
+        retry_interval_s: float = 5.0,
+    ) -> None:
+        self.path = path
+        self._what = what
+        self._stats = stats
+        self._warnings = warnings
+        self._logger = logger
+        self._config = config
+        self._ddl = ddl
+        self._retry_interval_s = retry_interval_s
+        self._next_attempt = 0.0
+
+    def open(self) -> SpanStore | None:
+        """A newly opened store, or None if the file cannot be opened (yet)."""
+        now = time.monotonic()
+        if now < self._next_attempt:
+            return None
+        try:
+            store = SpanStore(self.path, config=self._config, ddl=self._ddl)
+        except Exception as exc:
+            self._next_attempt = now + self._retry_interval_s
+            self._stats.last_error = f"{type(exc).__name__}: {exc}"
+            if is_lock_error(exc):
+                self._stats.state = "locked"
+                self._warnings.warn(
+                    "open",
+                    "crewscope: %s is locked by another process (%s); %s are dropped until it "
+                    "is released (retrying every %gs). To share one database between "
+                    "processes, send %s over OTLP to `crewscope serve`.",
+                    self.path, exc, self._what, self._retry_interval_s, self._what,
+                )  # fmt: skip
+            else:
+                self._stats.state = "unavailable"
+                self._warnings.warn("open", "crewscope: cannot open %s: %s", self.path, exc)
+            return None
+        if self._warnings.recovered("open"):
+            self._logger.info("crewscope: opened %s, exporting %s again", self.path, self._what)
+        self._stats.state = "open"
+        return store

@@ -1,0 +1,186 @@
+"""OTLP trace payloads (protobuf or JSON) -> the same Arrow rows the in-process exporter writes.
+
+Decoding uses the official ``opentelemetry-proto`` messages. OTLP/JSON differs from the
+protobuf JSON mapping in one way that matters: trace and span ids are hex, not base64,
+so they are converted before ``ParseDict``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from crewscope.exporter.span_rows import SpanColumns, attr_to_str
+
+M = TypeVar("M", bound=Message)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
+_STATUSES = ("Unset", "Ok", "Error")
+_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+
+
+class BadPayload(ValueError):
+    """The request body is not a decodable OTLP export request (HTTP 400, not retried)."""
+
+
+@dataclass
+class DecodedSpans:
+    table: pa.Table
+    accepted: int
+    rejected: int
+    error: str | None = None
+
+    @property
+    def payload(self) -> pa.Table:
+        return self.table
+
+
+def any_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind)
+
+
+def string_map(attributes: Any) -> dict[str, str]:
+    """OTLP ``KeyValue`` list -> the string map stored in the MAP columns (as `attr_to_str`).
+
+    The scalar cases are inlined: this runs for every attribute of every received span.
+    """
+    out: dict[str, str] = {}
+    for kv in attributes:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            out[kv.key] = value.string_value
+        elif kind == "int_value":
+            out[kv.key] = str(value.int_value)
+        elif kind == "bool_value":
+            out[kv.key] = "true" if value.bool_value else "false"
+        elif kind == "double_value":
+            out[kv.key] = str(value.double_value)
+        elif kind is not None:
+            text = attr_to_str(any_value(value))
+            if text is not None:
+                out[kv.key] = text
+    return out
+
+
+def _hex_to_b64(value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        return base64.b64encode(bytes.fromhex(value)).decode()
+    except ValueError as exc:
+        raise BadPayload(f"id {value!r} is not hex") from exc
+
+
+def _fix_ids(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: (_hex_to_b64(v) if k in _ID_FIELDS else _fix_ids(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fix_ids(v) for v in node]
+    return node
+
+
+def parse_request(body: bytes, content_type: str, message: type[M]) -> M:
+    """Bytes -> an OTLP export request ``message``; raises `BadPayload` with a reason."""
+    request = message()
+    if content_type == PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except (DecodeError, RuntimeWarning, ValueError) as exc:
+            raise BadPayload(f"invalid OTLP protobuf: {exc}") from exc
+        return request
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayload(f"invalid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise BadPayload("OTLP/JSON body must be an object")
+    try:
+        json_format.ParseDict(_fix_ids(document), request, ignore_unknown_fields=True)
+    except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
+        raise BadPayload(f"invalid OTLP/JSON: {exc}") from exc
+    return request
+
+
+def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
+    """Spans with malformed ids are rejected (partial success); the rest become rows."""
+    columns = SpanColumns()
+    rejected = 0
+    for resource_spans in request.resource_spans:
+        resource: Mapping[str, str] = string_map(resource_spans.resource.attributes)
+        service = resource.get("service.name")
+        for scope_spans in resource_spans.scope_spans:
+            scope = scope_spans.scope
+            for span in scope_spans.spans:
+                if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id):
+                    rejected += 1
+                    continue
+                parent = span.parent_span_id.hex() if len(span.parent_span_id) == 8 else ""
+                columns.add_span(
+                    timestamp_ns=span.start_time_unix_nano,
+                    trace_id=span.trace_id.hex(),
+                    span_id=span.span_id.hex(),
+                    parent_span_id=parent,
+                    name=span.name,
+                    kind=_KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "Unspecified",
+                    duration_ns=max(0, span.end_time_unix_nano - span.start_time_unix_nano),
+                    status_code=_STATUSES[span.status.code] if span.status.code < 3 else "Unset",
+                    status_message=span.status.message or None,
+                    trace_state=span.trace_state,
+                    service_name=service,
+                    resource_attributes=resource,
+                    scope_name=scope.name or None,
+                    scope_version=scope.version or None,
+                    attributes=string_map(span.attributes),
+                    events=[
+                        (e.time_unix_nano, e.name, string_map(e.attributes)) for e in span.events
+                    ],
+                    links=[
+                        (
+                            link.trace_id.hex(),
+                            link.span_id.hex(),
+                            link.trace_state or None,
+                            string_map(link.attributes),
+                        )
+                        for link in span.links
+                    ],
+                )
+    error = f"{rejected} spans with invalid trace or span ids" if rejected else None
+    return DecodedSpans(columns.to_table(), len(columns), rejected, error)
+
+
+def decode_traces(body: bytes, content_type: str) -> DecodedSpans:
+    return to_columns(parse_request(body, content_type, ExportTraceServiceRequest))
+
+
+def trace_response(rejected: int, error: str | None, content_type: str) -> bytes:
+    response = ExportTraceServiceResponse()
+    if rejected:
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = error or ""
+    if content_type == PROTOBUF:
+        return response.SerializeToString()
+    return json_format.MessageToJson(response, indent=None).encode()

@@ -1,0 +1,81 @@
+"""OTLP/gRPC receiver (port 4317 by default) on the same ingest queue as OTLP/HTTP.
+
+Full queue or failed write -> ``UNAVAILABLE`` (retried by OTLP clients and the Collector);
+undecodable data never reaches us (gRPC rejects it), malformed ids -> partial success.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from crewscope.exporter.receiver.ingest import IngestQueue, Writer
+from crewscope.exporter.receiver.otlp_decode import to_columns
+
+logger = logging.getLogger(__name__)
+
+
+class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(
+        self,
+        queue: IngestQueue,
+        writer: Writer,
+        token: str | None,
+        timeout_s: float,
+    ) -> None:
+        self._queue = queue
+        self._writer = writer
+        self._token = token
+        self._timeout_s = timeout_s
+
+    def Export(  # noqa: N802 - gRPC method name
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        if self._token is not None:
+            metadata = dict(context.invocation_metadata())
+            if metadata.get("authorization") != f"Bearer {self._token}":
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        decoded = to_columns(request)
+        future = self._queue.submit(decoded.table, decoded.accepted, self._writer, "traces")
+        if future is None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "ingest queue is full, retry later")
+        assert future is not None
+        self._queue.count_rejected(decoded.rejected)
+        try:
+            future.result(self._timeout_s)
+        except Exception as exc:  # noqa: BLE001
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the batch: {exc}")
+        response = trace_service_pb2.ExportTraceServiceResponse()
+        if decoded.rejected:
+            response.partial_success.rejected_spans = decoded.rejected
+            response.partial_success.error_message = decoded.error or ""
+        return response
+
+
+def start_grpc_receiver(
+    queue: IngestQueue,
+    span_writer: Writer,
+    address: str = "127.0.0.1:4317",
+    *,
+    token: str | None = None,
+    max_message_bytes: int = 16 * 1024 * 1024,
+    timeout_s: float = 30.0,
+) -> tuple[grpc.Server, int]:
+    """Start the gRPC server; returns it and the bound port (``:0`` picks a free one)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="crewscope-otlp-grpc"),
+        options=[("grpc.max_receive_message_length", max_message_bytes)],
+    )
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+        _TraceService(queue, span_writer, token, timeout_s), server
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind the OTLP/gRPC receiver to {address}")
+    server.start()
+    logger.info("crewscope OTLP/gRPC receiver on %s", address.rsplit(":", 1)[0] + f":{port}")
+    return server, port

@@ -1,0 +1,93 @@
+"""The OTLP receiver as one object: ingest queue, HTTP routes, optional gRPC server.
+
+``crewscope serve`` (the process that owns the DuckDB file) creates one and mounts its
+router; everything it acknowledges is committed to the same ``otel_traces`` rows the
+in-process exporter writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
+from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
+from crewscope.exporter.receiver.otlp_http import ReceiverConfig, otlp_router
+from crewscope.exporter.receiver.otlp_metrics import decode_metrics, metric_writer, metrics_response
+from crewscope.exporter.store import SpanStore
+
+CREWSCOPE_INGEST_TOKEN = "CREWSCOPE_INGEST_TOKEN"
+"""Bearer token required on OTLP requests when set."""
+CREWSCOPE_INGEST_MAX_BYTES = "CREWSCOPE_INGEST_MAX_BYTES"
+"""Largest accepted OTLP/HTTP body in bytes, compressed or not (default 16 MiB)."""
+CREWSCOPE_INGEST_QUEUE_SPANS = "CREWSCOPE_INGEST_QUEUE_SPANS"
+"""Spans the ingest queue may hold before requests get 503 + Retry-After (default 200000)."""
+CREWSCOPE_INGEST_MAX_INFLIGHT = "CREWSCOPE_INGEST_MAX_INFLIGHT"
+"""OTLP/HTTP requests read and decoded at once before more get 503 (default 16)."""
+CREWSCOPE_INGEST_COMMIT_TIMEOUT_S = "CREWSCOPE_INGEST_COMMIT_TIMEOUT_S"
+"""Seconds a request waits for its batch's commit before answering 503 (default 30)."""
+
+
+def config_from_env(**overrides: Any) -> tuple[ReceiverConfig, int]:
+    config = ReceiverConfig(
+        max_body_bytes=int(os.environ.get(CREWSCOPE_INGEST_MAX_BYTES, 16 * 1024 * 1024)),
+        token=os.environ.get(CREWSCOPE_INGEST_TOKEN) or None,
+        commit_timeout_s=float(os.environ.get(CREWSCOPE_INGEST_COMMIT_TIMEOUT_S, 30.0)),
+        max_inflight=int(os.environ.get(CREWSCOPE_INGEST_MAX_INFLIGHT, 16)),
+    )
+    queue_spans = int(overrides.pop("max_queued_spans", 0) or 0) or int(
+        os.environ.get(CREWSCOPE_INGEST_QUEUE_SPANS, 200_000)
+    )
+    return replace(config, **overrides), queue_spans
+
+
+class OtlpReceiver:
+    """Owns the queue and writer thread; ``router`` is mounted on the FastAPI app."""
+
+    def __init__(
+        self,
+        store: SpanStore,
+        config: ReceiverConfig | None = None,
+        max_queued_spans: int = 200_000,
+        decode_workers: int | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config or ReceiverConfig()
+        self.queue = IngestQueue(max_queued_spans=max_queued_spans)
+        self.span_writer = span_writer(store.append)
+        workers = default_workers() if decode_workers is None else decode_workers
+        self.decode_pool = DecodePool(workers) if workers > 0 else None
+        self.router = otlp_router(
+            self.queue,
+            self.span_writer,
+            self.config,
+            metrics=(decode_metrics, metrics_response, metric_writer(store)),
+            decode_pool=self.decode_pool,
+        )
+        self._grpc: Any = None
+        self.grpc_port: int | None = None
+
+    def start_grpc(self, address: str) -> int:
+        from crewscope.exporter.receiver.otlp_grpc import start_grpc_receiver
+
+        self._grpc, self.grpc_port = start_grpc_receiver(
+            self.queue, self.span_writer, address, token=self.config.token,
+            max_message_bytes=self.config.max_body_bytes,
+        )  # fmt: skip
+        return self.grpc_port
+
+    def stats(self) -> dict[str, Any]:
+        pool = self.decode_pool
+        return {"queue_depth": self.queue.depth, "queue_capacity": self.queue.max_queued_spans,
+                "decode_workers": pool.workers if pool else 0,
+                "decode_fallbacks": pool.fallbacks if pool else 0,
+                **self.queue.stats.as_dict()}  # fmt: skip
+
+    def close(self) -> None:
+        if self._grpc is not None:
+            self._grpc.stop(grace=2).wait(5)
+            self._grpc = None
+        self.queue.close()
+        if self.decode_pool is not None:
+            self.decode_pool.close()

@@ -1,0 +1,166 @@
+"""`create_app(db_path)`: the FastAPI app serving one crewscope DuckDB file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from crewscope.exporter import SpanStore
+from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver, config_from_env
+from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS
+from crewscope.query_api.jobs.rollups import JobState
+from crewscope.query_api.jobs.scheduler import every, run_retention, run_rollup
+from crewscope.query_api.live.feed import LiveFeed
+from crewscope.query_api.ops.health import HealthRegistry, decode_pool_probe
+from crewscope.query_api.ops.prometheus import ServerTelemetry, metrics_route
+from crewscope.query_api.routes import (
+    agents,
+    dashboard,
+    export,
+    health,
+    live,
+    metrics,
+    rollups,
+    runs,
+    tasks,
+    usage,
+)
+from crewscope.query_api.store.database import Database
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1/monitoring"
+DEFAULT_ROLLUP_INTERVAL_S = 60.0
+DEFAULT_RETENTION_INTERVAL_S = 3600.0
+
+
+def create_app(
+    db_path: str,
+    *,
+    store: SpanStore | None = None,
+    rollup_interval_s: float = DEFAULT_ROLLUP_INTERVAL_S,
+    retention_days: int | None = DEFAULT_RETENTION_DAYS,
+    retention_interval_s: float = DEFAULT_RETENTION_INTERVAL_S,
+    grpc_address: str | None = None,
+    receiver_max_body_bytes: int | None = None,
+    receiver_max_queued_spans: int | None = None,
+    self_telemetry: bool | None = None,
+    live_poll_interval_s: float = 0.25,
+) -> FastAPI:
+    """The query API over `db_path` (opened read-write now; pass `store` to share one).
+
+    While the app runs (lifespan), rollups are refreshed every `rollup_interval_s` seconds
+    and, unless `retention_days` is None, spans older than that many days are deleted every
+    `retention_interval_s` seconds (first after one interval). An interval <= 0 disables a job.
+
+    The app also receives OTLP: ``POST /v1/traces`` (HTTP) and, when `grpc_address` is given,
+    OTLP/gRPC there; both land in the same file (env: ``CREWSCOPE_INGEST_TOKEN``,
+    ``CREWSCOPE_INGEST_MAX_BYTES``, ``CREWSCOPE_INGEST_QUEUE_SPANS``).
+
+    ``GET /metrics`` serves Prometheus text; unless `self_telemetry` is False (default: env
+    ``CREWSCOPE_SELF_TELEMETRY``, else on) the app's own HTTP requests are measured there and
+    their server spans stored in the file (see `crewscope.query_api.ops.prometheus`). The live
+    feed (``WS /api/v1/monitoring/live``) polls for new rows every `live_poll_interval_s`.
+    """
+    db = Database(db_path, store=store)
+    overrides = {
+        k: v
+        for k, v in {
+            "max_body_bytes": receiver_max_body_bytes,
+            "max_queued_spans": receiver_max_queued_spans,
+        }.items()
+        if v is not None
+    }
+    receiver_config, queue_spans = config_from_env(**overrides)
+    receiver = OtlpReceiver(db.store, receiver_config, max_queued_spans=queue_spans)
+    feed = LiveFeed(db, poll_interval_s=live_poll_interval_s)
+    jobs = {
+        "rollup": JobState("rollup", rollup_interval_s),
+        "retention": JobState(
+            "retention", retention_interval_s if retention_days is not None else 0.0
+        ),
+    }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if grpc_address:
+            try:
+                receiver.start_grpc(grpc_address)
+            except (OSError, RuntimeError) as exc:  # e.g. a local Collector already has 4317
+                logger.error("OTLP/gRPC receiver not started on %s: %s", grpc_address, exc)
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(feed.run())]
+        if rollup_interval_s > 0:
+            tasks.append(
+                asyncio.create_task(every(rollup_interval_s, run_rollup, db, jobs["rollup"]))
+            )
+        if retention_days is not None and retention_interval_s > 0:
+            tasks.append(
+                asyncio.create_task(
+                    every(
+                        retention_interval_s,
+                        run_retention,
+                        db,
+                        jobs["retention"],
+                        retention_days,
+                        first_delay_s=retention_interval_s,
+                    )
+                )
+            )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            telemetry.shutdown()  # own spans into the queue before it closes
+            receiver.close()  # writes what is queued before the file closes
+            db.close()
+
+    app = FastAPI(
+        title="crewscope",
+        summary="Observability for CrewAI: runs, tasks, agents, rollups, usage and health.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.jobs = jobs
+    app.state.health = HealthRegistry()
+    app.state.receiver = receiver
+    app.state.health.register_queue(
+        "ingest_queue",
+        depth=lambda: receiver.queue.depth,
+        capacity=receiver.queue.max_queued_spans,
+        dropped=lambda: receiver.queue.stats.spans_refused_full,
+    )
+    if receiver.decode_pool is not None:
+        app.state.health.register("ingest_decoders", decode_pool_probe(receiver.decode_pool))
+    app.state.live = feed
+    for module in (runs, tasks, agents, rollups, dashboard, usage, health, export, metrics, live):
+        app.include_router(module.router, prefix=API_PREFIX)
+    telemetry = ServerTelemetry.install(
+        app, db=db, receiver=receiver, health=app.state.health, live=feed,
+        untraced_routes=("/v1/traces", "/v1/metrics", "/metrics", f"{API_PREFIX}/live"),
+        instrument_http=self_telemetry,
+    )  # fmt: skip
+    app.state.telemetry = telemetry
+    app.add_api_route(
+        "/metrics", metrics_route(lambda: telemetry), methods=["GET"], tags=["health"],
+        summary="Prometheus metrics of this server", include_in_schema=True,
+    )  # fmt: skip
+    app.include_router(dashboard.page_router)
+    app.include_router(receiver.router)
+    return app
+
+
+def _version() -> str:
+    try:
+        from crewscope.instrumentation.version import __version__
+    except ImportError:  # pragma: no cover - the three folders ship together
+        return "0"
+    return __version__

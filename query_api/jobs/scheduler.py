@@ -1,0 +1,49 @@
+"""Background jobs inside `crewscope serve`: rollup refresh and retention (TTL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from crewscope.query_api.jobs.retention import cleanup
+from crewscope.query_api.jobs.rollups import JobState, refresh_rollups
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.where import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def run_rollup(db: Database, job: JobState) -> None:
+    """First run: every day not frozen; later runs: yesterday and today (late spans)."""
+    started = time.perf_counter()
+    try:
+        with db.cursor() as cur:
+            db.projections.verify(cur)
+            db.projections.sync(cur)
+            since = None if job.runs == 0 else utcnow().date() - timedelta(days=1)
+            refresh_rollups(cur, since)
+    except Exception as exc:
+        job.record(started, exc)
+    else:
+        job.record(started)
+
+
+def run_retention(db: Database, job: JobState, days: int) -> None:
+    started = time.perf_counter()
+    try:
+        with db.cursor() as cur:
+            cleanup(cur, db.projections, days)
+    except Exception as exc:
+        job.record(started, exc)
+    else:
+        job.record(started)
+
+
+async def every(interval_s: float, fn: object, *args: object, first_delay_s: float = 0.0) -> None:
+    """Run `fn(*args)` in a worker thread every `interval_s` until cancelled."""
+    await asyncio.sleep(first_delay_s)
+    while True:
+        await asyncio.to_thread(fn, *args)  # type: ignore[arg-type]
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,168 @@
+"""System health: the database, ingest, the background jobs, plus probes others register.
+
+The ingest side (OTLP receiver, in-process exporter) reports its queue through
+``app.state.health.register_queue("exporter_queue", depth=lambda: q.qsize(), capacity=n)``
+or any ``register(name, probe)`` whose probe returns a `ComponentStatus`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from crewscope.query_api.jobs.rollups import JobState
+from crewscope.query_api.models.agents import ComponentStatus, SystemHealthSummary
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.where import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from crewscope.exporter.receiver.decode_pool import DecodePool
+
+logger = logging.getLogger(__name__)
+
+Probe = Callable[[], ComponentStatus]
+HEALTHY, DEGRADED, UNHEALTHY, NOT_CONFIGURED = "healthy", "degraded", "unhealthy", "not_configured"
+QUEUE_DEGRADED_FILL = 0.8
+DB_STATS = 'SELECT count(*), max("Timestamp") FROM otel_traces'
+
+
+class HealthRegistry:
+    """Named probes; each is called per health request and must be cheap."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._probes: dict[str, Probe] = {}
+
+    def register(self, name: str, probe: Probe) -> None:
+        with self._lock:
+            self._probes[name] = probe
+
+    def register_queue(
+        self,
+        name: str,
+        depth: Callable[[], int],
+        capacity: int,
+        dropped: Callable[[], int] | None = None,
+    ) -> None:
+        """A queue reported as degraded above 80% full, or once it has dropped items."""
+
+        def probe() -> ComponentStatus:
+            d = depth()
+            lost = dropped() if dropped else 0
+            full = d >= capacity * QUEUE_DEGRADED_FILL
+            return ComponentStatus(
+                name=name,
+                status=DEGRADED if full or lost else HEALTHY,
+                details=f"{d}/{capacity} queued" + (f", {lost} dropped" if lost else ""),
+                metrics={"depth": d, "capacity": capacity, "dropped": lost},
+            )
+
+        self.register(name, probe)
+
+    def statuses(self) -> list[ComponentStatus]:
+        with self._lock:
+            probes = dict(self._probes)
+        out = []
+        for name, probe in probes.items():
+            try:
+                out.append(probe())
+            except Exception as exc:  # a broken probe reports itself, never the endpoint
+                logger.debug("health probe %s failed", name, exc_info=True)
+                out.append(ComponentStatus(name=name, status=UNHEALTHY, details=str(exc)))
+        return out
+
+
+def decode_pool_probe(pool: DecodePool) -> Probe:
+    """The OTLP decode workers: degraded while fewer are alive than configured, or once a
+    request had to be decoded in the server because its worker died."""
+
+    def probe() -> ComponentStatus:
+        alive = len(pool.pids())
+        ok = alive >= pool.workers and not pool.fallbacks
+        return ComponentStatus(
+            name="ingest_decoders",
+            status=HEALTHY if ok else DEGRADED,
+            details=f"{alive}/{pool.workers} decode workers alive"
+            + (f", {pool.fallbacks} requests decoded in the server" if pool.fallbacks else ""),
+            metrics={"workers": pool.workers, "alive": alive, "fallbacks": pool.fallbacks},
+        )
+
+    return probe
+
+
+def database_status(db: Database) -> ComponentStatus:
+    try:
+        with db.cursor() as cur:
+            row = cur.execute(DB_STATS).fetchone()
+        spans, last = (row or (0, None))[0], (row or (0, None))[1]
+    except Exception as exc:
+        return ComponentStatus(name="database", status=UNHEALTHY, details=str(exc))
+    size = os.path.getsize(db.path) if os.path.exists(db.path) else None
+    return ComponentStatus(
+        name="database",
+        status=HEALTHY,
+        details=db.path,
+        metrics={
+            "spans": int(spans),
+            "file_bytes": size,
+            "last_span_start": as_utc(last).isoformat() if last else None,
+        },
+    )
+
+
+def ingest_status(db: Database) -> ComponentStatus:
+    p = db.projections
+    return ComponentStatus(
+        name="ingest",
+        status=DEGRADED if p.last_error else HEALTHY,
+        details=p.last_error or "projections in step with otel_traces",
+        metrics={"last_sync_age_s": None if p.last_sync is None else time.time() - p.last_sync},
+    )
+
+
+def job_status(job: JobState | None, name: str) -> ComponentStatus:
+    if job is None or job.interval_s <= 0:
+        return ComponentStatus(name=name, status=NOT_CONFIGURED, details="not scheduled")
+    metrics: dict[str, float | int | str | None] = {
+        "runs": job.runs,
+        "interval_s": job.interval_s,
+        "last_duration_s": job.last_duration_s,
+        "last_run_age_s": None if job.last_run is None else time.time() - job.last_run,
+    }
+    if job.last_error:
+        return ComponentStatus(name=name, status=DEGRADED, details=job.last_error, metrics=metrics)
+    stale = job.last_run is not None and time.time() - job.last_run > 3 * job.interval_s
+    return ComponentStatus(
+        name=name,
+        status=DEGRADED if stale else HEALTHY,
+        details="overdue" if stale else ("waiting for first run" if job.last_run is None else "ok"),
+        metrics=metrics,
+    )
+
+
+def system_health(
+    db: Database, registry: HealthRegistry, jobs: dict[str, JobState]
+) -> SystemHealthSummary:
+    statuses = [database_status(db), ingest_status(db)]
+    statuses += [job_status(jobs.get(name), f"{name}_job") for name in ("rollup", "retention")]
+    extra = registry.statuses()
+    if not any(s.name == "exporter_queue" for s in extra):
+        extra.append(
+            ComponentStatus(
+                name="exporter_queue", status=NOT_CONFIGURED, details="no ingest queue registered"
+            )
+        )
+    statuses += extra
+    if statuses[0].status == UNHEALTHY:
+        overall = UNHEALTHY
+    elif any(s.status in (DEGRADED, UNHEALTHY) for s in statuses):
+        overall = DEGRADED
+    else:
+        overall = HEALTHY
+    return SystemHealthSummary(
+        overall_status=overall, timestamp=as_utc(utcnow()), service_statuses=statuses
+    )

@@ -1,0 +1,373 @@
+"""crewscope's own telemetry: ``GET /metrics`` in Prometheus text format, and its HTTP spans.
+
+``ServerTelemetry.install(app, ...)`` instruments the FastAPI app with
+``opentelemetry-instrumentation-fastapi`` using providers of its own (never the global ones,
+so tests and an ``opentelemetry-instrument``-ed process do not clash):
+
+* a ``MeterProvider`` whose only reader is the OTel ``PrometheusMetricReader``, registered in
+  a private ``CollectorRegistry`` (not ``prometheus_client.REGISTRY``: every app has its own);
+  ``/metrics`` renders that registry. It holds the HTTP server metrics of the
+  instrumentation (``http_server_duration_milliseconds`` ..., per route and status) and the
+  collectors below.
+* a ``TracerProvider`` whose spans (one server span per request) go into this server's own
+  store through the receiver's ingest queue: a bounded buffer, flushed by a background
+  thread every 0.5 s into ``queue.submit``, so a request never waits for it. The OTLP ingest
+  routes (``/v1/traces``, ``/v1/metrics``), ``/metrics`` scrapes and the live WebSocket are
+  never traced (their HTTP metrics are still recorded). ``/endpoints`` then shows crewscope.
+
+Collected at scrape time (``crewscope_*`` are the server's own state, the rest is computed
+from the stored spans, cached ``cache_ttl_s``):
+
+==========================================  =======  ========================================
+``crewscope_ingest_spans_accepted_total``    counter  items queued by the receiver (spans and
+                                                      metric points; see ``..._by_signal``)
+``crewscope_ingest_accepted_total{signal}``  counter  the same, per signal (traces / metrics)
+``crewscope_ingest_spans_written_total``     counter  committed to DuckDB
+``crewscope_ingest_spans_rejected_total``    counter  invalid items (partial success)
+``crewscope_ingest_spans_refused_total``     counter  refused, queue full (503 + Retry-After)
+``crewscope_ingest_requests_refused_total``  counter  requests refused, queue full
+``crewscope_ingest_batches_written_total``   counter  commits
+``crewscope_ingest_write_errors_total``      counter  failed commits
+``crewscope_ingest_queue_depth`` / ``_capacity``  gauge
+``crewscope_queue_depth{queue}`` / ``crewscope_queue_capacity{queue}`` /
+``crewscope_queue_dropped_total{queue}``              every queue in the health registry
+``crewscope_self_spans_dropped_total``       counter  own HTTP spans lost (buffer/queue full)
+``crewscope_live_clients``                   gauge    WebSocket subscribers
+``crewscope_live_messages_dropped_total``    counter  live messages dropped for slow clients
+``agent_execution_total{agent,status}``      counter  seed 004; status success / error
+``agent_execution_errors_total{agent,error_type}``    seed 004
+``agent_execution_duration_seconds{agent}``  histogram seed 004; AGENT_DURATION_BUCKETS
+``agent_success_rate{agent}``                gauge    seed 004; 0..1 over the last 24 h
+``crewscope_llm_calls_total{model}`` / ``crewscope_llm_tokens_total{model,type}`` /
+``crewscope_llm_cost_usd_total{model}``               from LLM-call spans
+==========================================  =======  ========================================
+
+The seed-004 counters count the executions stored now, so retention (deleting old spans)
+lowers them; Prometheus treats that as a counter reset. Mapping to the instrumentation's own
+OTel metrics, which an instrumented app exposes itself with ``OTEL_METRICS_EXPORTER=prometheus``
+(names as the OTel Prometheus exporter writes them; labels are the attribute names with
+dots turned into underscores):
+
+* ``agent_execution_total{agent,status}`` = ``crewscope_agent_executions_total
+  {gen_ai_agent_name, crewscope_execution_status}`` (status values are the same)
+* ``agent_execution_errors_total{agent,error_type}`` = ``crewscope_agent_errors_total
+  {gen_ai_agent_name, error_type}``
+* ``agent_execution_duration_seconds{agent}`` = ``crewscope_agent_execution_duration_seconds
+  {gen_ai_agent_name}`` (same buckets)
+* ``agent_success_rate{agent}`` = ``sum by (gen_ai_agent_name) (rate(
+  crewscope_agent_executions_total{crewscope_execution_status="success"}[1h])) / sum by
+  (gen_ai_agent_name) (rate(crewscope_agent_executions_total[1h]))``
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from fastapi import Response
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from crewscope.query_api.ops.self_telemetry import (
+    SELF_SERVICE_NAME,
+    ExcludeRoutes,
+    QueueSpanProcessor,
+    self_telemetry_enabled,
+)
+from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
+from crewscope.query_api.store.where import window
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver
+    from crewscope.query_api.live.feed import LiveFeed
+    from crewscope.query_api.ops.health import HealthRegistry
+    from crewscope.query_api.store.database import Database
+
+logger = logging.getLogger(__name__)
+
+# Same buckets as the instrumentation's crewscope.agent.execution.duration histogram.
+AGENT_DURATION_BUCKETS: tuple[float, ...] = (
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+)  # fmt: skip
+SUCCESS_RATE_DAYS = 1
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+class ServerCollector:
+    """prometheus_client collector: ingest, queues, live feed, and data-derived metrics."""
+
+    def __init__(
+        self,
+        db: Database,
+        receiver: OtlpReceiver,
+        health: HealthRegistry | None = None,
+        live: LiveFeed | None = None,
+        spans: QueueSpanProcessor | None = None,
+        cache_ttl_s: float = 5.0,
+    ) -> None:
+        self.db, self.receiver, self.health, self.live, self.spans = (
+            db,
+            receiver,
+            health,
+            live,
+            spans,
+        )
+        self.cache_ttl_s = cache_ttl_s
+        self._cache: tuple[float, list[Metric]] | None = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> list[Metric]:
+        return []  # names are dynamic; never checked against other collectors
+
+    def collect(self) -> Iterable[Metric]:
+        yield from self._ingest()
+        yield from self._queues()
+        if self.spans is not None:
+            yield _counter(
+                "crewscope_self_spans_dropped",
+                "crewscope's own HTTP server spans not stored (buffer or ingest queue full)",
+                self.spans.dropped,
+            )
+        if self.live is not None:
+            yield _gauge("crewscope_live_clients", "live feed subscribers", len(self.live.clients))
+            yield _counter(
+                "crewscope_live_messages_dropped",
+                "live feed messages dropped for clients reading too slowly",
+                self.live.stats.messages_dropped,
+            )
+        yield from self._from_data()
+
+    def _ingest(self) -> Iterable[Metric]:
+        s = self.receiver.queue.stats
+        q = self.receiver.queue
+        items = "(spans and metric data points)"
+        yield _counter("crewscope_ingest_spans_accepted", f"items queued {items}", s.spans_accepted)
+        by_signal = CounterMetricFamily(
+            "crewscope_ingest_accepted", "items queued, per OTLP signal", labels=["signal"]
+        )
+        for signal, n in sorted(dict(s.by_signal).items()):
+            by_signal.add_metric([signal], n)
+        yield by_signal
+        yield _counter(
+            "crewscope_ingest_spans_written", f"items committed {items}", s.spans_written
+        )
+        yield _counter(
+            "crewscope_ingest_spans_rejected", f"invalid items {items}", s.spans_rejected_invalid
+        )
+        yield _counter(
+            "crewscope_ingest_spans_refused", f"items refused, queue full {items}",
+            s.spans_refused_full,
+        )  # fmt: skip
+        yield _counter(
+            "crewscope_ingest_requests_refused", "requests refused, queue full",
+            s.requests_refused_full,
+        )  # fmt: skip
+        yield _counter("crewscope_ingest_batches_written", "commits", s.batches_written)
+        yield _counter("crewscope_ingest_write_errors", "failed commits", s.write_errors)
+        yield _gauge("crewscope_ingest_queue_depth", "items waiting to be written", q.depth)
+        yield _gauge("crewscope_ingest_queue_capacity", "queue capacity", q.max_queued_spans)
+
+    def _queues(self) -> Iterable[Metric]:
+        if self.health is None:
+            return
+        depth = GaugeMetricFamily("crewscope_queue_depth", "queued items", labels=["queue"])
+        cap = GaugeMetricFamily("crewscope_queue_capacity", "queue capacity", labels=["queue"])
+        dropped = CounterMetricFamily(
+            "crewscope_queue_dropped", "items dropped by an exporter/ingest queue", labels=["queue"]
+        )
+        for status in self.health.statuses():
+            m = status.metrics
+            if "depth" not in m:
+                continue
+            depth.add_metric([status.name], float(m.get("depth") or 0))
+            cap.add_metric([status.name], float(m.get("capacity") or 0))
+            dropped.add_metric([status.name], float(m.get("dropped") or 0))
+        yield from (depth, cap, dropped)
+
+    def _from_data(self) -> list[Metric]:
+        with self._lock:
+            now = time.monotonic()
+            if self._cache is None or now - self._cache[0] > self.cache_ttl_s:
+                try:
+                    self._cache = (now, self._compute())
+                except Exception:  # noqa: BLE001 - a scrape must still answer
+                    logger.warning("crewscope: data metrics failed", exc_info=True)
+                    return []
+            return self._cache[1]
+
+    def _compute(self) -> list[Metric]:
+        bounds = list(AGENT_DURATION_BUCKETS)
+        with self.db.cursor() as cur:
+            execs = cur.execute(
+                load_sql("reads/prom_agent_executions.sql"), {"bounds": bounds}
+            ).fetchall()
+            start, end = window(SUCCESS_RATE_DAYS)
+            rates = cur.execute(
+                load_sql("reads/agent_success_rate.sql"), {"start": start, "end": end, "crew": None}
+            ).fetchall()
+            llm = cur.execute(
+                load_sql("reads/prom_llm_usage.sql"), {"llm_ops": list(LLM_OPERATIONS)}
+            ).fetchall()
+        total = CounterMetricFamily(
+            "agent_execution", "task executions per agent (seed 004), from stored spans",
+            labels=["agent", "status"],
+        )  # fmt: skip
+        errors = CounterMetricFamily(
+            "agent_execution_errors", "failed task executions per agent and error type",
+            labels=["agent", "error_type"],
+        )  # fmt: skip
+        duration = HistogramMetricFamily(
+            "agent_execution_duration_seconds", "task execution duration per agent",
+            labels=["agent"],
+        )  # fmt: skip
+        counts: dict[tuple[str, str], int] = {}
+        errs: dict[tuple[str, str], int] = {}
+        hist: dict[str, list[int]] = {}
+        sums: dict[str, float] = {}
+        for agent, failed, error_type, bucket, n, seconds in execs:
+            key = (agent, "error" if failed else "success")
+            counts[key] = counts.get(key, 0) + n
+            if failed:
+                ek = (agent, error_type or "_OTHER")
+                errs[ek] = errs.get(ek, 0) + n
+            hist.setdefault(agent, [0] * (len(bounds) + 1))[bucket] += n
+            sums[agent] = sums.get(agent, 0.0) + float(seconds or 0.0)
+        for (agent, status), n in sorted(counts.items()):
+            total.add_metric([agent, status], n)
+        for (agent, error_type), n in sorted(errs.items()):
+            errors.add_metric([agent, error_type], n)
+        for agent, per_bucket in sorted(hist.items()):
+            cumulative, buckets = 0, []
+            for bound, n in zip([*map(_le, bounds), "+Inf"], per_bucket, strict=True):
+                cumulative += n
+                buckets.append((bound, cumulative))
+            duration.add_metric([agent], buckets, sum_value=sums[agent])
+        rate = GaugeMetricFamily(
+            "agent_success_rate",
+            f"share of successful task executions per agent, 0..1, last {SUCCESS_RATE_DAYS * 24} h",
+            labels=["agent"],
+        )
+        for agent, _n, _ok, _failed, ratio, _last in rates:
+            rate.add_metric([agent], float(ratio))
+        calls = CounterMetricFamily("crewscope_llm_calls", "LLM calls per model", labels=["model"])
+        tokens = CounterMetricFamily(
+            "crewscope_llm_tokens", "LLM tokens per model and type", labels=["model", "type"]
+        )
+        cost = CounterMetricFamily(
+            "crewscope_llm_cost_usd", "LLM cost (USD, known prices) per model", labels=["model"]
+        )
+        for model, n, inp, out, usd in llm:
+            calls.add_metric([model], n)
+            tokens.add_metric([model, "input"], inp)
+            tokens.add_metric([model, "output"], out)
+            cost.add_metric([model], float(usd))
+        return [total, errors, duration, rate, calls, tokens, cost]
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
+
+
+class ServerTelemetry:
+    """The app's own metrics (``/metrics``) and HTTP spans; see the module docstring."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.meter_provider: MeterProvider | None = None
+        self.tracer_provider: TracerProvider | None = None
+        self.spans: QueueSpanProcessor | None = None
+        self.collector: ServerCollector | None = None
+
+    @classmethod
+    def install(
+        cls,
+        app: FastAPI,
+        *,
+        db: Database,
+        receiver: OtlpReceiver,
+        health: HealthRegistry | None = None,
+        live: LiveFeed | None = None,
+        untraced_routes: Iterable[str] = (),
+        instrument_http: bool | None = None,
+        service_name: str = SELF_SERVICE_NAME,
+    ) -> ServerTelemetry:
+        self = cls(CollectorRegistry(auto_describe=False))
+        if instrument_http is None:
+            instrument_http = self_telemetry_enabled()
+        if instrument_http:
+            self._instrument(app, receiver, untraced_routes, service_name)
+        self.collector = ServerCollector(db, receiver, health, live, self.spans)
+        self.registry.register(self.collector)
+        return self
+
+    def _instrument(
+        self,
+        app: FastAPI,
+        receiver: OtlpReceiver,
+        untraced_routes: Iterable[str],
+        service_name: str,
+    ) -> None:
+        try:
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+        except ImportError as exc:  # optional extras not installed
+            logger.warning("crewscope: no HTTP self-telemetry (%s)", exc)
+            return
+        from crewscope.query_api.app import _version
+
+        resource = Resource.create().merge(
+            Resource({"service.name": service_name, "service.version": _version()})
+        )
+        reader = PrometheusMetricReader(registry=self.registry)
+        self.meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
+        self.spans = QueueSpanProcessor(receiver)
+        self.tracer_provider = TracerProvider(
+            resource=resource, sampler=ExcludeRoutes(untraced_routes)
+        )
+        self.tracer_provider.add_span_processor(self.spans)
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+            exclude_spans=["receive", "send"],
+        )
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def shutdown(self) -> None:
+        """Flush own spans into the ingest queue (call before the receiver closes)."""
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown()
+
+
+def metrics_route(telemetry: Callable[[], ServerTelemetry]) -> Callable[[], Response]:
+    """A FastAPI endpoint rendering the registry (sync: runs in the thread pool)."""
+
+    def metrics() -> Response:
+        body, content_type = telemetry().render()
+        return Response(body, media_type=content_type)
+
+    return metrics

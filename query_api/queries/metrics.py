@@ -1,0 +1,251 @@
+"""Process stats, token/cost and execution time series, and success rates per agent.
+
+Time series are aggregated in DuckDB (``time_bucket``) over the stored rows: process stats
+from ``otel_metrics_sum`` / ``otel_metrics_gauge`` (the psutil instruments, whichever path
+landed them), tokens and cost from LLM-call spans, executions from ``invoke_agent`` spans.
+Buckets without data are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+import duckdb
+
+from crewscope.query_api.models.runs import TimeRange
+from crewscope.query_api.models.series import (
+    AgentSuccessRate,
+    ExecutionPoint,
+    ExecutionSeries,
+    ExecutionSeriesResponse,
+    GroupBy,
+    ProcessPoint,
+    ProcessSample,
+    ProcessSeries,
+    ProcessSeriesResponse,
+    ProcessStatsResponse,
+    Resolution,
+    SuccessRateResponse,
+    TokenPoint,
+    TokenSeries,
+    TokenSeriesResponse,
+)
+from crewscope.query_api.queries.span_tree import rows_as_dicts
+from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
+from crewscope.query_api.store.where import as_utc, to_naive_utc, utcnow, window
+
+MAX_POINTS = 10_000
+"""Most buckets one series may span (a wider range needs a coarser resolution)."""
+DEFAULT_SPAN = timedelta(hours=1)
+
+
+class RangeError(ValueError):
+    """A bad start/end/resolution combination (422)."""
+
+
+def series_window(
+    start: datetime | None, end: datetime | None, resolution: Resolution
+) -> tuple[datetime, datetime]:
+    """[start, end] as naive UTC (default: the hour up to now); raises RangeError."""
+    end_n = to_naive_utc(end) or utcnow()
+    start_n = to_naive_utc(start) or end_n - DEFAULT_SPAN
+    if start_n > end_n:
+        raise RangeError("the range's start is after its end")
+    if (end_n - start_n).total_seconds() / resolution.seconds > MAX_POINTS:
+        raise RangeError(
+            f"more than {MAX_POINTS} buckets of {resolution.value}: narrow the range "
+            "or use a coarser resolution"
+        )
+    return start_n, end_n
+
+
+def _points_sql(name: str) -> str:
+    return load_sql(name).replace("__POINTS__", load_sql("reads/process_points.sql"))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def process_stats(
+    cur: duckdb.DuckDBPyConnection,
+    time_range: TimeRange,
+    service: str | None = None,
+    pid: int | None = None,
+    now: datetime | None = None,
+) -> ProcessStatsResponse:
+    """The latest sample of each process seen within the range."""
+    start, end = window(time_range.days, now)
+    params = {"start": start, "end": end, "service": service, "pid": pid}
+    rows = rows_as_dicts(cur.execute(_points_sql("reads/process_latest.sql"), params))
+    out = []
+    for r in rows:
+        util, rss = r["cpu_utilization"], r["memory_usage_bytes"]
+        out.append(
+            ProcessSample(
+                service=r["service"],
+                pid=r["pid"],
+                crew=r["crew"],
+                agent=r["agent"],
+                timestamp=as_utc(r["timestamp"]),
+                cpu_utilization=util,
+                cpu_percent=None if util is None else util * 100.0,
+                cpu_time_s=r["cpu_time_s"],
+                memory_usage_bytes=rss,
+                memory_mb=None if rss is None else rss / 2**20,
+                memory_virtual_bytes=r["memory_virtual_bytes"],
+                threads=_int(r["threads"]),
+                file_descriptors=_int(r["file_descriptors"]),
+                context_switches=_int(r["context_switches"]),
+            )
+        )
+    return ProcessStatsResponse(time_range=time_range, processes=out)
+
+
+def process_series(
+    cur: duckdb.DuckDBPyConnection,
+    resolution: Resolution,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    service: str | None = None,
+    pid: int | None = None,
+) -> ProcessSeriesResponse:
+    lo, hi = series_window(start, end, resolution)
+    params = {
+        "start": lo, "end": hi, "service": service, "pid": pid, "width_s": resolution.seconds,
+    }  # fmt: skip
+    rows = rows_as_dicts(cur.execute(_points_sql("reads/process_series.sql"), params))
+    series = []
+    for (svc, p), group in groupby(rows, key=lambda r: (r["service"], r["pid"])):
+        items = list(group)
+        series.append(
+            ProcessSeries(
+                service=svc,
+                pid=p,
+                crew=next((r["crew"] for r in items if r["crew"]), None),
+                agent=next((r["agent"] for r in items if r["agent"]), None),
+                points=[
+                    ProcessPoint(
+                        bucket=as_utc(r["bucket"]),
+                        samples=r["samples"],
+                        cpu_cores=r["cpu_cores"],
+                        cpu_utilization_avg=r["cpu_utilization_avg"],
+                        cpu_utilization_max=r["cpu_utilization_max"],
+                        memory_usage_avg=r["memory_usage_avg"],
+                        memory_usage_max=r["memory_usage_max"],
+                        memory_virtual_max=r["memory_virtual_max"],
+                        threads_max=_int(r["threads_max"]),
+                        file_descriptors_max=_int(r["file_descriptors_max"]),
+                    )
+                    for r in items
+                ],
+            )
+        )
+    return ProcessSeriesResponse(
+        resolution=resolution, start=as_utc(lo), end=as_utc(hi), series=series
+    )
+
+
+def token_series(
+    cur: duckdb.DuckDBPyConnection,
+    resolution: Resolution,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: GroupBy = GroupBy.NONE,
+    model: str | None = None,
+    agent: str | None = None,
+    crew: str | None = None,
+) -> TokenSeriesResponse:
+    lo, hi = series_window(start, end, resolution)
+    params = {
+        "start": lo, "end": hi, "width_s": resolution.seconds, "group_by": group_by.value,
+        "model": model, "agent": agent, "crew": crew, "llm_ops": list(LLM_OPERATIONS),
+    }  # fmt: skip
+    rows = rows_as_dicts(cur.execute(load_sql("reads/token_series.sql"), params))
+    series = [
+        TokenSeries(key=key, points=[_token_point(r) for r in items])
+        for key, items in groupby(rows, key=lambda r: r["key"])
+    ]
+    return TokenSeriesResponse(
+        resolution=resolution, start=as_utc(lo), end=as_utc(hi), group_by=group_by, series=series
+    )
+
+
+def _token_point(r: dict[str, Any]) -> TokenPoint:
+    return TokenPoint(
+        bucket=as_utc(r["bucket"]),
+        calls=r["calls"],
+        errors=r["errors"],
+        input_tokens=int(r["input_tokens"]),
+        output_tokens=int(r["output_tokens"]),
+        total_tokens=int(r["input_tokens"]) + int(r["output_tokens"]),
+        cost_usd=r["cost_usd"],
+        priced_calls=r["priced_calls"],
+    )
+
+
+def execution_series(
+    cur: duckdb.DuckDBPyConnection,
+    resolution: Resolution,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    agent: str | None = None,
+    crew: str | None = None,
+) -> ExecutionSeriesResponse:
+    lo, hi = series_window(start, end, resolution)
+    params = {
+        "start": lo, "end": hi, "width_s": resolution.seconds, "agent": agent, "crew": crew,
+    }  # fmt: skip
+    rows = rows_as_dicts(cur.execute(load_sql("reads/execution_series.sql"), params))
+    series = [
+        ExecutionSeries(agent=name, points=[_execution_point(r) for r in items])
+        for name, items in groupby(rows, key=lambda r: r["agent"])
+    ]
+    return ExecutionSeriesResponse(
+        resolution=resolution, start=as_utc(lo), end=as_utc(hi), series=series
+    )
+
+
+def _execution_point(r: dict[str, Any]) -> ExecutionPoint:
+    return ExecutionPoint(
+        bucket=as_utc(r["bucket"]),
+        **{k: r[k] for k in ("executions", "successful", "failed", "success_rate")},
+        avg_ms=r["avg_ms"],
+        p95_ms=r["p95_ms"],
+        max_ms=r["max_ms"],
+        input_tokens=int(r["input_tokens"]),
+        output_tokens=int(r["output_tokens"]),
+    )
+
+
+def success_rates(
+    cur: duckdb.DuckDBPyConnection,
+    time_range: TimeRange,
+    crew: str | None = None,
+    now: datetime | None = None,
+) -> SuccessRateResponse:
+    """Seed 004's ``agent_success_rate`` gauge, per agent, from the stored executions."""
+    start, end = window(time_range.days, now)
+    rows = rows_as_dicts(
+        cur.execute(
+            load_sql("reads/agent_success_rate.sql"), {"start": start, "end": end, "crew": crew}
+        )
+    )
+    return SuccessRateResponse(time_range=time_range, crew=crew, agents=list(_rates(rows)))
+
+
+def _rates(rows: Iterable[dict[str, Any]]) -> Iterable[AgentSuccessRate]:
+    for r in rows:
+        last = r["last_execution"]
+        yield AgentSuccessRate(
+            agent=r["agent"],
+            executions=r["executions"],
+            successful=r["successful"],
+            failed=r["failed"],
+            success_ratio=float(r["success_ratio"]),
+            success_rate=100.0 * float(r["success_ratio"]),
+            last_execution=None if last is None else as_utc(last),
+        )

@@ -1,0 +1,129 @@
+"""Runs (crew kickoffs): list with filters and detail with the span tree."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from crewscope.query_api.models.runs import (
+    ExecutionStatus,
+    RunDetail,
+    RunListResponse,
+    RunSummary,
+    SpanCounts,
+)
+from crewscope.query_api.queries.span_tree import fetch_tree, page, rows_as_dicts
+from crewscope.query_api.store.sql import load_sql
+from crewscope.query_api.store.where import Where, as_utc, preview, to_naive_utc
+
+MAX_INPUT_VALUE_CHARS = 100
+RUN_BY_TRACE = load_sql("reads/run_list.sql").format(
+    where='WHERE "TraceId" = $run_id AND NOT "IsFlow"'
+)
+
+
+def run_filters(
+    crew: str | None = None,
+    status: ExecutionStatus | None = None,
+    start_date_from: datetime | None = None,
+    start_date_to: datetime | None = None,
+) -> Where:
+    where = Where().add('NOT "IsFlow"')
+    where.add_if(crew, '"CrewName" = $crew', "crew")
+    if status is not None:
+        where.add('"Failed" = $failed', failed=ExecutionStatus(status) is ExecutionStatus.FAILED)
+    where.add_if(to_naive_utc(start_date_from), '"Timestamp" >= $start_from', "start_from")
+    where.add_if(to_naive_utc(start_date_to), '"Timestamp" <= $start_to', "start_to")
+    return where
+
+
+def input_summary(keys_json: str | None, inputs_json: str | None) -> dict[str, Any] | None:
+    """Input keys with small scalar values; long values are replaced by their length."""
+    values = _json(inputs_json)
+    if isinstance(values, dict):
+        return {str(k): _small(v) for k, v in values.items()}
+    keys = _json(keys_json)
+    if isinstance(keys, list):
+        return {str(k): None for k in keys}
+    if keys_json:
+        return {k.strip(): None for k in keys_json.split(",") if k.strip()}
+    return None
+
+
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _small(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= MAX_INPUT_VALUE_CHARS else f"<{len(text)} characters>"
+
+
+def _counts(row: dict[str, Any]) -> SpanCounts:
+    if row["tt_spans"] is None:
+        return SpanCounts()
+    return SpanCounts(
+        spans=row["tt_spans"],
+        tasks=row["tt_tasks"],
+        steps=row["tt_steps"],
+        llm_calls=row["tt_llm_calls"],
+        tool_calls=row["tt_tool_calls"],
+        errors=row["tt_errors"],
+    )
+
+
+def _summary(row: dict[str, Any]) -> RunSummary:
+    counts = _counts(row)
+    tokens = [t for t in (row["InputTokens"], row["OutputTokens"]) if t is not None]
+    return RunSummary(
+        run_id=row["TraceId"],
+        span_id=row["SpanId"],
+        crew=row["CrewName"],
+        status=ExecutionStatus.FAILED if row["Failed"] else ExecutionStatus.COMPLETED,
+        start_time=as_utc(row["Timestamp"]),
+        end_time=as_utc(row["EndTime"]),
+        duration_ms=row["DurationMs"],
+        input_tokens=row["InputTokens"],
+        output_tokens=row["OutputTokens"],
+        total_tokens=sum(tokens) if tokens else None,
+        cost_usd=row["tt_cost_usd"],
+        task_count=counts.tasks,
+        llm_calls=row["LlmCalls"] if row["LlmCalls"] is not None else counts.llm_calls,
+        input_summary=input_summary(row["InputKeys"], row["Inputs"]),
+        error_type=row["ErrorType"],
+        error_preview=preview(row["StatusMessage"]) if row["Failed"] else None,
+    )
+
+
+def list_runs(
+    cur: duckdb.DuckDBPyConnection, where: Where, limit: int, offset: int
+) -> RunListResponse:
+    total, rows = page(cur, "crewscope_runs", "reads/run_list.sql", where, limit, offset)
+    return RunListResponse(
+        runs=[_summary(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def get_run(cur: duckdb.DuckDBPyConnection, run_id: str) -> RunDetail | None:
+    rows = rows_as_dicts(cur.execute(RUN_BY_TRACE, {"run_id": run_id, "limit": 1, "offset": 0}))
+    if not rows:
+        return None
+    row = rows[0]
+    roots, errors = fetch_tree(cur, run_id, row["Timestamp"], row["EndTime"])
+    return RunDetail(
+        **_summary(row).model_dump(),
+        output_preview=row["OutputPreview"],
+        counts=_counts(row),
+        errors=errors,
+        spans=roots,
+    )

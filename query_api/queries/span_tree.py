@@ -1,0 +1,150 @@
+"""Span trees and subtree totals for run and task details."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from crewscope.query_api.models.runs import ErrorInfo, SpanCounts, SpanEvent, SpanNode
+from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
+from crewscope.query_api.store.where import Where, as_utc
+
+CLOCK_SKEW = timedelta(seconds=5)
+"""Margin around a span's window when fetching its descendants (spans from other hosts)."""
+
+MAX_VALUE_CHARS = 1000
+_STATUS = {"Ok": "ok", "Error": "error"}
+
+
+def rows_as_dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def page(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    list_sql: str,
+    where: Where,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, rows of one page) of a projection table (`table` from code, never input)."""
+    count = f"SELECT count(*) FROM {table} {where.sql()}"
+    (total,) = cur.execute(count, where.params).fetchone() or (0,)
+    cur.execute(
+        load_sql(list_sql).format(where=where.sql()),
+        {**where.params, "limit": limit, "offset": offset},
+    )
+    return int(total), rows_as_dicts(cur)
+
+
+def _cut(mapping: dict[str, Any] | None) -> dict[str, str]:
+    return {k: str(v)[:MAX_VALUE_CHARS] for k, v in (mapping or {}).items() if v is not None}
+
+
+def _node(row: dict[str, Any]) -> SpanNode:
+    start: datetime = row["Timestamp"]
+    duration_ms = row["Duration"] / 1e6
+    return SpanNode(
+        span_id=row["SpanId"],
+        parent_span_id=row["ParentSpanId"] or None,
+        name=row["SpanName"],
+        kind=row["SpanKind"],
+        operation=row["GenAiOperation"],
+        status=_STATUS.get(row["StatusCode"], "unset"),
+        status_message=row["StatusMessage"] or None,
+        error_type=row["ErrorType"],
+        start_time=as_utc(start),
+        end_time=as_utc(start + timedelta(milliseconds=duration_ms)),
+        duration_ms=duration_ms,
+        agent=row["AgentName"],
+        task=row["TaskName"],
+        tool=row["ToolName"],
+        model=row["Model"],
+        provider=row["ProviderName"],
+        input_tokens=row["InputTokens"],
+        output_tokens=row["OutputTokens"],
+        cost_usd=row["CostUsd"],
+        attributes=_cut(row["SpanAttributes"]),
+        events=[
+            SpanEvent(name=e["Name"], time=as_utc(e["Timestamp"]), attributes=_cut(e["Attributes"]))
+            for e in row["Events"] or ()
+        ],
+    )
+
+
+def fetch_tree(
+    cur: duckdb.DuckDBPyConnection,
+    trace_id: str,
+    start: datetime,
+    end: datetime,
+    root_id: str | None = None,
+) -> tuple[list[SpanNode], list[ErrorInfo]]:
+    """The trace's spans in [start, end] as trees; only `root_id`'s subtree if given."""
+    cur.execute(
+        load_sql("reads/trace_spans.sql"),
+        {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": end + CLOCK_SKEW},
+    )
+    nodes = {row["SpanId"]: _node(row) for row in rows_as_dicts(cur)}
+    roots: list[SpanNode] = []
+    for node in nodes.values():  # rows are in start order, so children stay in start order
+        parent = nodes.get(node.parent_span_id or "")
+        if parent is not None and parent is not node:
+            parent.children.append(node)
+        else:
+            roots.append(node)
+    if root_id is not None:
+        roots = [nodes[root_id]] if root_id in nodes else []
+    errors: list[ErrorInfo] = []
+    stack = list(reversed(roots))
+    while stack:  # pre-order walk: errors listed in tree order
+        node = stack.pop()
+        if node.status == "error":
+            errors.append(
+                ErrorInfo(
+                    span_id=node.span_id,
+                    span_name=node.name,
+                    error_type=node.error_type,
+                    message=node.status_message,
+                )
+            )
+        stack.extend(reversed(node.children))
+    return roots, errors
+
+
+def subtree_totals(
+    cur: duckdb.DuckDBPyConnection,
+    trace_ids: Sequence[str],
+    root_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> dict[str, tuple[SpanCounts, float | None]]:
+    """Per root span id: span counts and LLM cost of its subtree (computed in SQL)."""
+    if not root_ids:
+        return {}
+    cur.execute(
+        load_sql("reads/subtree_totals.sql"),
+        {
+            "trace_ids": list(set(trace_ids)),
+            "root_ids": list(root_ids),
+            "lo": start - CLOCK_SKEW,
+            "hi": end + CLOCK_SKEW,
+            "llm_ops": list(LLM_OPERATIONS),
+        },
+    )
+    out: dict[str, tuple[SpanCounts, float | None]] = {}
+    for row in rows_as_dicts(cur):
+        counts = SpanCounts(
+            spans=row["spans"],
+            tasks=row["tasks"],
+            steps=row["steps"],
+            llm_calls=row["llm_calls"],
+            tool_calls=row["tool_calls"],
+            errors=row["errors"],
+        )
+        out[row["root"]] = (counts, row["cost_usd"])
+    return out

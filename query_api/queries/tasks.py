@@ -1,0 +1,92 @@
+"""Task executions (invoke_agent spans): list with filters and detail with the span tree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from crewscope.query_api.models.runs import (
+    ExecutionStatus,
+    SpanCounts,
+    TaskDetail,
+    TaskListResponse,
+    TaskSummary,
+)
+from crewscope.query_api.queries.span_tree import fetch_tree, page, rows_as_dicts, subtree_totals
+from crewscope.query_api.store.where import Where, as_utc, preview, to_naive_utc
+
+TASK_BY_ID = 'SELECT * FROM crewscope_tasks WHERE "SpanId" = $task_id LIMIT 1'
+
+
+def task_filters(
+    crew: str | None = None,
+    agent: str | None = None,
+    task: str | None = None,
+    run_id: str | None = None,
+    status: ExecutionStatus | None = None,
+    start_date_from: datetime | None = None,
+    start_date_to: datetime | None = None,
+) -> Where:
+    where = Where()
+    where.add_if(crew, '"CrewName" = $crew', "crew")
+    where.add_if(agent, '"AgentName" = $agent', "agent")
+    where.add_if(task, '"TaskName" = $task', "task")
+    where.add_if(run_id, '"TraceId" = $run_id', "run_id")
+    if status is not None:
+        where.add('"Failed" = $failed', failed=ExecutionStatus(status) is ExecutionStatus.FAILED)
+    where.add_if(to_naive_utc(start_date_from), '"Timestamp" >= $start_from', "start_from")
+    where.add_if(to_naive_utc(start_date_to), '"Timestamp" <= $start_to', "start_to")
+    return where
+
+
+def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
+    return TaskSummary(
+        task_id=row["SpanId"],
+        run_id=row["TraceId"],
+        crew=row["CrewName"],
+        agent=row["AgentName"],
+        task=row["TaskName"],
+        status=ExecutionStatus.FAILED if row["Failed"] else ExecutionStatus.COMPLETED,
+        start_time=as_utc(row["Timestamp"]),
+        end_time=as_utc(row["EndTime"]),
+        duration_ms=row["DurationMs"],
+        input_tokens=row["InputTokens"],
+        output_tokens=row["OutputTokens"],
+        llm_calls=row["LlmCalls"] if row["LlmCalls"] is not None else (counts and counts.llm_calls),
+        tool_calls=(
+            row["ToolCalls"] if row["ToolCalls"] is not None else (counts and counts.tool_calls)
+        ),
+        error_type=row["ErrorType"],
+        error_preview=preview(row["StatusMessage"]) if row["Failed"] else None,
+    )
+
+
+def list_tasks(
+    cur: duckdb.DuckDBPyConnection, where: Where, limit: int, offset: int
+) -> TaskListResponse:
+    total, rows = page(cur, "crewscope_tasks", "reads/task_list.sql", where, limit, offset)
+    return TaskListResponse(
+        tasks=[_summary(r, None) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def get_task(cur: duckdb.DuckDBPyConnection, task_id: str) -> TaskDetail | None:
+    rows = rows_as_dicts(cur.execute(TASK_BY_ID, {"task_id": task_id}))
+    if not rows:
+        return None
+    row = rows[0]
+    start, end, trace_id = row["Timestamp"], row["EndTime"], row["TraceId"]
+    counts, cost = subtree_totals(cur, [trace_id], [task_id], start, end).get(
+        task_id, (SpanCounts(), None)
+    )
+    roots, errors = fetch_tree(cur, trace_id, start, end, root_id=task_id)
+    return TaskDetail(
+        **_summary(row, counts).model_dump(),
+        cost_usd=cost,
+        output_preview=row["OutputPreview"],
+        counts=counts,
+        errors=errors,
+        spans=roots,
+    )
