@@ -19,6 +19,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import SpanKind, StatusCode
 
+from crewscope.exporter.operations import LLM_OPERATION_SET
 from crewscope.exporter.pricing import cost_usd
 
 _TS = pa.timestamp("ns")
@@ -67,10 +68,6 @@ KIND_NAMES = {
     SpanKind.CONSUMER: "Consumer",
 }
 STATUS_NAMES = {StatusCode.UNSET: "Unset", StatusCode.OK: "Ok", StatusCode.ERROR: "Error"}
-
-# Operations whose spans are single model calls; workflow/agent spans carry token *totals*
-# and must not be priced again.
-_PRICED_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 
 
 def attr_to_str(value: object) -> str | None:
@@ -132,7 +129,7 @@ def promote(attrs: Mapping[str, str]) -> tuple[Any, ...]:
     out_tok = _int(get("gen_ai.usage.output_tokens"))
     cost = None
     if model and (in_tok is not None or out_tok is not None):
-        if op is None or op in _PRICED_OPERATIONS:
+        if op is None or op in LLM_OPERATION_SET:
             cost = cost_usd(
                 model,
                 provider,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-LLM_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
-"""gen_ai.operation.name values of LLM-call spans: the spans that carry tokens and CostUsd."""
+from crewscope.exporter.operations import LLM_OPERATIONS
 
 
 @cache
