@@ -83,7 +83,8 @@ class MetricExporterStats:
             self.points_dropped += count
             self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready snapshot."""
         return {
             "points_written": self.points_written,
             "batches_written": self.batches_written,
@@ -96,6 +97,7 @@ class MetricExporterStats:
 
 
 def _count_points(data: MetricsData) -> int:
+    """Points in `data`, for the drop counters; 0 if it is too malformed to count."""
     try:
         return sum(
             len(m.data.data_points)
@@ -103,7 +105,7 @@ def _count_points(data: MetricsData) -> int:
             for sm in rm.scope_metrics
             for m in sm.metrics
         )
-    except Exception:  # noqa: BLE001
+    except (AttributeError, TypeError):
         return 0
 
 
@@ -147,7 +149,7 @@ class DuckDBMetricExporter(MetricExporter):
         """Store `metrics_data`; never raises. FAILURE means nothing of it was stored."""
         try:
             return self._export(metrics_data)
-        except Exception as exc:  # the contract: export must not raise into the SDK
+        except Exception as exc:  # noqa: BLE001 - the SDK contract: export never raises into the app
             with self._lock:
                 self.stats.drop("internal_error", _count_points(metrics_data))
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -174,7 +176,7 @@ class DuckDBMetricExporter(MetricExporter):
                 return MetricExportResult.FAILURE
             try:
                 self._write(cursor, tables)
-            except Exception as exc:
+            except (duckdb.Error, pa.ArrowException) as exc:  # disk full, invalidated, bad data
                 self.stats.drop("write_error", points)
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 self._warnings.warn(
@@ -203,7 +205,7 @@ class DuckDBMetricExporter(MetricExporter):
         except BaseException:
             try:
                 cursor.rollback()
-            except Exception:  # noqa: BLE001 - the original error is what matters
+            except duckdb.Error:  # e.g. the connection is gone: the original error is what matters
                 pass
             raise
 
@@ -215,7 +217,7 @@ class DuckDBMetricExporter(MetricExporter):
                 return None
             try:
                 self._cursor = store.cursor()
-            except Exception as exc:  # noqa: BLE001 - counted by the caller as unavailable
+            except duckdb.Error as exc:  # counted by the caller as unavailable
                 store.close()
                 self.stats.state = "unavailable"
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -230,7 +232,7 @@ class DuckDBMetricExporter(MetricExporter):
             if closable is not None:
                 try:
                     closable.close()
-                except Exception:  # noqa: BLE001
+                except duckdb.Error:
                     logger.debug("crewscope: close failed", exc_info=True)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

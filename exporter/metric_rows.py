@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 import pyarrow as pa
-from opentelemetry.sdk.metrics.export import Gauge, MetricsData, Sum
+from opentelemetry.sdk.metrics.export import (
+    Gauge,
+    HistogramDataPoint,
+    MetricsData,
+    NumberDataPoint,
+    Sum,
+)
 from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 
 from crewscope.exporter.span_rows import string_attrs
@@ -66,7 +72,11 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
 }
 
 
-def _map(attrs: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+Row = dict[str, object]
+"""One data point as ``pa.Table.from_pylist`` takes it: column name -> value."""
+
+
+def _map(attrs: Mapping[str, object] | None) -> list[tuple[str, str]]:
     return list(string_attrs(attrs).items())
 
 
@@ -74,82 +84,83 @@ def _hex(value: int | None, width: int) -> str | None:
     return None if not value else format(value, f"0{width}x")
 
 
-def _exemplars(point: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "FilteredAttributes": _map(e.filtered_attributes),
-            "TimeUnix": e.time_unix_nano,
-            "Value": float(e.value),
-            "SpanId": _hex(e.span_id, 16),
-            "TraceId": _hex(e.trace_id, 32),
-        }
-        for e in getattr(point, "exemplars", None) or ()
-    ]
-
-
-def _temporality(value: Any) -> int:
-    return int(getattr(value, "value", value))
+def _point_row(info: Row, point: NumberDataPoint | HistogramDataPoint) -> Row:
+    """The columns every kind of point has."""
+    return {
+        **info,
+        "Attributes": _map(point.attributes),
+        "StartTimeUnix": point.start_time_unix_nano or None,
+        "TimeUnix": point.time_unix_nano,
+        "Exemplars": [
+            {
+                "FilteredAttributes": _map(e.filtered_attributes),
+                "TimeUnix": e.time_unix_nano,
+                "Value": float(e.value),
+                "SpanId": _hex(e.span_id, 16),
+                "TraceId": _hex(e.trace_id, 32),
+            }
+            for e in point.exemplars or ()
+        ],
+        "Flags": 0,
+    }
 
 
 def metrics_to_tables(data: MetricsData) -> tuple[dict[str, pa.Table], int]:
     """One Arrow table per metrics table, and the number of points not stored
     (exponential histograms and unknown data types)."""
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
+    rows: dict[str, list[Row]] = {name: [] for name in SCHEMAS}
     skipped = 0
     for rm in data.resource_metrics:
         res_attrs = _map(rm.resource.attributes)
         service = rm.resource.attributes.get("service.name")
         for sm in rm.scope_metrics:
             scope = sm.scope
-            base = {
+            base: Row = {
                 "ResourceAttributes": res_attrs,
                 "ResourceSchemaUrl": rm.schema_url or "",
                 "ScopeName": scope.name,
                 "ScopeVersion": scope.version or "",
-                "ScopeAttributes": _map(getattr(scope, "attributes", None)),
+                "ScopeAttributes": _map(scope.attributes),
                 "ScopeDroppedAttrCount": 0,
                 "ScopeSchemaUrl": sm.schema_url or scope.schema_url or "",
                 "ServiceName": None if service is None else str(service),
             }
             for metric in sm.metrics:
-                info = {
+                info: Row = {
                     **base,
                     "MetricName": metric.name,
                     "MetricDescription": metric.description or "",
                     "MetricUnit": metric.unit or "",
                 }
                 data_ = metric.data
-                point: Any
-                for point in data_.data_points:
-                    row = {
-                        **info,
-                        "Attributes": _map(point.attributes),
-                        "StartTimeUnix": getattr(point, "start_time_unix_nano", None) or None,
-                        "TimeUnix": point.time_unix_nano,
-                        "Exemplars": _exemplars(point),
-                        "Flags": 0,
-                    }
-                    if isinstance(data_, Sum):
-                        row["Value"] = float(point.value)
-                        row["AggregationTemporality"] = _temporality(data_.aggregation_temporality)
-                        row["IsMonotonic"] = bool(data_.is_monotonic)
-                        rows[SUM_TABLE].append(row)
-                    elif isinstance(data_, Gauge):
-                        row["Value"] = float(point.value)
-                        rows[GAUGE_TABLE].append(row)
-                    elif isinstance(data_, HistogramData):
-                        row.update(
-                            Count=point.count,
-                            Sum=float(point.sum),
-                            BucketCounts=list(point.bucket_counts),
-                            ExplicitBounds=[float(b) for b in point.explicit_bounds],
-                            Min=_finite(point.min),
-                            Max=_finite(point.max),
-                            AggregationTemporality=_temporality(data_.aggregation_temporality),
-                        )
-                        rows[HISTOGRAM_TABLE].append(row)
-                    else:  # ExponentialHistogram: no table (yet)
-                        skipped += 1
+                if isinstance(data_, Sum):
+                    temporality, monotonic = int(data_.aggregation_temporality), data_.is_monotonic
+                    rows[SUM_TABLE].extend(
+                        {**_point_row(info, p), "Value": float(p.value),
+                         "AggregationTemporality": temporality, "IsMonotonic": bool(monotonic)}
+                        for p in data_.data_points
+                    )  # fmt: skip
+                elif isinstance(data_, Gauge):
+                    rows[GAUGE_TABLE].extend(
+                        {**_point_row(info, p), "Value": float(p.value)} for p in data_.data_points
+                    )
+                elif isinstance(data_, HistogramData):
+                    temporality = int(data_.aggregation_temporality)
+                    rows[HISTOGRAM_TABLE].extend(
+                        {
+                            **_point_row(info, p),
+                            "Count": p.count,
+                            "Sum": float(p.sum),
+                            "BucketCounts": list(p.bucket_counts),
+                            "ExplicitBounds": [float(b) for b in p.explicit_bounds],
+                            "Min": _finite(p.min),
+                            "Max": _finite(p.max),
+                            "AggregationTemporality": temporality,
+                        }
+                        for p in data_.data_points
+                    )
+                else:  # ExponentialHistogram: no table (yet)
+                    skipped += len(data_.data_points)
     tables = {
         name: pa.Table.from_pylist(table_rows, schema=SCHEMAS[name])
         for name, table_rows in rows.items()
@@ -158,7 +169,7 @@ def metrics_to_tables(data: MetricsData) -> tuple[dict[str, pa.Table], int]:
     return tables, skipped
 
 
-def _finite(value: Any) -> float | None:
+def _finite(value: float | None) -> float | None:
     # The SDK reports +inf/-inf min/max for a histogram with no measurements.
     if value is None or value in (float("inf"), float("-inf")):
         return None

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Protocol
+
+import duckdb
 
 from crewscope.exporter.store import SpanStore, is_lock_error
+
+
+class OpenerStats(Protocol):
+    """The part of an exporter's stats that `StoreOpener` updates."""
+
+    state: str
+    last_error: str | None
 
 
 class WarnOnce:
@@ -45,7 +54,7 @@ class StoreOpener:
         path: str,
         *,
         what: str,
-        stats: Any,
+        stats: OpenerStats,
         warnings: WarnOnce,
         logger: logging.Logger,
         config: dict[str, str] | None = None,
@@ -69,7 +78,7 @@ class StoreOpener:
             return None
         try:
             store = SpanStore(self.path, config=self._config, ddl=self._ddl)
-        except Exception as exc:
+        except (duckdb.Error, OSError) as exc:  # locked, bad path, unreadable or corrupt file
             self._next_attempt = now + self._retry_interval_s
             self._stats.last_error = f"{type(exc).__name__}: {exc}"
             if is_lock_error(exc):

@@ -18,7 +18,10 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # genai_prices is imported lazily (see `preload`)
+    from genai_prices.types import ModelPrice
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ class ModelRate:
     cache_write: float
     fixed: float = 0.0  # per-request charge
     linear_up_to: float = float("inf")  # above this many input tokens, tiers apply
-    exact: Any = None  # genai_prices ModelPrice, for calls above linear_up_to
+    exact: ModelPrice | None = None  # for calls above linear_up_to
 
     def cost(
         self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int
@@ -129,22 +132,29 @@ def cost_usd(
 
 
 def _load_overrides(path: str) -> dict[str, ModelRate]:
+    """The rates of a price file; a bad file is ignored with one warning (tracing goes on)."""
     try:
         with open(path, encoding="utf-8") as f:
             raw = json.load(f)
-        rates = {}
-        for name, p in raw.items():
-            per_in = float(p["input_per_mtok"]) / 1e6
-            rates[str(name)] = ModelRate(
-                input=per_in,
-                output=float(p["output_per_mtok"]) / 1e6,
-                cache_read=float(p.get("cache_read_per_mtok", per_in * 1e6)) / 1e6,
-                cache_write=float(p.get("cache_write_per_mtok", per_in * 1e6)) / 1e6,
-            )
-        return rates
-    except Exception as exc:  # a bad price file must not stop tracing
+        if not isinstance(raw, dict):
+            raise TypeError("expected an object of model names")
+        return {str(name): _override_rate(name, p) for name, p in raw.items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # ValueError: bad JSON or number
         logger.warning("ignoring price file %s (%s: %s)", path, type(exc).__name__, exc)
         return {}
+
+
+def _override_rate(name: str, prices: object) -> ModelRate:
+    """One model's entry; ``output_per_mtok`` may be left out (embedding models)."""
+    if not isinstance(prices, dict):
+        raise TypeError(f"{name!r}: expected an object of prices")
+    per_in = float(prices["input_per_mtok"])
+    return ModelRate(
+        input=per_in / 1e6,
+        output=float(prices.get("output_per_mtok", 0.0)) / 1e6,
+        cache_read=float(prices.get("cache_read_per_mtok", per_in)) / 1e6,
+        cache_write=float(prices.get("cache_write_per_mtok", per_in)) / 1e6,
+    )
 
 
 def preload() -> None:
@@ -159,7 +169,7 @@ def preload() -> None:
     try:
         import genai_prices  # noqa: F401
         from genai_prices import data_snapshot  # noqa: F401
-    except Exception:  # noqa: BLE001 - pricing is optional: cost stays NULL
+    except Exception:  # any import-time failure: pricing is optional, cost stays NULL
         logger.debug("genai-prices unavailable; costs are not computed", exc_info=True)
 
 
@@ -204,7 +214,7 @@ def _genai_prices_rate(model: str, provider: str | None) -> ModelRate | None:
             linear_up_to=min(tiers) if tiers else float("inf"),
             exact=model_price,
         )
-    except Exception:
+    except Exception:  # the library's data or code: an unpriced model, never a lost span
         logger.debug("no genai-prices rate for %s/%s", provider, model, exc_info=True)
         return None
 
@@ -221,7 +231,7 @@ def _candidates(model: str, provider: str | None) -> list[tuple[str | None, str]
     return out
 
 
-def _exact_cost(model_price: Any, i: int, o: int, cr: int, cw: int) -> float:
+def _exact_cost(model_price: ModelPrice, i: int, o: int, cr: int, cw: int) -> float:
     from genai_prices import Usage
 
     usage = Usage(input_tokens=i, output_tokens=o, cache_read_tokens=cr, cache_write_tokens=cw)

@@ -8,13 +8,14 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import duckdb
 import pyarrow as pa
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import BoundedList
+from opentelemetry.trace import Link
+from opentelemetry.util.types import Attributes
 
 from crewscope.exporter.opener import StoreOpener, WarnOnce
 from crewscope.exporter.pricing import preload as preload_pricing
@@ -53,7 +54,7 @@ class ExporterStats:
         self.spans_dropped += count
         self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """A JSON-ready snapshot."""
         return asdict(self)
 
@@ -94,7 +95,7 @@ class DuckDBSpanExporter(SpanExporter):
         """Write `spans`; never raises. FAILURE means the batch was not stored."""
         try:
             return self._export(spans)
-        except Exception as exc:  # the contract: export must not raise into the SDK
+        except Exception as exc:  # noqa: BLE001 - the SDK contract: export never raises into the app
             with self._lock:
                 self.stats.drop("internal_error", len(spans))
                 self._warnings.warn("internal", "crewscope exporter error: %r", exc, exc_info=True)
@@ -123,7 +124,7 @@ class DuckDBSpanExporter(SpanExporter):
                 return SpanExportResult.FAILURE
             try:
                 store.append(table)
-            except Exception as exc:
+            except (duckdb.Error, pa.ArrowException) as exc:  # disk full, invalidated, bad data
                 self.stats.drop("write_error", table.num_rows)
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 self._warnings.warn(
@@ -175,7 +176,7 @@ def spans_to_table(spans: Sequence[ReadableSpan]) -> tuple[pa.Table, int]:
     try:
         _add_sdk_spans(cols, spans)
         return cols.to_table(), 0
-    except Exception:
+    except Exception:  # spans carry arbitrary app values: anything may fail on them
         logger.debug("batch conversion failed, retrying span by span", exc_info=True)
     tables, failed = [], 0
     for span in spans:
@@ -184,7 +185,7 @@ def spans_to_table(spans: Sequence[ReadableSpan]) -> tuple[pa.Table, int]:
             _add_sdk_spans(one, (span,))
             one.sanitize()
             tables.append(one.to_table())
-        except Exception:
+        except Exception:  # this span cannot be stored, whatever the reason: drop only it
             failed += 1
             logger.debug(
                 "dropping unconvertible span %r", getattr(span, "name", "?"), exc_info=True
@@ -247,7 +248,9 @@ def _add_sdk_spans(cols: SpanColumns, spans: Iterable[ReadableSpan]) -> None:
         cols.link_offsets.append(len(cols.links))
 
 
-def _span_collections(span: ReadableSpan) -> tuple[Any, Any, Any]:
+def _span_collections(
+    span: ReadableSpan,
+) -> tuple[Attributes, Sequence[Event], Sequence[Link]]:
     """A span's attributes, events and links, read from the SDK's fields when possible.
 
     The public properties wrap attributes in a MappingProxy over a Python-level Mapping and

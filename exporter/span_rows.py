@@ -12,7 +12,7 @@ import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import cast
 
 import pyarrow as pa
 from opentelemetry.attributes import BoundedAttributes
@@ -92,11 +92,11 @@ def attr_to_str(value: object) -> str | None:
         if isinstance(value, (Sequence, Mapping, set, frozenset)):
             return json.dumps(value, ensure_ascii=False, default=_json_default)
         return str(value)
-    except Exception:  # e.g. a __str__ that raises: the value must not fail the batch
+    except Exception:  # noqa: BLE001 - an app object's __str__ may raise anything
         return f"<unprintable {cls.__name__}>"
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, (set, frozenset)):
@@ -104,19 +104,30 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _int(value: object) -> int | None:
+def _int(value: str | None) -> int | None:
+    """A token count from its stored string ("12", also "12.0"); None if absent or junk."""
     if value is None:
         return None
     try:
-        return int(value)  # type: ignore[call-overload,no-any-return]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         try:
-            return int(float(value))  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError):
+            return int(float(value))
+        except (ValueError, OverflowError):  # "abc", "inf"
             return None
 
 
-def promote(attrs: Mapping[str, str]) -> tuple[Any, ...]:
+Promoted = tuple[
+    str | None, str | None, str | None, str | None, str | None, str | None, str | None,
+    int | None, int | None, float | None, str | None,
+]  # fmt: skip
+"""The `PROMOTED_COLUMNS` values of one span, in the same order."""
+
+Row = tuple[object, ...]
+"""One span's scalar columns (`_SCALARS` order), as collected by `SpanColumns`."""
+
+
+def promote(attrs: Mapping[str, str]) -> Promoted:
     """The `PROMOTED_COLUMNS` values for one span, from its string attributes.
 
     CostUsd is filled only for single-call spans (chat, ...) with a model and tokens.
@@ -153,20 +164,20 @@ def promote(attrs: Mapping[str, str]) -> tuple[Any, ...]:
     )
 
 
-def string_attrs(attrs: Mapping[str, Any] | None) -> dict[str, str]:
+def string_attrs(attrs: Mapping[str, object] | None) -> dict[str, str]:
     """Copy of `attrs` with every value as `attr_to_str` makes it (None values dropped)."""
     if attrs.__class__ is BoundedAttributes:
         attrs = attrs._dict  # a dict iterates in C, the Mapping in Python
     if not attrs:
         return {}
-    out = dict(attrs)
+    out = dict(attrs)  # copied in C; most values are already strings
     for k in [k for k, v in out.items() if v.__class__ is not str]:
         v = attr_to_str(out[k])
         if v is None:
             del out[k]
         else:
             out[k] = v
-    return out
+    return cast("dict[str, str]", out)  # every value left is a str now
 
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -191,7 +202,7 @@ class SpanColumns:
     """
 
     def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
+        self.rows: list[Row] = []
         self.attrs = _FlatMaps()
         # ResourceAttributes is dictionary-encoded: rows point at the batch's distinct maps,
         # so DuckDB validates each map once per batch, not once per row (~2 µs/span).
@@ -252,7 +263,7 @@ class SpanColumns:
             self.link_attrs.add(l_attrs)
         self.link_offsets.append(len(self.links))
 
-    def resource_index(self, resource: Any) -> int:
+    def resource_index(self, resource: Resource | Mapping[str, str]) -> int:
         """Index of `resource` (a Resource or a string mapping) among the batch's maps.
 
         Keyed by identity: pass the same mapping object for spans that share a resource.
@@ -304,7 +315,7 @@ class SpanColumns:
         return pa.Table.from_arrays([cols[n] for n in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
 
 
-def _coerce_str(value: Any, field: pa.Field) -> Any:
+def _coerce_str(value: object, field: pa.Field) -> object:
     if field.type != _STR or value.__class__ is str:
         return value
     if value is None:

@@ -99,7 +99,8 @@ class DecodePool:
     def pids(self) -> list[int]:
         """Process ids of the live workers (for health reports and tests)."""
         pool = self._pool
-        processes = getattr(pool, "_processes", None) or {}
+        # ProcessPoolExecutor has no public view of its workers; None once shut down.
+        processes = (pool._processes if pool is not None else None) or {}
         return [pid for pid, proc in list(processes.items()) if proc.is_alive()]
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:

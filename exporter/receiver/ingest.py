@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import pyarrow as pa
 
@@ -37,19 +37,23 @@ class IngestStats:
     last_write_unix_ns: int | None = None
     by_signal: dict[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready snapshot."""
         return dict(self.__dict__, by_signal=dict(self.by_signal))
 
 
-Writer = Callable[[list[Any]], None]
+P = TypeVar("P")
+"""A decoded payload: an Arrow table of spans, or a signal's tables of metric rows."""
+
+Writer: TypeAlias = Callable[[list[P]], None]
 """Writes a list of payloads in one commit; raises if nothing was committed."""
 
 
 @dataclass
-class _Item:
-    payload: Any
+class _Item(Generic[P]):
+    payload: P
     rows: int
-    writer: Writer
+    writer: Writer[P]
     future: Future[int]
 
 
@@ -60,7 +64,8 @@ class IngestQueue:
         self.max_queued_spans = max_queued_spans
         self.max_write_spans = max_write_spans
         self.stats = IngestStats()
-        self._items: deque[_Item] = deque()
+        # Items of different payload types share the queue; each goes to its own writer.
+        self._items: deque[_Item[Any]] = deque()
         self._queued = 0
         self._cond = threading.Condition()
         self._closed = False
@@ -74,7 +79,7 @@ class IngestQueue:
             return self._queued
 
     def submit(
-        self, payload: Any, rows: int, writer: Writer, signal: str = "traces"
+        self, payload: P, rows: int, writer: Writer[P], signal: str = "traces"
     ) -> Future[int] | None:
         """Queue ``payload`` (``rows`` items) for ``writer``; None when full (retry later)."""
         future: Future[int] = Future()
@@ -102,7 +107,7 @@ class IngestQueue:
             with self._cond:
                 self.stats.spans_rejected_invalid += rows
 
-    def _take(self) -> list[_Item]:
+    def _take(self) -> list[_Item[Any]]:
         """Wait for work; then take every queued item for the same writer, up to the limit."""
         with self._cond:
             while not self._items and not self._closed:
@@ -166,7 +171,7 @@ def _settle(future: Future[int], result: int = 0, exc: BaseException | None = No
         pass
 
 
-def span_writer(append: Callable[[pa.Table], None]) -> Writer:
+def span_writer(append: Callable[[pa.Table], None]) -> Writer[pa.Table]:
     """Writer for span tables: one append (one commit) for everything queued."""
 
     def write(tables: list[pa.Table]) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pyarrow as pa
 from google.protobuf import json_format
@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from crewscope.exporter.span_rows import SpanColumns, attr_to_str
 
@@ -51,7 +51,8 @@ class DecodedSpans:
         return self.table
 
 
-def any_value(value: AnyValue) -> Any:
+def any_value(value: AnyValue) -> object:
+    """An OTLP ``AnyValue`` as a Python value (lists and dicts for arrays and kvlists)."""
     kind = value.WhichOneof("value")
     if kind is None:
         return None
@@ -62,7 +63,7 @@ def any_value(value: AnyValue) -> Any:
     return getattr(value, kind)
 
 
-def string_map(attributes: Any) -> dict[str, str]:
+def string_map(attributes: Iterable[KeyValue]) -> dict[str, str]:
     """OTLP ``KeyValue`` list -> the string map stored in the MAP columns (as `attr_to_str`).
 
     The scalar cases are inlined: this runs for every attribute of every received span.
@@ -86,7 +87,7 @@ def string_map(attributes: Any) -> dict[str, str]:
     return out
 
 
-def _hex_to_b64(value: Any) -> Any:
+def _hex_to_b64(value: object) -> object:
     if not isinstance(value, str) or not value:
         return value
     try:
@@ -95,11 +96,16 @@ def _hex_to_b64(value: Any) -> Any:
         raise BadPayload(f"id {value!r} is not hex") from exc
 
 
-def _fix_ids(node: Any) -> Any:
+def _fix_ids(node: dict[str, object]) -> dict[str, object]:
+    """An OTLP/JSON object with its hex ids as base64, as ``ParseDict`` expects them."""
+    return {k: (_hex_to_b64(v) if k in _ID_FIELDS else _fix_value(v)) for k, v in node.items()}
+
+
+def _fix_value(node: object) -> object:
     if isinstance(node, dict):
-        return {k: (_hex_to_b64(v) if k in _ID_FIELDS else _fix_ids(v)) for k, v in node.items()}
+        return _fix_ids(node)
     if isinstance(node, list):
-        return [_fix_ids(v) for v in node]
+        return [_fix_value(v) for v in node]
     return node
 
 

@@ -7,10 +7,11 @@ undecodable data never reaches us (gRPC rejects it), malformed ids -> partial su
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
-from typing import Any
 
 import grpc
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from crewscope.exporter.receiver.ingest import IngestQueue, Writer
@@ -18,12 +19,17 @@ from crewscope.exporter.receiver.otlp_decode import to_columns
 
 logger = logging.getLogger(__name__)
 
+# The generated ``*_pb2_grpc`` module has no type hints: declare the one function used.
+_add_trace_service: Callable[[trace_service_pb2_grpc.TraceServiceServicer, grpc.Server], None] = (
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server
+)
+
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(
         self,
         queue: IngestQueue,
-        writer: Writer,
+        writer: Writer[pa.Table],
         token: str | None,
         timeout_s: float,
     ) -> None:
@@ -32,8 +38,8 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self._token = token
         self._timeout_s = timeout_s
 
-    def Export(  # noqa: N802 - gRPC method name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
+    def Export(  # the gRPC method name
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         if self._token is not None:
             metadata = dict(context.invocation_metadata())
@@ -43,11 +49,10 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         future = self._queue.submit(decoded.table, decoded.accepted, self._writer, "traces")
         if future is None:
             context.abort(grpc.StatusCode.UNAVAILABLE, "ingest queue is full, retry later")
-        assert future is not None
         self._queue.count_rejected(decoded.rejected)
         try:
             future.result(self._timeout_s)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - timeout or any writer error: not committed, retry
             context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the batch: {exc}")
         response = trace_service_pb2.ExportTraceServiceResponse()
         if decoded.rejected:
@@ -58,7 +63,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
 
 def start_grpc_receiver(
     queue: IngestQueue,
-    span_writer: Writer,
+    span_writer: Writer[pa.Table],
     address: str = "127.0.0.1:4317",
     *,
     token: str | None = None,
@@ -70,9 +75,7 @@ def start_grpc_receiver(
         futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="crewscope-otlp-grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
-        _TraceService(queue, span_writer, token, timeout_s), server
-    )
+    _add_trace_service(_TraceService(queue, span_writer, token, timeout_s), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind the OTLP/gRPC receiver to {address}")

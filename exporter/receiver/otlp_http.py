@@ -16,8 +16,9 @@ import json
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypeAlias, TypeVar
 
+import pyarrow as pa
 from fastapi import APIRouter, Request, Response
 from google.rpc import status_pb2
 from starlette.concurrency import run_in_threadpool
@@ -32,11 +33,32 @@ from crewscope.exporter.receiver.otlp_decode import (
     trace_response,
 )
 
-Decoder = Callable[[bytes, str], Any]
-"""bytes, content type -> an object with payload, accepted, rejected, error."""
-AsyncDecoder = Callable[[bytes, str], Awaitable[Any]]
+P = TypeVar("P")
+"""A decoded payload (as in `ingest`): what the decoder makes is what its writer takes."""
+P_co = TypeVar("P_co", covariant=True)
+
+
+class Decoded(Protocol[P_co]):
+    """A decoded request body: what to queue, and how many items were kept and rejected."""
+
+    @property
+    def payload(self) -> P_co: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+Decoder: TypeAlias = Callable[[bytes, str], Decoded[P]]
+"""bytes, content type -> the decoded payload; raises `BadPayload`."""
+AsyncDecoder: TypeAlias = Callable[[bytes, str], Awaitable[Decoded[P]]]
 """The same, awaited (e.g. `DecodePool.decode`, which decodes in a worker process)."""
 Responder = Callable[[int, str | None, str], bytes]
+"""rejected count, error message, content type -> the response body."""
+MetricTables = dict[str, pa.Table]
+"""A decoded metrics request: Arrow rows per ``otel_metrics_*`` table."""
 
 
 @dataclass(frozen=True)
@@ -121,11 +143,11 @@ async def receive(
     config: ReceiverConfig,
     admission: Admission,
     queue: IngestQueue,
-    decode: Decoder,
+    decode: Decoder[P],
     respond: Responder,
-    writer: Writer,
+    writer: Writer[P],
     signal: str,
-    adecode: AsyncDecoder | None = None,
+    adecode: AsyncDecoder[P] | None = None,
 ) -> Response:
     """One OTLP export request, from bytes to a committed batch."""
     content_type = JSON  # errors before the content type is known are answered in JSON
@@ -162,7 +184,7 @@ async def receive(
             await asyncio.wait_for(
                 asyncio.shield(asyncio.wrap_future(future)), config.commit_timeout_s
             )
-        except Exception as exc:  # noqa: BLE001 - not committed: tell the client to retry
+        except Exception as exc:  # timeout or any writer error: not committed, the client retries
             raise _Reject(503, f"could not store the batch: {exc}", retry) from exc
     except _Reject as rej:
         return _error(rej.status, str(rej), content_type, rej.headers)
@@ -175,9 +197,9 @@ async def receive(
 
 def otlp_router(
     queue: IngestQueue,
-    span_writer: Writer,
+    span_writer: Writer[pa.Table],
     config: ReceiverConfig | None = None,
-    metrics: tuple[Decoder, Responder, Writer] | None = None,
+    metrics: tuple[Decoder[MetricTables], Responder, Writer[MetricTables]] | None = None,
     decode_pool: DecodePool | None = None,
 ) -> APIRouter:
     """Routes for ``/v1/traces`` (and ``/v1/metrics`` if ``metrics`` is given); trace
@@ -187,7 +209,7 @@ def otlp_router(
     admission = Admission()
 
     @router.post("/v1/traces", summary="OTLP/HTTP trace export")
-    async def traces(request: Request) -> Any:
+    async def traces(request: Request) -> Response:
         return await receive(
             request, config=cfg, admission=admission, queue=queue, decode=decode_traces,
             respond=trace_response, writer=span_writer, signal="traces",
@@ -198,7 +220,7 @@ def otlp_router(
         decode_metrics, metric_response, metric_writer = metrics
 
         @router.post("/v1/metrics", summary="OTLP/HTTP metric export")
-        async def metrics_route(request: Request) -> Any:
+        async def metrics_route(request: Request) -> Response:
             return await receive(
                 request, config=cfg, admission=admission, queue=queue, decode=decode_metrics,
                 respond=metric_response, writer=metric_writer, signal="metrics",

@@ -7,7 +7,6 @@ rejected data points (partial success), as the in-process exporter counts them a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -15,6 +14,11 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+    Exemplar,
+    HistogramDataPoint,
+    NumberDataPoint,
 )
 
 from crewscope.exporter.metric_rows import (
@@ -25,6 +29,7 @@ from crewscope.exporter.metric_rows import (
 )
 from crewscope.exporter.receiver.ingest import Writer
 from crewscope.exporter.receiver.otlp_decode import PROTOBUF, parse_request, string_map
+from crewscope.exporter.receiver.otlp_http import MetricTables
 from crewscope.exporter.store import SpanStore
 
 _INSERT = 'INSERT INTO {table} BY NAME SELECT * FROM "{view}"'
@@ -32,37 +37,49 @@ _INSERT = 'INSERT INTO {table} BY NAME SELECT * FROM "{view}"'
 
 @dataclass
 class DecodedMetrics:
-    payload: dict[str, pa.Table]
+    payload: MetricTables
     accepted: int
     rejected: int
     error: str | None = None
 
 
-def _exemplars(point: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "FilteredAttributes": list(string_map(e.filtered_attributes).items()),
-            "TimeUnix": e.time_unix_nano,
-            "Value": e.as_double if e.HasField("as_double") else float(e.as_int),
-            "SpanId": e.span_id.hex() or None,
-            "TraceId": e.trace_id.hex() or None,
-        }
-        for e in point.exemplars
-    ]
+Row = dict[str, object]
+"""One data point as ``pa.Table.from_pylist`` takes it: column name -> value."""
 
 
-def _number(point: Any) -> float:
+def _number(point: NumberDataPoint | Exemplar) -> float:
     return point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
+
+
+def _point_row(info: Row, point: NumberDataPoint | HistogramDataPoint) -> Row:
+    """The columns every kind of point has."""
+    return {
+        **info,
+        "Attributes": list(string_map(point.attributes).items()),
+        "StartTimeUnix": point.start_time_unix_nano or None,
+        "TimeUnix": point.time_unix_nano,
+        "Exemplars": [
+            {
+                "FilteredAttributes": list(string_map(e.filtered_attributes).items()),
+                "TimeUnix": e.time_unix_nano,
+                "Value": _number(e),
+                "SpanId": e.span_id.hex() or None,
+                "TraceId": e.trace_id.hex() or None,
+            }
+            for e in point.exemplars
+        ],
+        "Flags": point.flags,
+    }
 
 
 def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
     request = parse_request(body, content_type, ExportMetricsServiceRequest)
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
+    rows: dict[str, list[Row]] = {name: [] for name in SCHEMAS}
     rejected = 0
     for rm in request.resource_metrics:
         resource = string_map(rm.resource.attributes)
         for sm in rm.scope_metrics:
-            base = {
+            base: Row = {
                 "ResourceAttributes": list(resource.items()),
                 "ResourceSchemaUrl": rm.schema_url,
                 "ScopeName": sm.scope.name,
@@ -73,46 +90,43 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
                 "ServiceName": resource.get("service.name"),
             }
             for metric in sm.metrics:
+                info: Row = {**base, "MetricName": metric.name,
+                             "MetricDescription": metric.description, "MetricUnit": metric.unit}  # fmt: skip
                 kind = metric.WhichOneof("data")
-                info = {**base, "MetricName": metric.name,
-                        "MetricDescription": metric.description, "MetricUnit": metric.unit}  # fmt: skip
-                if kind not in ("gauge", "sum", "histogram"):
-                    rejected += len(getattr(metric, kind).data_points) if kind else 1
-                    continue
-                data = getattr(metric, kind)
-                for point in data.data_points:
-                    row = {
-                        **info,
-                        "Attributes": list(string_map(point.attributes).items()),
-                        "StartTimeUnix": point.start_time_unix_nano or None,
-                        "TimeUnix": point.time_unix_nano,
-                        "Exemplars": _exemplars(point),
-                        "Flags": point.flags,
-                    }
-                    if kind == "gauge":
-                        rows[GAUGE_TABLE].append({**row, "Value": _number(point)})
-                    elif kind == "sum":
-                        rows[SUM_TABLE].append(
-                            {
-                                **row,
-                                "Value": _number(point),
-                                "AggregationTemporality": int(data.aggregation_temporality),
-                                "IsMonotonic": data.is_monotonic,
-                            }  # fmt: skip
-                        )
-                    else:
-                        rows[HISTOGRAM_TABLE].append(
-                            {
-                                **row,
-                                "Count": point.count,
-                                "Sum": point.sum if point.HasField("sum") else None,
-                                "BucketCounts": list(point.bucket_counts),
-                                "ExplicitBounds": list(point.explicit_bounds),
-                                "Min": point.min if point.HasField("min") else None,
-                                "Max": point.max if point.HasField("max") else None,
-                                "AggregationTemporality": int(data.aggregation_temporality),
-                            }
-                        )
+                if kind == "gauge":
+                    rows[GAUGE_TABLE].extend(
+                        {**_point_row(info, p), "Value": _number(p)}
+                        for p in metric.gauge.data_points
+                    )
+                elif kind == "sum":
+                    data = metric.sum
+                    rows[SUM_TABLE].extend(
+                        {**_point_row(info, p), "Value": _number(p),
+                         "AggregationTemporality": int(data.aggregation_temporality),
+                         "IsMonotonic": data.is_monotonic}
+                        for p in data.data_points
+                    )  # fmt: skip
+                elif kind == "histogram":
+                    hist = metric.histogram
+                    rows[HISTOGRAM_TABLE].extend(
+                        {
+                            **_point_row(info, p),
+                            "Count": p.count,
+                            "Sum": p.sum if p.HasField("sum") else None,
+                            "BucketCounts": list(p.bucket_counts),
+                            "ExplicitBounds": list(p.explicit_bounds),
+                            "Min": p.min if p.HasField("min") else None,
+                            "Max": p.max if p.HasField("max") else None,
+                            "AggregationTemporality": int(hist.aggregation_temporality),
+                        }
+                        for p in hist.data_points
+                    )
+                elif kind == "exponential_histogram":
+                    rejected += len(metric.exponential_histogram.data_points)
+                elif kind == "summary":
+                    rejected += len(metric.summary.data_points)
+                else:  # no data at all
+                    rejected += 1
     tables = {
         name: pa.Table.from_pylist(table_rows, schema=SCHEMAS[name])
         for name, table_rows in rows.items()
@@ -133,11 +147,11 @@ def metrics_response(rejected: int, error: str | None, content_type: str) -> byt
     return json_format.MessageToJson(response, indent=None).encode()
 
 
-def metric_writer(store: SpanStore) -> Writer:
+def metric_writer(store: SpanStore) -> Writer[MetricTables]:
     """Writes every queued request's metric tables in one transaction."""
     view = f"_crewscope_metrics_{id(store):x}"
 
-    def write(payloads: list[dict[str, pa.Table]]) -> None:
+    def write(payloads: list[MetricTables]) -> None:
         cursor: duckdb.DuckDBPyConnection = store.cursor()
         try:
             cursor.begin()

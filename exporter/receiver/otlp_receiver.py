@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
 from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
 from crewscope.exporter.receiver.otlp_http import ReceiverConfig, otlp_router
 from crewscope.exporter.receiver.otlp_metrics import decode_metrics, metric_writer, metrics_response
 from crewscope.exporter.store import SpanStore
+
+if TYPE_CHECKING:  # grpc is imported only when the gRPC receiver starts
+    import grpc
 
 CREWSCOPE_INGEST_TOKEN = "CREWSCOPE_INGEST_TOKEN"
 """Bearer token required on OTLP requests when set."""
@@ -29,17 +32,20 @@ CREWSCOPE_INGEST_COMMIT_TIMEOUT_S = "CREWSCOPE_INGEST_COMMIT_TIMEOUT_S"
 """Seconds a request waits for its batch's commit before answering 503 (default 30)."""
 
 
-def config_from_env(**overrides: Any) -> tuple[ReceiverConfig, int]:
+def config_from_env(
+    *, max_body_bytes: int | None = None, max_queued_spans: int | None = None
+) -> tuple[ReceiverConfig, int]:
+    """The receiver's settings and queue size from the environment; arguments win over it."""
     config = ReceiverConfig(
         max_body_bytes=int(os.environ.get(CREWSCOPE_INGEST_MAX_BYTES, 16 * 1024 * 1024)),
         token=os.environ.get(CREWSCOPE_INGEST_TOKEN) or None,
         commit_timeout_s=float(os.environ.get(CREWSCOPE_INGEST_COMMIT_TIMEOUT_S, 30.0)),
         max_inflight=int(os.environ.get(CREWSCOPE_INGEST_MAX_INFLIGHT, 16)),
     )
-    queue_spans = int(overrides.pop("max_queued_spans", 0) or 0) or int(
-        os.environ.get(CREWSCOPE_INGEST_QUEUE_SPANS, 200_000)
-    )
-    return replace(config, **overrides), queue_spans
+    if max_body_bytes is not None:
+        config = replace(config, max_body_bytes=max_body_bytes)
+    queue_spans = max_queued_spans or int(os.environ.get(CREWSCOPE_INGEST_QUEUE_SPANS, 200_000))
+    return config, queue_spans
 
 
 class OtlpReceiver:
@@ -65,7 +71,7 @@ class OtlpReceiver:
             metrics=(decode_metrics, metrics_response, metric_writer(store)),
             decode_pool=self.decode_pool,
         )
-        self._grpc: Any = None
+        self._grpc: grpc.Server | None = None
         self.grpc_port: int | None = None
 
     def start_grpc(self, address: str) -> int:
@@ -77,7 +83,8 @@ class OtlpReceiver:
         )  # fmt: skip
         return self.grpc_port
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, object]:
+        """A JSON-ready snapshot of the queue and decode workers."""
         pool = self.decode_pool
         return {"queue_depth": self.queue.depth, "queue_capacity": self.queue.max_queued_spans,
                 "decode_workers": pool.workers if pool else 0,
