@@ -5,23 +5,30 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+try:
+    import fastapi  # noqa: F401  (the query API; checked here for the message below)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+except ImportError as _missing:  # the console script is installed even without the extra
+    raise SystemExit(
+        f"crewscope: this command needs the server extra ({_missing.name} is not installed): "
+        "pip install 'crewscope[server]'"
+    ) from None
 
 from crewscope.exporter import CREWSCOPE_DB
-from crewscope.exporter.store import is_lock_error
+from crewscope.query_api.dates import utcnow
 from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS, cleanup
 from crewscope.query_api.jobs.rollups import refresh_rollups
-from crewscope.query_api.models.runs import ExecutionStatus, TimeRange
+from crewscope.query_api.models.common import ExecutionStatus, TimeRange
 from crewscope.query_api.queries.export import Dataset, ExportFormat, stream_export
-from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.store.database import Database, is_lock_error
 
 DEFAULT_DB = "./crewscope.duckdb"
 err = Console(stderr=True)
@@ -86,13 +93,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_rollup(args: argparse.Namespace) -> None:
     since = utcnow().date() - timedelta(days=args.days - 1) if args.days else None
-    with open_db(args.db) as db, db.cursor() as cur, _progress() as progress:
+    with open_db(args.db) as db, db.reader() as session, _progress() as progress:
         task = progress.add_task("Refreshing daily rollups", total=None)
 
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = refresh_rollups(cur, since, progress=report)
+        result = refresh_rollups(session, since, progress=report)
     err.print(
         f"rollups: {result.days} day(s) from {result.day_from} to {result.day_to}: "
         f"{result.agent_rows} agent rows, {result.crew_rows} crew rows ({result.seconds:.2f} s)"
@@ -102,9 +109,9 @@ def cmd_rollup(args: argparse.Namespace) -> None:
 def cmd_cleanup(args: argparse.Namespace) -> None:
     if args.days < 0:
         raise CliError("--days must be 0 or more")
-    with open_db(args.db) as db, db.cursor() as cur:
+    with open_db(args.db) as db, db.reader() as session:
         with err.status("Refreshing rollups and deleting old spans …"):
-            result = cleanup(cur, db.projections, args.days, dry_run=args.dry_run)
+            result = cleanup(session, db.projections, args.days, dry_run=args.dry_run)
     verb = "would delete" if result.dry_run else "deleted"
     for table, n in result.deleted.items():
         err.print(f"{table}: {verb} {n} row(s) before {result.cutoff.isoformat()} UTC")
@@ -115,9 +122,9 @@ def cmd_stats(args: argparse.Namespace) -> None:
     from crewscope.query_api.queries.dashboard import dashboard
 
     console = Console()
-    with open_db(args.db) as db, db.session() as cur:
-        data = dashboard(cur)
-        agents = list_agents(cur, TimeRange(args.time_range)).agents
+    with open_db(args.db) as db, db.session() as session:
+        data = dashboard(session)
+        agents = list_agents(session, TimeRange(args.time_range)).agents
     totals = Table(title="Totals")
     for col in ("period", "runs", "failed runs", "executions", "success %", "tokens", "cost $"):
         totals.add_column(col, justify="right")
@@ -148,27 +155,21 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from crewscope.query_api.routes.export import export_filters
+    from crewscope.query_api.queries.export import export_filters
 
     dataset, fmt = Dataset(args.dataset), ExportFormat(args.format)
     status = ExecutionStatus(args.status) if args.status else None
     where = export_filters(dataset, args.crew, args.agent, status, args.start_from, args.start_to)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
-        with open_db(args.db) as db, db.session() as cur, _progress() as progress:
+        with open_db(args.db) as db, db.session() as session, _progress() as progress:
             task = progress.add_task(f"Exporting {dataset.value}", total=None)
-            for chunk in stream_export(cur, dataset, fmt, where):
+            for chunk in stream_export(session, dataset, fmt, where):
                 out.write(chunk)
                 progress.advance(task, chunk.count("\n"))
     finally:
         if out is not sys.stdout:
             out.close()
-
-
-def cmd_demo(args: argparse.Namespace) -> None:
-    from crewscope.demo.run import main as demo_main  # written alongside; imported lazily
-
-    raise SystemExit(demo_main(list(args.demo_args)))
 
 
 def _iso(value: str) -> datetime:
@@ -225,19 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="start_to", type=_iso, help="started at or before")
     p.set_defaults(fn=cmd_export)
 
-    p = add("demo", "Run the demo crew (see crewscope.demo)")
-    p.add_argument("demo_args", nargs=argparse.REMAINDER)
-    p.set_defaults(fn=cmd_demo)
+    add("demo", "Run the demo crews (options: crewscope demo --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["demo"]:
-        # argparse cannot hand options like --db through to the demo's own parser
-        from crewscope.demo.run import main as demo_main
-
-        return demo_main(argv[1:])
+        # The demo is a program of its own (it instruments and runs crews): hand it the
+        # rest of the command line as it is.
+        return subprocess.call([sys.executable, "-m", "crewscope.demo", *argv[1:]])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

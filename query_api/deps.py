@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the per-request cursor and shared query parameters."""
+"""FastAPI dependencies: the per-request session and shared query parameters."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated
 
-import duckdb
 from fastapi import Depends, HTTPException, Query, Request
 
-from crewscope.query_api.models.runs import ExecutionStatus, TimeRange
+from crewscope.query_api.dates import to_naive_utc
+from crewscope.query_api.models.common import ExecutionStatus, TimeRange
 from crewscope.query_api.ops.health import HealthRegistry
 from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.where import to_naive_utc
+from crewscope.query_api.store.session import Session
 
 
 def get_db(request: Request) -> Database:
@@ -20,10 +20,10 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def get_cursor(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One cursor per request, with the projections brought up to date first."""
-    with get_db(request).session() as cur:
-        yield cur
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, with the projections brought up to date first."""
+    with get_db(request).session() as session:
+        yield session
 
 
 def get_health(request: Request) -> HealthRegistry:
@@ -32,7 +32,7 @@ def get_health(request: Request) -> HealthRegistry:
 
 
 DbDep = Annotated[Database, Depends(get_db)]
-CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
+SessionDep = Annotated[Session, Depends(get_session)]
 HealthDep = Annotated[HealthRegistry, Depends(get_health)]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1..100")]

@@ -49,7 +49,7 @@ class Served:
         return f"ws://127.0.0.1:{self.port}{API}/live"
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        cur = self.app.state.db.cursor()
+        cur = self.app.state.db.store.cursor()
         try:
             return cur.execute(sql, params or []).fetchall()
         finally:

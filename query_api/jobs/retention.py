@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import duckdb
-
+from crewscope.query_api.dates import day_start, utcnow
 from crewscope.query_api.jobs.rollups import FROZEN_BEFORE_KEY, frozen_before, refresh_rollups
-from crewscope.query_api.store.projections import Projections, write_meta
-from crewscope.query_api.store.where import day_start, utcnow
+from crewscope.query_api.store.meta import write_meta
+from crewscope.query_api.store.projections import Projections
+from crewscope.query_api.store.query import Ident, inline
+from crewscope.query_api.store.session import EngineError, Session
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +29,13 @@ RETAINED_TABLES = (
     ("otel_metrics_exponential_histogram", "TimeUnix"),
     ("otel_metrics_summary", "TimeUnix"),
 )
-TABLE_HAS_COLUMN = (
-    "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?"
+TABLE_HAS_COLUMN = inline(
+    "table_has_column",
+    "SELECT count(*) FROM information_schema.columns "
+    "WHERE table_name = $table AND column_name = $column",
 )
+COUNT_BEFORE = inline("count_before", "SELECT count(*) FROM {{table}} WHERE {{column}} < $cutoff")
+DELETE_BEFORE = inline("delete_before", "DELETE FROM {{table}} WHERE {{column}} < $cutoff")
 
 
 @dataclass
@@ -46,7 +51,7 @@ def cutoff_for(days: int, now: datetime | None = None) -> datetime:
 
 
 def cleanup(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     projections: Projections,
     days: int,
     *,
@@ -56,43 +61,30 @@ def cleanup(
     if days < 0:
         raise ValueError("days must be >= 0")
     cutoff = cutoff_for(days, now)
-    tables = [t for t in RETAINED_TABLES if _has_column(cur, *t)]
+    tables = [(Ident(t), Ident(c)) for t, c in RETAINED_TABLES if _has_column(s, t, c)]
     counts = {
-        table: int(
-            (
-                cur.execute(f'SELECT count(*) FROM {table} WHERE "{col}" < ?', [cutoff]).fetchone()
-                or (0,)
-            )[0]
-        )
+        table.name: int(s.scalar(COUNT_BEFORE, {"cutoff": cutoff}, table=table, column=col) or 0)
         for table, col in tables
     }
     if dry_run or not any(counts.values()):
         return CleanupResult(cutoff, counts, dry_run)
-    projections.sync(cur)
-    first: date | None = frozen_before(cur)
-    refresh_rollups(cur, first, cutoff.date() - timedelta(days=1))
-    cur.begin()
-    try:
+    projections.sync(s)
+    first: date | None = frozen_before(s)
+    refresh_rollups(s, first, cutoff.date() - timedelta(days=1))
+    with s.transaction():
         for table, col in tables:
-            cur.execute(f'DELETE FROM {table} WHERE "{col}" < ?', [cutoff])
-        previous = frozen_before(cur)
-        write_meta(
-            cur, FROZEN_BEFORE_KEY, max(cutoff.date(), previous or cutoff.date()).isoformat()
-        )
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
+            s.execute(DELETE_BEFORE, {"cutoff": cutoff}, table=table, column=col)
+        previous = frozen_before(s)
+        write_meta(s, FROZEN_BEFORE_KEY, max(cutoff.date(), previous or cutoff.date()).isoformat())
     # Deleting lets a checkpoint renumber rowids: fold it in now and rebuild the projections.
     try:
-        cur.execute("CHECKPOINT")
-    except duckdb.Error:  # other transactions open: a later checkpoint will vacuum instead
+        s.checkpoint()
+    except EngineError:  # other transactions open: a later checkpoint will vacuum instead
         logger.debug("checkpoint after retention deferred", exc_info=True)
-    projections.rebuild(cur)
+    projections.rebuild(s)
     logger.info("retention: deleted %s (before %s)", counts, cutoff.isoformat())
     return CleanupResult(cutoff, counts, dry_run)
 
 
-def _has_column(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    row = cur.execute(TABLE_HAS_COLUMN, [table, column]).fetchone()
-    return bool(row and row[0])
+def _has_column(s: Session, table: str, column: str) -> bool:
+    return bool(s.scalar(TABLE_HAS_COLUMN, {"table": table, "column": column}))

@@ -13,31 +13,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
 
-import duckdb
-
-from crewscope.query_api.models.agents import RollupResponse, RollupRow
-from crewscope.query_api.queries.span_tree import rows_as_dicts
-from crewscope.query_api.store.projections import read_meta
-from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
-from crewscope.query_api.store.where import as_utc, day_start, utcnow
+from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.dates import day_start, utcnow
+from crewscope.query_api.store.meta import read_meta, write_meta
+from crewscope.query_api.store.query import Ident, inline, named
+from crewscope.query_api.store.session import Session
 
 logger = logging.getLogger(__name__)
 
 FROZEN_BEFORE_KEY = "rollups_frozen_before"
 LAST_REFRESH_KEY = "rollups_last_refresh"
 ROLLUP_TABLES = (  # fixed allowlist: (table, insert query)
-    ("crewscope_rollup_agent_daily", "rollups/agent_daily.sql"),
-    ("crewscope_rollup_crew_daily", "rollups/crew_daily.sql"),
-    ("crewscope_rollup_agent_errors_daily", "rollups/agent_errors_daily.sql"),
+    ("crewscope_rollup_agent_daily", "rollups/agent_daily"),
+    ("crewscope_rollup_crew_daily", "rollups/crew_daily"),
+    ("crewscope_rollup_agent_errors_daily", "rollups/agent_errors_daily"),
 )
-FIRST_DAY = """
-SELECT min(d) FROM (
-    SELECT min("Timestamp")::DATE AS d FROM crewscope_tasks
-    UNION ALL SELECT min("Timestamp")::DATE FROM crewscope_runs
+FIRST_DAY = named("rollups/first_day")
+COUNT_DAYS = inline(
+    "count_days", 'SELECT count(*) FROM {{table}} WHERE "Day" BETWEEN $first AND $last'
 )
-"""
+DELETE_DAYS = inline("delete_days", 'DELETE FROM {{table}} WHERE "Day" BETWEEN $first AND $last')
 CHUNK_DAYS = 7
 
 
@@ -51,13 +47,13 @@ class RefreshResult:
     seconds: float
 
 
-def frozen_before(cur: duckdb.DuckDBPyConnection) -> date | None:
-    value = read_meta(cur, FROZEN_BEFORE_KEY)
+def frozen_before(s: Session) -> date | None:
+    value = read_meta(s, FROZEN_BEFORE_KEY)
     return date.fromisoformat(value) if value else None
 
 
 def refresh_rollups(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     day_from: date | None = None,
     day_to: date | None = None,
     *,
@@ -70,10 +66,9 @@ def refresh_rollups(
     started = time.perf_counter()
     now = utcnow()
     if day_from is None:
-        row = cur.execute(FIRST_DAY).fetchone()
-        day_from = row[0] if row and row[0] else now.date()
+        day_from = s.scalar(FIRST_DAY) or now.date()
     day_to = day_to or now.date()
-    frozen = frozen_before(cur)
+    frozen = frozen_before(s)
     if frozen is not None and day_from < frozen:
         day_from = frozen
     total = (day_to - day_from).days + 1
@@ -83,47 +78,32 @@ def refresh_rollups(
     chunk_start = day_from
     while chunk_start <= day_to:
         chunk_end = min(chunk_start + timedelta(days=CHUNK_DAYS - 1), day_to)
-        _refresh_chunk(cur, chunk_start, chunk_end, now)
+        _refresh_chunk(s, chunk_start, chunk_end, now)
         done += (chunk_end - chunk_start).days + 1
         if progress is not None:
             progress(done, total)
         chunk_start = chunk_end + timedelta(days=1)
-    counts = [
-        cur.execute(
-            f'SELECT count(*) FROM {table} WHERE "Day" BETWEEN ? AND ?', [day_from, day_to]
-        ).fetchone()
+    agent_rows, crew_rows = (
+        int(s.scalar(COUNT_DAYS, {"first": day_from, "last": day_to}, table=Ident(table)) or 0)
         for table, _ in ROLLUP_TABLES[:2]
-    ]
-    cur.execute(
-        "INSERT OR REPLACE INTO crewscope_meta VALUES (?, ?)", [LAST_REFRESH_KEY, now.isoformat()]
     )
+    write_meta(s, LAST_REFRESH_KEY, now.isoformat())
     return RefreshResult(
-        day_from,
-        day_to,
-        total,
-        int(counts[0][0]) if counts[0] else 0,
-        int(counts[1][0]) if counts[1] else 0,
-        time.perf_counter() - started,
+        day_from, day_to, total, agent_rows, crew_rows, time.perf_counter() - started
     )
 
 
-def _refresh_chunk(cur: duckdb.DuckDBPyConnection, first: date, last: date, now: object) -> None:
+def _refresh_chunk(s: Session, first: date, last: date, now: object) -> None:
     params = {
         "ts_from": day_start(first),
         "ts_to": day_start(last + timedelta(days=1)),
         "now": now,
         "llm_ops": list(LLM_OPERATIONS),
     }
-    cur.begin()
-    try:
+    with s.transaction():
         for table, query in ROLLUP_TABLES:
-            cur.execute(f'DELETE FROM {table} WHERE "Day" BETWEEN ? AND ?', [first, last])
-            sql = load_sql(query)
-            cur.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
+            s.execute(DELETE_DAYS, {"first": first, "last": last}, table=Ident(table))
+            s.execute(named(query), params)
 
 
 @dataclass
@@ -144,61 +124,3 @@ class JobState:
         self.runs += 1
         if error is not None:
             logger.warning("%s job failed: %s", self.name, error, exc_info=error)
-
-
-class GroupBy(str, Enum):
-    AGENT = "agent"
-    CREW = "crew"
-
-
-# Fixed allowlist: rollup table and name column per grouping.
-ROLLUP_SOURCES = {
-    GroupBy.AGENT: ("crewscope_rollup_agent_daily", "AgentName"),
-    GroupBy.CREW: ("crewscope_rollup_crew_daily", "CrewName"),
-}
-READ_ROLLUPS = """
-SELECT "Day" AS day, "{col}" AS name, "Executions" AS executions, "Successful" AS successful,
-    "Failed" AS failed, "SuccessRate" AS success_rate, "AvgMs" AS avg_ms, "MinMs" AS min_ms,
-    "MaxMs" AS max_ms, "P50Ms" AS p50_ms, "P95Ms" AS p95_ms, "P99Ms" AS p99_ms,
-    "InputTokens" AS input_tokens, "OutputTokens" AS output_tokens, "CostUsd" AS cost_usd,
-    "RefreshedAt" AS refreshed_at
-FROM {table}
-WHERE "Day" BETWEEN $date_from AND $date_to AND ($name IS NULL OR "{col}" = $name)
-ORDER BY "Day" DESC, "{col}"
-LIMIT $limit OFFSET $offset
-"""
-COUNT_ROLLUPS = """
-SELECT count(*) FROM {table}
-WHERE "Day" BETWEEN $date_from AND $date_to AND ($name IS NULL OR "{col}" = $name)
-"""
-
-
-def read_rollups(
-    cur: duckdb.DuckDBPyConnection,
-    group_by: GroupBy,
-    date_from: date,
-    date_to: date,
-    name: str | None,
-    limit: int,
-    offset: int,
-) -> RollupResponse:
-    table, col = ROLLUP_SOURCES[group_by]
-    params: dict[str, object] = {"date_from": date_from, "date_to": date_to, "name": name}
-    (total,) = cur.execute(COUNT_ROLLUPS.format(table=table, col=col), params).fetchone() or (0,)
-    cur.execute(
-        READ_ROLLUPS.format(table=table, col=col), {**params, "limit": limit, "offset": offset}
-    )
-    rows = []
-    for row in rows_as_dicts(cur):
-        row[group_by.value] = row.pop("name")
-        row["refreshed_at"] = as_utc(row["refreshed_at"])
-        rows.append(RollupRow(**row))
-    return RollupResponse(
-        group_by=group_by.value,
-        date_from=date_from,
-        date_to=date_to,
-        rows=rows,
-        total=int(total),
-        limit=limit,
-        offset=offset,
-    )

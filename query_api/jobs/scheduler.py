@@ -7,10 +7,10 @@ import logging
 import time
 from datetime import timedelta
 
+from crewscope.query_api.dates import utcnow
 from crewscope.query_api.jobs.retention import cleanup
 from crewscope.query_api.jobs.rollups import JobState, refresh_rollups
 from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.where import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +19,11 @@ def run_rollup(db: Database, job: JobState) -> None:
     """First run: every day not frozen; later runs: yesterday and today (late spans)."""
     started = time.perf_counter()
     try:
-        with db.cursor() as cur:
-            db.projections.verify(cur)
-            db.projections.sync(cur)
+        with db.reader() as s:
+            db.projections.verify(s)
+            db.projections.sync(s)
             since = None if job.runs == 0 else utcnow().date() - timedelta(days=1)
-            refresh_rollups(cur, since)
+            refresh_rollups(s, since)
     except Exception as exc:
         job.record(started, exc)
     else:
@@ -33,8 +33,8 @@ def run_rollup(db: Database, job: JobState) -> None:
 def run_retention(db: Database, job: JobState, days: int) -> None:
     started = time.perf_counter()
     try:
-        with db.cursor() as cur:
-            cleanup(cur, db.projections, days)
+        with db.reader() as s:
+            cleanup(s, db.projections, days)
     except Exception as exc:
         job.record(started, exc)
     else:

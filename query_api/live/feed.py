@@ -6,7 +6,7 @@ process itself (an in-process exporter sharing the store, crewscope's own HTTP s
 background task therefore polls the tables by rowid watermark every ``poll_interval_s``
 (250 ms): DuckDB gives appended rows increasing rowids and a snapshot always sees a rowid
 prefix of committed appends, so ``rowid BETWEEN watermark AND max(rowid)`` is exactly what is
-new, whatever path wrote it (the same technique as `projections`). A poll is three cheap
+new, whatever path wrote it (`store.rowids`, as the projection sync). A poll is three cheap
 ``max(rowid)`` lookups when nothing landed; the data is read only while clients listen.
 
 Spans land when they end, so events are completions: ``llm_call`` (with tokens and cost),
@@ -42,22 +42,16 @@ from crewscope.query_api.live.messages import (
     span_event,
 )
 from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.sql import load_sql
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.rowids import last_rowid, newest_rowid
 
 logger = logging.getLogger(__name__)
 
 MAX_ROWS_PER_POLL = 5_000
 YIELD_EVERY = 200  # messages published between yields to the event loop (senders drain)
-MAX_ROWID = {
-    "spans": "SELECT max(rowid) FROM otel_traces WHERE rowid >= ?",
-    "sum": "SELECT max(rowid) FROM otel_metrics_sum WHERE rowid >= ?",
-    "gauge": "SELECT max(rowid) FROM otel_metrics_gauge WHERE rowid >= ?",
-}
-MAX_ROWID_ALL = {
-    "spans": "SELECT max(rowid) FROM otel_traces",
-    "sum": "SELECT max(rowid) FROM otel_metrics_sum",
-    "gauge": "SELECT max(rowid) FROM otel_metrics_gauge",
-}
+TABLES = {"spans": "otel_traces", "sum": "otel_metrics_sum", "gauge": "otel_metrics_gauge"}
+LIVE_SPANS = named("reads/live_spans")
+LIVE_PROCESS = named("reads/live_process")
 
 
 class LiveFeed:
@@ -87,18 +81,16 @@ class LiveFeed:
 
     def _read(self, want_rows: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """New span and process rows since the watermarks (runs in a worker thread)."""
-        cur = self.db.cursor()
-        try:
+        with self.db.reader() as s:
             if self._marks is None:  # start at the end: the feed shows what lands from now
-                self._marks = {k: self._max_all(cur, k) + 1 for k in MAX_ROWID_ALL}
-            his = {}
-            for key, sql in MAX_ROWID.items():
-                row = cur.execute(sql, [self._marks[key]]).fetchone()
-                hi = row[0] if row and row[0] is not None else None
-                if hi is None and self._max_all(cur, key) < self._marks[key] - 1:
+                self._marks = {k: last_rowid(s, table) + 1 for k, table in TABLES.items()}
+            his: dict[str, int | None] = {}
+            for key, table in TABLES.items():
+                newest = newest_rowid(s, table, self._marks[key])
+                if newest is None and last_rowid(s, table) < self._marks[key] - 1:
                     # rowids were renumbered (retention + checkpoint): restart at the end
-                    self._marks[key] = self._max_all(cur, key) + 1
-                his[key] = hi
+                    self._marks[key] = last_rowid(s, table) + 1
+                his[key] = newest
             spans: list[dict[str, Any]] = []
             process: list[dict[str, Any]] = []
             lo = dict(self._marks)
@@ -107,29 +99,16 @@ class LiveFeed:
                 for k, v in his.items()
             }
             if want_rows and hi["spans"] >= lo["spans"]:
-                cursor = cur.execute(
-                    load_sql("reads/live_spans.sql"), {"lo": lo["spans"], "hi": hi["spans"]}
-                )
-                names = [d[0] for d in cursor.description or ()]
-                spans = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                spans = s.rows(LIVE_SPANS, {"lo": lo["spans"], "hi": hi["spans"]})
             if want_rows and (hi["sum"] >= lo["sum"] or hi["gauge"] >= lo["gauge"]):
-                cursor = cur.execute(
-                    load_sql("reads/live_process.sql"),
+                process = s.rows(
+                    LIVE_PROCESS,
                     {"lo_sum": lo["sum"], "hi_sum": hi["sum"],
                      "lo_gauge": lo["gauge"], "hi_gauge": hi["gauge"]},
                 )  # fmt: skip
-                names = [d[0] for d in cursor.description or ()]
-                process = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             for k in hi:
                 self._marks[k] = max(self._marks[k], hi[k] + 1)
             return spans, process
-        finally:
-            cur.close()
-
-    @staticmethod
-    def _max_all(cur: Any, key: str) -> int:
-        row = cur.execute(MAX_ROWID_ALL[key]).fetchone()
-        return -1 if not row or row[0] is None else int(row[0])
 
     async def poll_once(self) -> None:
         spans, process = await asyncio.to_thread(self._read, bool(self.clients))

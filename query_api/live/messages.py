@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from crewscope.query_api.store.sql import LLM_OPERATIONS
+from crewscope.exporter.operations import LLM_OPERATIONS
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Response models for process stats, token/cost and execution time series, success rates."""
+"""Process stats, token/cost and execution time series, success rates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from crewscope.query_api.models.runs import TimeRange
+from crewscope.query_api.models.common import TimeRange
 
 
 class Resolution(str, Enum):
@@ -25,7 +25,7 @@ class Resolution(str, Enum):
         return int(self.value[:-1]) * unit
 
 
-class GroupBy(str, Enum):
+class SeriesGroupBy(str, Enum):
     NONE = "none"
     MODEL = "model"
     AGENT = "agent"
@@ -108,7 +108,7 @@ class TokenSeriesResponse(BaseModel):
     resolution: Resolution
     start: datetime
     end: datetime
-    group_by: GroupBy
+    group_by: SeriesGroupBy
     series: list[TokenSeries]
 
 

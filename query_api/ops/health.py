@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from crewscope.query_api.dates import as_utc, utcnow
 from crewscope.query_api.jobs.rollups import JobState
-from crewscope.query_api.models.agents import ComponentStatus, SystemHealthSummary
+from crewscope.query_api.models.health import ComponentStatus, SystemHealthSummary
 from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.where import as_utc, utcnow
+from crewscope.query_api.store.query import named
 
 if TYPE_CHECKING:
     from crewscope.exporter.receiver.decode_pool import DecodePool
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 Probe = Callable[[], ComponentStatus]
 HEALTHY, DEGRADED, UNHEALTHY, NOT_CONFIGURED = "healthy", "degraded", "unhealthy", "not_configured"
 QUEUE_DEGRADED_FILL = 0.8
-DB_STATS = 'SELECT count(*), max("Timestamp") FROM otel_traces'
+DB_STATS = named("reads/database_stats")
 
 
 class HealthRegistry:
@@ -96,8 +97,8 @@ def decode_pool_probe(pool: DecodePool) -> Probe:
 
 def database_status(db: Database) -> ComponentStatus:
     try:
-        with db.cursor() as cur:
-            row = cur.execute(DB_STATS).fetchone()
+        with db.reader() as s:
+            row = s.first(DB_STATS)
         spans, last = (row or (0, None))[0], (row or (0, None))[1]
     except Exception as exc:
         return ComponentStatus(name="database", status=UNHEALTHY, details=str(exc))

@@ -79,14 +79,15 @@ from prometheus_client.core import (
     Metric,
 )
 
+from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.dates import window
 from crewscope.query_api.ops.self_telemetry import (
     SELF_SERVICE_NAME,
     ExcludeRoutes,
     QueueSpanProcessor,
     self_telemetry_enabled,
 )
-from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
-from crewscope.query_api.store.where import window
+from crewscope.query_api.store.query import named
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -217,17 +218,13 @@ class ServerCollector:
 
     def _compute(self) -> list[Metric]:
         bounds = list(AGENT_DURATION_BUCKETS)
-        with self.db.cursor() as cur:
-            execs = cur.execute(
-                load_sql("reads/prom_agent_executions.sql"), {"bounds": bounds}
-            ).fetchall()
+        with self.db.reader() as s:
+            execs = s.tuples(named("reads/prom_agent_executions"), {"bounds": bounds})
             start, end = window(SUCCESS_RATE_DAYS)
-            rates = cur.execute(
-                load_sql("reads/agent_success_rate.sql"), {"start": start, "end": end, "crew": None}
-            ).fetchall()
-            llm = cur.execute(
-                load_sql("reads/prom_llm_usage.sql"), {"llm_ops": list(LLM_OPERATIONS)}
-            ).fetchall()
+            rates = s.tuples(
+                named("reads/agent_success_rate"), {"start": start, "end": end, "crew": None}
+            )
+            llm = s.tuples(named("reads/prom_llm_usage"), {"llm_ops": list(LLM_OPERATIONS)})
         total = CounterMetricFamily(
             "agent_execution", "task executions per agent (seed 004), from stored spans",
             labels=["agent", "status"],

@@ -7,7 +7,8 @@ from html import escape
 from importlib import resources
 from string import Template
 
-from crewscope.query_api.models.agents import AgentSummary, DashboardResponse
+from crewscope.query_api.models.agents import AgentSummary
+from crewscope.query_api.models.dashboard import DashboardResponse
 
 BAR_PX = 240
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
+from crewscope.query_api.dates import as_utc, day_start, day_window, utcnow, window
 from crewscope.query_api.models.agents import (
     AgentListResponse,
     AgentMetrics,
@@ -15,40 +14,32 @@ from crewscope.query_api.models.agents import (
     TopError,
     Trend,
 )
-from crewscope.query_api.models.runs import MetricType, TimeRange
-from crewscope.query_api.queries.span_tree import rows_as_dicts
-from crewscope.query_api.store.sql import load_sql
-from crewscope.query_api.store.where import as_utc, day_start, day_window, utcnow, window
+from crewscope.query_api.models.common import MetricType, TimeRange
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.session import Session
 from crewscope.query_api.store.windows import hour_split
 
 TREND_MIN_EXECUTIONS = 10
 TREND_THRESHOLD = 0.05  # seed 004: a change of more than 5 points in success rate
-AGENT_EXISTS = (
-    'SELECT EXISTS (SELECT 1 FROM crewscope_tasks WHERE "AgentName" = $agent) '
-    'OR EXISTS (SELECT 1 FROM crewscope_rollup_agent_daily WHERE "AgentName" = $agent) '
-    'OR EXISTS (SELECT 1 FROM crewscope_memory_ops WHERE "AgentName" = $agent)'
-)
+AGENT_EXISTS = named("reads/agent_exists")
 
 
-def agent_exists(cur: duckdb.DuckDBPyConnection, agent: str) -> bool:
-    row = cur.execute(AGENT_EXISTS, {"agent": agent}).fetchone()
-    return bool(row and row[0])
+def agent_exists(s: Session, agent: str) -> bool:
+    return bool(s.scalar(AGENT_EXISTS, {"agent": agent}))
 
 
 def list_agents(
-    cur: duckdb.DuckDBPyConnection, time_range: TimeRange, now: datetime | None = None
+    s: Session, time_range: TimeRange, now: datetime | None = None
 ) -> AgentListResponse:
     start, end = window(time_range.days, now)
-    agents = agent_summaries(cur, start, end)
+    agents = agent_summaries(s, start, end)
     return AgentListResponse(time_range=time_range, agents=agents)
 
 
-def agent_summaries(
-    cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime
-) -> list[AgentSummary]:
+def agent_summaries(s: Session, start: datetime, end: datetime) -> list[AgentSummary]:
     h_from, h_to = hour_split(start, end)
     params = {"start": start, "end": end, "h_from": h_from, "h_to": h_to}
-    rows = rows_as_dicts(cur.execute(load_sql("reads/agent_list.sql"), params))
+    rows = s.rows(named("reads/agent_list"), params)
     for row in rows:
         if row["last_execution"] is not None:
             row["last_execution"] = as_utc(row["last_execution"])
@@ -68,7 +59,7 @@ def trend(n: int, first_rate: float | None, second_rate: float | None) -> Trend:
 
 
 def agent_metrics(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     agent: str,
     time_range: TimeRange,
     metric_type: MetricType,
@@ -82,12 +73,12 @@ def agent_metrics(
     if metric_type is MetricType.REALTIME:
         h_from, h_to = hour_split(start, end)
         params.update(start=start, end=end, h_from=h_from, h_to=h_to)
-        row = rows_as_dicts(cur.execute(load_sql("reads/agent_metrics_realtime.sql"), params))[0]
+        row = s.rows(named("reads/agent_metrics_realtime"), params)[0]
         source = "spans"
     else:
         start = day_start(day_from)
         params.update(day_from=day_from, day_to=day_to)
-        row = rows_as_dicts(cur.execute(load_sql("reads/agent_metrics_aggregated.sql"), params))[0]
+        row = s.rows(named("reads/agent_metrics_aggregated"), params)[0]
         refreshed_at = as_utc(row["refreshed_at"]) if row["refreshed_at"] else None
         source = "rollup"
     errors_params = {
@@ -98,7 +89,7 @@ def agent_metrics(
         "day_from": day_from,
         "day_to": day_to,
     }
-    top = rows_as_dicts(cur.execute(load_sql("reads/agent_top_errors.sql"), errors_params))
+    top = s.rows(named("reads/agent_top_errors"), errors_params)
     n, ok = int(row["n"]), int(row["ok"])
     q = row["q"] or [None, None, None]
     return AgentMetrics(

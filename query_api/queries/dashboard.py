@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import duckdb
-
-from crewscope.query_api.models.agents import DashboardResponse, PeriodTotals, TrendPoint
+from crewscope.query_api.dates import as_utc, day_start, utcnow
+from crewscope.query_api.models.dashboard import DashboardResponse, PeriodTotals, TrendPoint
 from crewscope.query_api.queries.agents import agent_summaries
-from crewscope.query_api.queries.span_tree import rows_as_dicts
-from crewscope.query_api.store.sql import load_sql
-from crewscope.query_api.store.where import as_utc, day_start, utcnow
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.session import Session
 from crewscope.query_api.store.windows import ceil_hour, floor_hour
 
 ISSUE_ERROR_RATE = 10.0
@@ -30,26 +28,18 @@ def _periods(now: datetime) -> dict[str, datetime]:
 
 
 def dashboard(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     now: datetime | None = None,
     issue_error_rate: float = ISSUE_ERROR_RATE,
 ) -> DashboardResponse:
     now = now or utcnow()
-    totals = [
-        PeriodTotals(**row)
-        for row in rows_as_dicts(cur.execute(load_sql("reads/dashboard_totals.sql"), _periods(now)))
-    ]
-    week = [a for a in agent_summaries(cur, now - timedelta(days=7), now) if a.total_executions]
+    totals = [PeriodTotals(**row) for row in s.rows(named("reads/dashboard_totals"), _periods(now))]
+    week = [a for a in agent_summaries(s, now - timedelta(days=7), now) if a.total_executions]
     top = sorted(week, key=lambda a: (-(a.success_rate or 0.0), a.avg_ms or 0.0, a.agent))
     issues = [a for a in week if 100.0 - (a.success_rate or 0.0) > issue_error_rate]
     issues.sort(key=lambda a: (a.success_rate or 0.0, a.agent))
     since = day_start((now - timedelta(days=29)).date())
-    trend = [
-        TrendPoint(**row)
-        for row in rows_as_dicts(
-            cur.execute(load_sql("reads/dashboard_trend.sql"), {"since": since})
-        )
-    ]
+    trend = [TrendPoint(**row) for row in s.rows(named("reads/dashboard_trend"), {"since": since})]
     month = totals[-1] if totals else None
     return DashboardResponse(
         generated_at=as_utc(now),

@@ -10,9 +10,11 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-import duckdb
-
-from crewscope.query_api.store.where import Where
+from crewscope.query_api.models.common import ExecutionStatus
+from crewscope.query_api.queries.runs import run_filters
+from crewscope.query_api.queries.tasks import task_filters
+from crewscope.query_api.store.query import Where, named
+from crewscope.query_api.store.session import Session
 
 BATCH_ROWS = 2000
 
@@ -29,61 +31,32 @@ class ExportFormat(str, Enum):
     JSON = "json"
 
 
-# Fixed allowlist: each dataset's SELECT, with {where} from a `Where`.
-EXPORT_QUERIES = {
-    Dataset.RUNS: """
-        SELECT r."TraceId" AS run_id, r."SpanId" AS span_id, r."CrewName" AS crew,
-            CASE WHEN r."Failed" THEN 'failed' ELSE 'completed' END AS status,
-            r."Timestamp" AS start_time, r."EndTime" AS end_time, r."DurationMs" AS duration_ms,
-            r."InputTokens" AS input_tokens, r."OutputTokens" AS output_tokens,
-            t."CostUsd" AS cost_usd, t."Tasks" AS task_count, t."LlmCalls" AS llm_calls,
-            t."ToolCalls" AS tool_calls, r."ErrorType" AS error_type,
-            left(r."StatusMessage", 200) AS error_preview
-        FROM crewscope_runs r LEFT JOIN crewscope_trace_totals t USING ("TraceId")
-        {where} ORDER BY r."Timestamp" DESC, r."SpanId"
-    """,
-    Dataset.TASKS: """
-        SELECT "SpanId" AS task_id, "TraceId" AS run_id, "CrewName" AS crew,
-            "AgentName" AS agent, "TaskName" AS task,
-            CASE WHEN "Failed" THEN 'failed' ELSE 'completed' END AS status,
-            "Timestamp" AS start_time, "EndTime" AS end_time, "DurationMs" AS duration_ms,
-            "InputTokens" AS input_tokens, "OutputTokens" AS output_tokens,
-            "LlmCalls" AS llm_calls, "ToolCalls" AS tool_calls, "ErrorType" AS error_type,
-            left("StatusMessage", 200) AS error_preview
-        FROM crewscope_tasks {where} ORDER BY "Timestamp" DESC, "SpanId"
-    """,
-    Dataset.ROLLUPS_AGENT: """
-        SELECT "Day" AS day, "AgentName" AS agent, "Executions" AS executions,
-            "Successful" AS successful, "Failed" AS failed, "SuccessRate" AS success_rate,
-            "AvgMs" AS avg_ms, "MinMs" AS min_ms, "MaxMs" AS max_ms, "P50Ms" AS p50_ms,
-            "P95Ms" AS p95_ms, "P99Ms" AS p99_ms, "InputTokens" AS input_tokens,
-            "OutputTokens" AS output_tokens, "CostUsd" AS cost_usd
-        FROM crewscope_rollup_agent_daily {where} ORDER BY "Day", "AgentName"
-    """,
-    Dataset.ROLLUPS_CREW: """
-        SELECT "Day" AS day, "CrewName" AS crew, "Executions" AS executions,
-            "Successful" AS successful, "Failed" AS failed, "SuccessRate" AS success_rate,
-            "AvgMs" AS avg_ms, "MinMs" AS min_ms, "MaxMs" AS max_ms, "P50Ms" AS p50_ms,
-            "P95Ms" AS p95_ms, "P99Ms" AS p99_ms, "InputTokens" AS input_tokens,
-            "OutputTokens" AS output_tokens, "CostUsd" AS cost_usd
-        FROM crewscope_rollup_crew_daily {where} ORDER BY "Day", "CrewName"
-    """,
-}
+EXPORT_QUERIES = {d: named(f"reads/export_{d.value}") for d in Dataset}
+"""Each dataset's SELECT (a fixed allowlist), filtered by a `Where`."""
+
+
+def export_filters(
+    dataset: Dataset,
+    crew: str | None,
+    agent: str | None,
+    status: ExecutionStatus | None,
+    start_from: datetime | None,
+    start_to: datetime | None,
+) -> Where:
+    if dataset is Dataset.RUNS:
+        return run_filters(crew, status, start_from, start_to)
+    if dataset is Dataset.TASKS:
+        return task_filters(crew, agent, None, None, status, start_from, start_to)
+    where = Where()
+    name = agent if dataset is Dataset.ROLLUPS_AGENT else crew
+    col = '"AgentName"' if dataset is Dataset.ROLLUPS_AGENT else '"CrewName"'
+    where.add_if(name, f"{col} = $name", "name")
+    where.add_if(start_from.date() if start_from else None, '"Day" >= $day_from', "day_from")
+    where.add_if(start_to.date() if start_to else None, '"Day" <= $day_to', "day_to")
+    return where
+
 
 MEDIA_TYPES = {ExportFormat.CSV: "text/csv", ExportFormat.JSON: "application/json"}
-
-
-def _batches(
-    cur: duckdb.DuckDBPyConnection, dataset: Dataset, where: Where
-) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
-    cur.execute(EXPORT_QUERIES[dataset].format(where=where.sql()), where.params)
-    columns = [d[0] for d in cur.description or ()]
-
-    def rows() -> Iterator[list[tuple[Any, ...]]]:
-        while batch := cur.fetchmany(BATCH_ROWS):
-            yield batch
-
-    return columns, rows()
 
 
 def _plain(value: Any) -> Any:
@@ -94,11 +67,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def stream_export(
-    cur: duckdb.DuckDBPyConnection, dataset: Dataset, fmt: ExportFormat, where: Where
-) -> Iterator[str]:
-    """Yield the export in chunks; the caller owns (and closes) `cur` after iteration."""
-    columns, batches = _batches(cur, dataset, where)
+def stream_export(s: Session, dataset: Dataset, fmt: ExportFormat, where: Where) -> Iterator[str]:
+    """Yield the export in chunks; the caller owns (and closes) `s` after iteration."""
+    columns, batches = s.batches(EXPORT_QUERIES[dataset], None, BATCH_ROWS, where=where)
     if fmt is ExportFormat.CSV:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -13,29 +13,28 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-import duckdb
-
-from crewscope.query_api.models.runs import TimeRange
+from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.dates import as_utc, to_naive_utc, utcnow, window
+from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.series import (
     AgentSuccessRate,
     ExecutionPoint,
     ExecutionSeries,
     ExecutionSeriesResponse,
-    GroupBy,
     ProcessPoint,
     ProcessSample,
     ProcessSeries,
     ProcessSeriesResponse,
     ProcessStatsResponse,
     Resolution,
+    SeriesGroupBy,
     SuccessRateResponse,
     TokenPoint,
     TokenSeries,
     TokenSeriesResponse,
 )
-from crewscope.query_api.queries.span_tree import rows_as_dicts
-from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
-from crewscope.query_api.store.where import as_utc, to_naive_utc, utcnow, window
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.session import Session
 
 MAX_POINTS = 10_000
 """Most buckets one series may span (a wider range needs a coarser resolution)."""
@@ -62,8 +61,8 @@ def series_window(
     return start_n, end_n
 
 
-def _points_sql(name: str) -> str:
-    return load_sql(name).replace("__POINTS__", load_sql("reads/process_points.sql"))
+POINTS = named("reads/process_points")
+"""Every process-stat data point in the window, included by the process queries."""
 
 
 def _int(value: Any) -> int | None:
@@ -71,7 +70,7 @@ def _int(value: Any) -> int | None:
 
 
 def process_stats(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     time_range: TimeRange,
     service: str | None = None,
     pid: int | None = None,
@@ -80,7 +79,7 @@ def process_stats(
     """The latest sample of each process seen within the range."""
     start, end = window(time_range.days, now)
     params = {"start": start, "end": end, "service": service, "pid": pid}
-    rows = rows_as_dicts(cur.execute(_points_sql("reads/process_latest.sql"), params))
+    rows = s.rows(named("reads/process_latest"), params, points=POINTS)
     out = []
     for r in rows:
         util, rss = r["cpu_utilization"], r["memory_usage_bytes"]
@@ -106,7 +105,7 @@ def process_stats(
 
 
 def process_series(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     resolution: Resolution,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -117,7 +116,7 @@ def process_series(
     params = {
         "start": lo, "end": hi, "service": service, "pid": pid, "width_s": resolution.seconds,
     }  # fmt: skip
-    rows = rows_as_dicts(cur.execute(_points_sql("reads/process_series.sql"), params))
+    rows = s.rows(named("reads/process_series"), params, points=POINTS)
     series = []
     for (svc, p), group in groupby(rows, key=lambda r: (r["service"], r["pid"])):
         items = list(group)
@@ -150,11 +149,11 @@ def process_series(
 
 
 def token_series(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     resolution: Resolution,
     start: datetime | None = None,
     end: datetime | None = None,
-    group_by: GroupBy = GroupBy.NONE,
+    group_by: SeriesGroupBy = SeriesGroupBy.NONE,
     model: str | None = None,
     agent: str | None = None,
     crew: str | None = None,
@@ -164,7 +163,7 @@ def token_series(
         "start": lo, "end": hi, "width_s": resolution.seconds, "group_by": group_by.value,
         "model": model, "agent": agent, "crew": crew, "llm_ops": list(LLM_OPERATIONS),
     }  # fmt: skip
-    rows = rows_as_dicts(cur.execute(load_sql("reads/token_series.sql"), params))
+    rows = s.rows(named("reads/token_series"), params)
     series = [
         TokenSeries(key=key, points=[_token_point(r) for r in items])
         for key, items in groupby(rows, key=lambda r: r["key"])
@@ -188,7 +187,7 @@ def _token_point(r: dict[str, Any]) -> TokenPoint:
 
 
 def execution_series(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     resolution: Resolution,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -199,7 +198,7 @@ def execution_series(
     params = {
         "start": lo, "end": hi, "width_s": resolution.seconds, "agent": agent, "crew": crew,
     }  # fmt: skip
-    rows = rows_as_dicts(cur.execute(load_sql("reads/execution_series.sql"), params))
+    rows = s.rows(named("reads/execution_series"), params)
     series = [
         ExecutionSeries(agent=name, points=[_execution_point(r) for r in items])
         for name, items in groupby(rows, key=lambda r: r["agent"])
@@ -222,18 +221,14 @@ def _execution_point(r: dict[str, Any]) -> ExecutionPoint:
 
 
 def success_rates(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     time_range: TimeRange,
     crew: str | None = None,
     now: datetime | None = None,
 ) -> SuccessRateResponse:
     """Seed 004's ``agent_success_rate`` gauge, per agent, from the stored executions."""
     start, end = window(time_range.days, now)
-    rows = rows_as_dicts(
-        cur.execute(
-            load_sql("reads/agent_success_rate.sql"), {"start": start, "end": end, "crew": crew}
-        )
-    )
+    rows = s.rows(named("reads/agent_success_rate"), {"start": start, "end": end, "crew": crew})
     return SuccessRateResponse(time_range=time_range, crew=crew, agents=list(_rates(rows)))
 
 

@@ -6,23 +6,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from crewscope.query_api.models.runs import (
-    ExecutionStatus,
-    RunDetail,
-    RunListResponse,
-    RunSummary,
-    SpanCounts,
-)
-from crewscope.query_api.queries.span_tree import fetch_tree, page, rows_as_dicts
-from crewscope.query_api.store.sql import load_sql
-from crewscope.query_api.store.where import Where, as_utc, preview, to_naive_utc
+from crewscope.query_api.dates import as_utc, to_naive_utc
+from crewscope.query_api.models.common import ExecutionStatus
+from crewscope.query_api.models.runs import RunDetail, RunListResponse, RunSummary
+from crewscope.query_api.models.spans import SpanCounts
+from crewscope.query_api.queries.previews import preview
+from crewscope.query_api.queries.span_tree import fetch_tree, page
+from crewscope.query_api.store.query import Where, named
+from crewscope.query_api.store.session import Session
 
 MAX_INPUT_VALUE_CHARS = 100
-RUN_BY_TRACE = load_sql("reads/run_list.sql").format(
-    where='WHERE "TraceId" = $run_id AND NOT "IsFlow"'
-)
 
 
 def run_filters(
@@ -105,21 +98,19 @@ def _summary(row: dict[str, Any]) -> RunSummary:
     )
 
 
-def list_runs(
-    cur: duckdb.DuckDBPyConnection, where: Where, limit: int, offset: int
-) -> RunListResponse:
-    total, rows = page(cur, "crewscope_runs", "reads/run_list.sql", where, limit, offset)
+def list_runs(s: Session, where: Where, limit: int, offset: int) -> RunListResponse:
+    total, rows = page(s, "crewscope_runs", "reads/run_list", where, limit, offset)
     return RunListResponse(
         runs=[_summary(r) for r in rows], total=total, limit=limit, offset=offset
     )
 
 
-def get_run(cur: duckdb.DuckDBPyConnection, run_id: str) -> RunDetail | None:
-    rows = rows_as_dicts(cur.execute(RUN_BY_TRACE, {"run_id": run_id, "limit": 1, "offset": 0}))
-    if not rows:
+def get_run(s: Session, run_id: str) -> RunDetail | None:
+    where = Where().add('"TraceId" = $run_id AND NOT "IsFlow"', run_id=run_id)
+    row = s.one(named("reads/run_list"), {"limit": 1, "offset": 0}, where=where)
+    if row is None:
         return None
-    row = rows[0]
-    roots, errors = fetch_tree(cur, run_id, row["Timestamp"], row["EndTime"])
+    roots, errors = fetch_tree(s, run_id, row["Timestamp"], row["EndTime"])
     return RunDetail(
         **_summary(row).model_dump(),
         output_preview=row["OutputPreview"],

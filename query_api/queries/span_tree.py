@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
-
-from crewscope.query_api.models.runs import ErrorInfo, SpanCounts, SpanEvent, SpanNode
-from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql
-from crewscope.query_api.store.where import Where, as_utc
+from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.dates import as_utc
+from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanEvent, SpanNode
+from crewscope.query_api.store.query import Ident, Where, inline, named
+from crewscope.query_api.store.session import Row, Session
 
 CLOCK_SKEW = timedelta(seconds=5)
 """Margin around a span's window when fetching its descendants (spans from other hosts)."""
@@ -19,27 +19,21 @@ MAX_VALUE_CHARS = 1000
 _STATUS = {"Ok": "ok", "Error": "error"}
 
 
-def rows_as_dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+COUNT_WHERE = inline("count_where", "SELECT count(*) FROM {{table}} {{where}}")
 
 
 def page(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     table: str,
-    list_sql: str,
+    list_query: str,
     where: Where,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[Row]]:
     """(total, rows of one page) of a projection table (`table` from code, never input)."""
-    count = f"SELECT count(*) FROM {table} {where.sql()}"
-    (total,) = cur.execute(count, where.params).fetchone() or (0,)
-    cur.execute(
-        load_sql(list_sql).format(where=where.sql()),
-        {**where.params, "limit": limit, "offset": offset},
-    )
-    return int(total), rows_as_dicts(cur)
+    total = s.scalar(COUNT_WHERE, table=Ident(table), where=where) or 0
+    rows = s.rows(named(list_query), {"limit": limit, "offset": offset}, where=where)
+    return int(total), rows
 
 
 def _cut(mapping: dict[str, Any] | None) -> dict[str, str]:
@@ -78,18 +72,18 @@ def _node(row: dict[str, Any]) -> SpanNode:
 
 
 def fetch_tree(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     trace_id: str,
     start: datetime,
     end: datetime,
     root_id: str | None = None,
 ) -> tuple[list[SpanNode], list[ErrorInfo]]:
     """The trace's spans in [start, end] as trees; only `root_id`'s subtree if given."""
-    cur.execute(
-        load_sql("reads/trace_spans.sql"),
+    rows = s.rows(
+        named("reads/trace_spans"),
         {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": end + CLOCK_SKEW},
     )
-    nodes = {row["SpanId"]: _node(row) for row in rows_as_dicts(cur)}
+    nodes = {row["SpanId"]: _node(row) for row in rows}
     roots: list[SpanNode] = []
     for node in nodes.values():  # rows are in start order, so children stay in start order
         parent = nodes.get(node.parent_span_id or "")
@@ -117,7 +111,7 @@ def fetch_tree(
 
 
 def subtree_totals(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     trace_ids: Sequence[str],
     root_ids: Sequence[str],
     start: datetime,
@@ -126,8 +120,8 @@ def subtree_totals(
     """Per root span id: span counts and LLM cost of its subtree (computed in SQL)."""
     if not root_ids:
         return {}
-    cur.execute(
-        load_sql("reads/subtree_totals.sql"),
+    rows = s.rows(
+        named("reads/subtree_totals"),
         {
             "trace_ids": list(set(trace_ids)),
             "root_ids": list(root_ids),
@@ -137,7 +131,7 @@ def subtree_totals(
         },
     )
     out: dict[str, tuple[SpanCounts, float | None]] = {}
-    for row in rows_as_dicts(cur):
+    for row in rows:
         counts = SpanCounts(
             spans=row["spans"],
             tasks=row["tasks"],

@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import duckdb
+from crewscope.query_api.dates import as_utc, to_naive_utc
+from crewscope.query_api.models.common import ExecutionStatus
+from crewscope.query_api.models.spans import SpanCounts
+from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse, TaskSummary
+from crewscope.query_api.queries.previews import preview
+from crewscope.query_api.queries.span_tree import fetch_tree, page, subtree_totals
+from crewscope.query_api.store.query import Where, named
+from crewscope.query_api.store.session import Session
 
-from crewscope.query_api.models.runs import (
-    ExecutionStatus,
-    SpanCounts,
-    TaskDetail,
-    TaskListResponse,
-    TaskSummary,
-)
-from crewscope.query_api.queries.span_tree import fetch_tree, page, rows_as_dicts, subtree_totals
-from crewscope.query_api.store.where import Where, as_utc, preview, to_naive_utc
-
-TASK_BY_ID = 'SELECT * FROM crewscope_tasks WHERE "SpanId" = $task_id LIMIT 1'
+TASK_BY_ID = named("reads/task_by_id")
 
 
 def task_filters(
@@ -41,6 +38,10 @@ def task_filters(
     return where
 
 
+def _first(stored: int | None, counted: int | None) -> int | None:
+    return stored if stored is not None else counted
+
+
 def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
     return TaskSummary(
         task_id=row["SpanId"],
@@ -54,34 +55,29 @@ def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
         duration_ms=row["DurationMs"],
         input_tokens=row["InputTokens"],
         output_tokens=row["OutputTokens"],
-        llm_calls=row["LlmCalls"] if row["LlmCalls"] is not None else (counts and counts.llm_calls),
-        tool_calls=(
-            row["ToolCalls"] if row["ToolCalls"] is not None else (counts and counts.tool_calls)
-        ),
+        llm_calls=_first(row["LlmCalls"], counts.llm_calls if counts else None),
+        tool_calls=_first(row["ToolCalls"], counts.tool_calls if counts else None),
         error_type=row["ErrorType"],
         error_preview=preview(row["StatusMessage"]) if row["Failed"] else None,
     )
 
 
-def list_tasks(
-    cur: duckdb.DuckDBPyConnection, where: Where, limit: int, offset: int
-) -> TaskListResponse:
-    total, rows = page(cur, "crewscope_tasks", "reads/task_list.sql", where, limit, offset)
+def list_tasks(s: Session, where: Where, limit: int, offset: int) -> TaskListResponse:
+    total, rows = page(s, "crewscope_tasks", "reads/task_list", where, limit, offset)
     return TaskListResponse(
         tasks=[_summary(r, None) for r in rows], total=total, limit=limit, offset=offset
     )
 
 
-def get_task(cur: duckdb.DuckDBPyConnection, task_id: str) -> TaskDetail | None:
-    rows = rows_as_dicts(cur.execute(TASK_BY_ID, {"task_id": task_id}))
-    if not rows:
+def get_task(s: Session, task_id: str) -> TaskDetail | None:
+    row = s.one(TASK_BY_ID, {"task_id": task_id})
+    if row is None:
         return None
-    row = rows[0]
     start, end, trace_id = row["Timestamp"], row["EndTime"], row["TraceId"]
-    counts, cost = subtree_totals(cur, [trace_id], [task_id], start, end).get(
+    counts, cost = subtree_totals(s, [trace_id], [task_id], start, end).get(
         task_id, (SpanCounts(), None)
     )
-    roots, errors = fetch_tree(cur, trace_id, start, end, root_id=task_id)
+    roots, errors = fetch_tree(s, trace_id, start, end, root_id=task_id)
     return TaskDetail(
         **_summary(row, counts).model_dump(),
         cost_usd=cost,

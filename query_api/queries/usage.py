@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-
-from crewscope.query_api.models.agents import (
+from crewscope.query_api.dates import as_utc, window
+from crewscope.query_api.models.common import TimeRange
+from crewscope.query_api.models.usage import (
     AgentLlmUsage,
     AgentMemoryStats,
     EndpointPerformanceResponse,
@@ -17,10 +17,8 @@ from crewscope.query_api.models.agents import (
     ToolUsage,
     ToolUsageResponse,
 )
-from crewscope.query_api.models.runs import TimeRange
-from crewscope.query_api.queries.span_tree import rows_as_dicts
-from crewscope.query_api.store.sql import load_sql
-from crewscope.query_api.store.where import as_utc, window
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.session import Session
 
 
 def _params(time_range: TimeRange, now: datetime | None, **extra: object) -> dict[str, object]:
@@ -29,27 +27,27 @@ def _params(time_range: TimeRange, now: datetime | None, **extra: object) -> dic
 
 
 def tool_usage(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     time_range: TimeRange,
     agent: str | None = None,
     now: datetime | None = None,
 ) -> ToolUsageResponse:
     params = _params(time_range, now, agent=agent)
-    rows = rows_as_dicts(cur.execute(load_sql("reads/tool_usage.sql"), params))
+    rows = s.rows(named("reads/tool_usage"), params)
     return ToolUsageResponse(
         time_range=time_range, agent=agent, tools=[ToolUsage(**r) for r in rows]
     )
 
 
 def llm_usage(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     time_range: TimeRange,
     agent: str | None = None,
     now: datetime | None = None,
 ) -> LlmUsageResponse:
     params = _params(time_range, now, agent=agent)
-    by_model = rows_as_dicts(cur.execute(load_sql("reads/llm_usage_by_model.sql"), params))
-    by_agent = rows_as_dicts(cur.execute(load_sql("reads/llm_usage_by_agent.sql"), params))
+    by_model = s.rows(named("reads/llm_usage_by_model"), params)
+    by_agent = s.rows(named("reads/llm_usage_by_agent"), params)
     return LlmUsageResponse(
         time_range=time_range,
         agent=agent,
@@ -59,13 +57,13 @@ def llm_usage(
 
 
 def memory_stats(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     time_range: TimeRange,
     agent: str | None = None,
     now: datetime | None = None,
 ) -> MemoryStatsResponse:
     params = _params(time_range, now, agent=agent)
-    rows = rows_as_dicts(cur.execute(load_sql("reads/memory_stats.sql"), params))
+    rows = s.rows(named("reads/memory_stats"), params)
     for row in rows:
         if row["last_activity_timestamp"] is not None:
             row["last_activity_timestamp"] = as_utc(row["last_activity_timestamp"])
@@ -73,13 +71,13 @@ def memory_stats(
 
 
 def endpoint_performance(
-    cur: duckdb.DuckDBPyConnection,
+    s: Session,
     time_range: TimeRange,
     service: str | None = None,
     now: datetime | None = None,
 ) -> EndpointPerformanceResponse:
     params = _params(time_range, now, service=service)
-    rows = rows_as_dicts(cur.execute(load_sql("reads/endpoint_performance.sql"), params))
+    rows = s.rows(named("reads/endpoint_performance"), params)
     return EndpointPerformanceResponse(
         time_range=time_range, endpoints=[EndpointStats(**r) for r in rows]
     )

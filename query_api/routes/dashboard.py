@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from crewscope.query_api.deps import CursorDep
-from crewscope.query_api.models.agents import DashboardResponse
+from crewscope.query_api.deps import SessionDep
+from crewscope.query_api.models.dashboard import DashboardResponse
 from crewscope.query_api.pages.dashboard import render_dashboard
 from crewscope.query_api.queries.dashboard import dashboard
 
@@ -15,9 +15,9 @@ page_router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 
 @router.get("", response_model=DashboardResponse)
-def read_dashboard(cur: CursorDep) -> DashboardResponse:
+def read_dashboard(session: SessionDep) -> DashboardResponse:
     """Totals for 24h/7d/30d, top agents, agents with issues, executions per day."""
-    return dashboard(cur)
+    return dashboard(session)
 
 
 @page_router.get("/", response_class=RedirectResponse)
@@ -26,5 +26,5 @@ def root() -> RedirectResponse:
 
 
 @page_router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(cur: CursorDep) -> HTMLResponse:
-    return HTMLResponse(render_dashboard(dashboard(cur)))
+def dashboard_page(session: SessionDep) -> HTMLResponse:
+    return HTMLResponse(render_dashboard(dashboard(session)))

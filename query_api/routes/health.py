@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from crewscope.query_api.deps import DbDep, HealthDep
-from crewscope.query_api.models.agents import SystemHealthSummary
+from crewscope.query_api.models.health import SystemHealthSummary
 from crewscope.query_api.ops.health import system_health
 
 router = APIRouter(prefix="/system", tags=["health"])

@@ -8,14 +8,14 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 
-from crewscope.query_api.deps import CursorDep, Range
-from crewscope.query_api.models.runs import TimeRange
+from crewscope.query_api.deps import Range, SessionDep
+from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.series import (
     ExecutionSeriesResponse,
-    GroupBy,
     ProcessSeriesResponse,
     ProcessStatsResponse,
     Resolution,
+    SeriesGroupBy,
     SuccessRateResponse,
     TokenSeriesResponse,
 )
@@ -50,18 +50,18 @@ def _checked(fn: Callable[[], T]) -> T:
 
 @router.get("/process", response_model=ProcessStatsResponse)
 def read_process_stats(
-    cur: CursorDep,
+    session: SessionDep,
     time_range: Range = TimeRange.D1,
     service: ServiceQ = None,
     pid: PidQ = None,
 ) -> ProcessStatsResponse:
     """The latest CPU, memory, thread and file-descriptor sample per process (service, PID)."""
-    return process_stats(cur, time_range, service, pid)
+    return process_stats(session, time_range, service, pid)
 
 
 @router.get("/process/series", response_model=ProcessSeriesResponse)
 def read_process_series(
-    cur: CursorDep,
+    session: SessionDep,
     resolution: ResolutionQ = Resolution.M1,
     start: StartQ = None,
     end: EndQ = None,
@@ -69,27 +69,31 @@ def read_process_series(
     pid: PidQ = None,
 ) -> ProcessSeriesResponse:
     """Process stats per bucket; CPU as a rate of the cumulative ``process.cpu.time``."""
-    return _checked(lambda: process_series(cur, resolution, start, end, service, pid))
+    return _checked(lambda: process_series(session, resolution, start, end, service, pid))
 
 
 @router.get("/tokens/series", response_model=TokenSeriesResponse)
 def read_token_series(
-    cur: CursorDep,
+    session: SessionDep,
     resolution: ResolutionQ = Resolution.M1,
     start: StartQ = None,
     end: EndQ = None,
-    group_by: Annotated[GroupBy, Query(description="none, model, agent or crew")] = GroupBy.NONE,
+    group_by: Annotated[
+        SeriesGroupBy, Query(description="none, model, agent or crew")
+    ] = SeriesGroupBy.NONE,
     model: Annotated[str | None, Query(description="only this model")] = None,
     agent: AgentQ = None,
     crew: CrewQ = None,
 ) -> TokenSeriesResponse:
     """LLM calls, input/output tokens and cost (SUM of CostUsd) per bucket."""
-    return _checked(lambda: token_series(cur, resolution, start, end, group_by, model, agent, crew))
+    return _checked(
+        lambda: token_series(session, resolution, start, end, group_by, model, agent, crew)
+    )
 
 
 @router.get("/executions/series", response_model=ExecutionSeriesResponse)
 def read_execution_series(
-    cur: CursorDep,
+    session: SessionDep,
     resolution: ResolutionQ = Resolution.M1,
     start: StartQ = None,
     end: EndQ = None,
@@ -97,12 +101,12 @@ def read_execution_series(
     crew: CrewQ = None,
 ) -> ExecutionSeriesResponse:
     """Task executions per agent and bucket: counts, success rate, latency, tokens."""
-    return _checked(lambda: execution_series(cur, resolution, start, end, agent, crew))
+    return _checked(lambda: execution_series(session, resolution, start, end, agent, crew))
 
 
 @router.get("/success-rate", response_model=SuccessRateResponse)
 def read_success_rate(
-    cur: CursorDep, time_range: Range = TimeRange.D1, crew: CrewQ = None
+    session: SessionDep, time_range: Range = TimeRange.D1, crew: CrewQ = None
 ) -> SuccessRateResponse:
     """Seed 004's ``agent_success_rate`` gauge per agent (also on ``/metrics``)."""
-    return success_rates(cur, time_range, crew)
+    return success_rates(session, time_range, crew)

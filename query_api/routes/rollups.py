@@ -7,18 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crewscope.query_api.deps import CursorDep, Offset, check_range
-from crewscope.query_api.jobs.rollups import GroupBy, read_rollups, refresh_rollups
-from crewscope.query_api.models.agents import RollupRefreshResponse, RollupResponse
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.dates import utcnow
+from crewscope.query_api.deps import Offset, SessionDep, check_range
+from crewscope.query_api.jobs.rollups import refresh_rollups
+from crewscope.query_api.models.rollups import RollupGroupBy, RollupRefreshResponse, RollupResponse
+from crewscope.query_api.queries.rollups import read_rollups
 
 router = APIRouter(prefix="/rollups", tags=["rollups"])
 
 
 @router.get("/daily", response_model=RollupResponse)
 def read_daily(
-    cur: CursorDep,
-    group_by: Annotated[GroupBy, Query(description="agent or crew")] = GroupBy.AGENT,
+    session: SessionDep,
+    group_by: Annotated[RollupGroupBy, Query(description="agent or crew")] = RollupGroupBy.AGENT,
     date_from: Annotated[date | None, Query(description="first day (default: 30 days ago)")] = None,
     date_to: Annotated[date | None, Query(description="last day (default: today, UTC)")] = None,
     agent: Annotated[str | None, Query(description="only this agent (group_by=agent)")] = None,
@@ -31,19 +32,19 @@ def read_daily(
     date_to = date_to or today
     date_from = date_from or date_to - timedelta(days=29)
     check_range(date_from, date_to)
-    name = agent if group_by is GroupBy.AGENT else crew
-    return read_rollups(cur, group_by, date_from, date_to, name, limit, offset)
+    name = agent if group_by is RollupGroupBy.AGENT else crew
+    return read_rollups(session, group_by, date_from, date_to, name, limit, offset)
 
 
 @router.post("/refresh", response_model=RollupRefreshResponse)
 def refresh(
-    cur: CursorDep,
+    session: SessionDep,
     date_from: Annotated[date | None, Query(description="first day (default: all)")] = None,
     date_to: Annotated[date | None, Query()] = None,
 ) -> RollupRefreshResponse:
     """Recompute the rollups of a range of days now (idempotent)."""
     check_range(date_from, date_to)
-    r = refresh_rollups(cur, date_from, date_to)
+    r = refresh_rollups(session, date_from, date_to)
     return RollupRefreshResponse(
         date_from=r.day_from,
         date_to=r.day_to,

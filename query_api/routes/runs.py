@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from crewscope.query_api.deps import (
-    CursorDep,
     Limit,
     Offset,
+    SessionDep,
     StartFrom,
     StartTo,
     Status,
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 @router.get("", response_model=RunListResponse)
 def read_runs(
-    cur: CursorDep,
+    session: SessionDep,
     crew: Annotated[str | None, Query(description="crew name")] = None,
     status: Status = None,
     start_date_from: StartFrom = None,
@@ -35,16 +35,16 @@ def read_runs(
     """List crew runs, newest first."""
     check_range(start_date_from, start_date_to)
     where = run_filters(crew, status, start_date_from, start_date_to)
-    return list_runs(cur, where, limit, offset)
+    return list_runs(session, where, limit, offset)
 
 
 @router.get("/{run_id}", response_model=RunDetail)
 def read_run(
-    cur: CursorDep,
+    session: SessionDep,
     run_id: Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="the trace id")],
 ) -> RunDetail:
     """One run with its span tree: tasks, steps, tool calls and LLM calls."""
-    run = get_run(cur, run_id)
+    run = get_run(session, run_id)
     if run is None:
         raise not_found("run", run_id)
     return run

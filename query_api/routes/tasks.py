@@ -7,16 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from crewscope.query_api.deps import (
-    CursorDep,
     Limit,
     Offset,
+    SessionDep,
     StartFrom,
     StartTo,
     Status,
     check_range,
     not_found,
 )
-from crewscope.query_api.models.runs import TaskDetail, TaskListResponse
+from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse
 from crewscope.query_api.queries.tasks import get_task, list_tasks, task_filters
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 @router.get("", response_model=TaskListResponse)
 def read_tasks(
-    cur: CursorDep,
+    session: SessionDep,
     crew: Annotated[str | None, Query(description="crew name")] = None,
     agent: Annotated[str | None, Query(description="agent role")] = None,
     task: Annotated[str | None, Query(description="task name")] = None,
@@ -38,16 +38,16 @@ def read_tasks(
     """List task executions, newest first."""
     check_range(start_date_from, start_date_to)
     where = task_filters(crew, agent, task, run_id, status, start_date_from, start_date_to)
-    return list_tasks(cur, where, limit, offset)
+    return list_tasks(session, where, limit, offset)
 
 
 @router.get("/{task_id}", response_model=TaskDetail)
 def read_task(
-    cur: CursorDep,
+    session: SessionDep,
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the span id")],
 ) -> TaskDetail:
     """One task execution with its steps, tool calls, LLM calls and errors."""
-    task = get_task(cur, task_id)
+    task = get_task(session, task_id)
     if task is None:
         raise not_found("task", task_id)
     return task

@@ -1,8 +1,8 @@
-"""The query API's handle on the crewscope DuckDB file.
+"""The query API's handle on the crewscope database: sessions, projections, the file.
 
-The server process owns the file read-write (DuckDB allows one such process); every request
-gets its own cursor. Opening goes through the exporter's `SpanStore`, so the OTLP receiver
-can share the same store (pass it as ``store=``).
+The server process owns the DuckDB file read-write (DuckDB allows one such process); every
+request and job gets its own `Session` (one cursor). Opening goes through the exporter's
+`SpanStore`, so the OTLP receiver can share the same store (pass it as ``store=``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import duckdb
-
-from crewscope.exporter import SpanStore
+from crewscope.exporter.store import SpanStore, is_lock_error
 from crewscope.query_api.store.projections import Projections
-from crewscope.query_api.store.sql import load_sql
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.session import DuckDBSession
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["CREWSCOPE_DUCKDB_MEMORY_LIMIT", "Database", "is_lock_error", "open_store"]
 
 CREWSCOPE_DUCKDB_MEMORY_LIMIT = "CREWSCOPE_DUCKDB_MEMORY_LIMIT"
 """DuckDB's buffer-cache limit for the server (default 512MB; DuckDB's own default is 80% of RAM,
@@ -33,31 +33,37 @@ def open_store(db_path: str) -> SpanStore:
 
 
 class Database:
-    """Cursors on one SpanStore plus the projection tables the queries read."""
+    """Sessions on one SpanStore plus the projection tables the queries read."""
 
     def __init__(self, db_path: str, *, store: SpanStore | None = None) -> None:
         self.path = db_path
         self._owns_store = store is None
         self.store = store if store is not None else open_store(db_path)
         self.projections = Projections()
-        with self.store.cursor() as cur:
-            cur.execute(load_sql("tables.sql"))
-            self.projections.verify(cur)
-            self.projections.sync(cur)
+        with self.reader() as s:
+            s.execute(named("tables"))
+            self.projections.verify(s)
+            self.projections.sync(s)
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor (one per thread / request); the caller closes it."""
-        return self.store.cursor()
+    def new_session(self) -> DuckDBSession:
+        """A session of its own (one per thread / request); the caller closes it."""
+        return DuckDBSession(self.store.cursor())
 
     @contextmanager
-    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor whose projections include every span committed so far."""
-        cur = self.cursor()
+    def reader(self) -> Iterator[DuckDBSession]:
+        """A session on the tables as they are (projections not synced first)."""
+        s = self.new_session()
         try:
-            self.projections.sync(cur)
-            yield cur
+            yield s
         finally:
-            cur.close()
+            s.close()
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBSession]:
+        """A session whose projections include every span committed so far."""
+        with self.reader() as s:
+            self.projections.sync(s)
+            yield s
 
     def close(self) -> None:
         if self._owns_store:

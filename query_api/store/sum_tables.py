@@ -10,25 +10,27 @@ key's ART index (~1 ms each), and only a large sync (a rebuild) uses the bulk up
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-import duckdb
-
-from crewscope.query_api.store.sql import LLM_OPERATIONS, load_sql, range_params
+from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.store.query import Query, inline, named
+from crewscope.query_api.store.session import Session
 
 POINT_UPDATE_MAX_KEYS = 64
 
 # How a column's delta merges into the stored value.
+# How a column's delta merges into the stored value: (point update with the delta as
+# parameter $v, bulk upsert from EXCLUDED). Column and table names come from `SUM_TABLES`.
 _MERGE = {
-    "sum": ('"{c}" = "{c}" + ?', '"{c}" = {t}."{c}" + EXCLUDED."{c}"', 1),
+    "sum": ('"{c}" = "{c}" + $v', '"{c}" = {t}."{c}" + EXCLUDED."{c}"'),
     # a sum that stays NULL while every part is NULL (cost of unpriced calls)
     "sum_null": (
-        '"{c}" = coalesce("{c}" + ?, "{c}", ?)',
+        '"{c}" = coalesce("{c}" + $v, "{c}", $v)',
         '"{c}" = coalesce({t}."{c}" + EXCLUDED."{c}", {t}."{c}", EXCLUDED."{c}")',
-        2,
     ),
-    "min": ('"{c}" = least("{c}", ?)', '"{c}" = least({t}."{c}", EXCLUDED."{c}")', 1),
-    "max": ('"{c}" = greatest("{c}", ?)', '"{c}" = greatest({t}."{c}", EXCLUDED."{c}")', 1),
+    "min": ('"{c}" = least("{c}", $v)', '"{c}" = least({t}."{c}", EXCLUDED."{c}")'),
+    "max": ('"{c}" = greatest("{c}", $v)', '"{c}" = greatest({t}."{c}", EXCLUDED."{c}")'),
 }
 
 
@@ -47,42 +49,56 @@ class SumTable:
         return ", ".join(f'"{c}"' for c in (*self.keys, *(c for c, _ in self.columns)))
 
     @property
-    def update_sql(self) -> str:
-        sets = ", ".join(_MERGE[kind][0].format(c=c) for c, kind in self.columns)
-        where = " AND ".join(f'"{k}" = ?' for k in self.keys)
-        return f"UPDATE {self.table} SET {sets} WHERE {where} RETURNING 1"
+    def names(self) -> tuple[str, ...]:
+        """Parameter names of one key's values: keys then columns, in `delta`'s order."""
+        return tuple(f"p{i}" for i in range(len(self.keys) + len(self.columns)))
 
-    @property
-    def insert_sql(self) -> str:
-        marks = ", ".join("?" for _ in range(len(self.keys) + len(self.columns)))
-        return f"INSERT INTO {self.table} ({self._names()}) VALUES ({marks})"
+    @cached_property
+    def update_query(self) -> Query:
+        n = len(self.keys)
+        sets = ", ".join(
+            _MERGE[kind][0].format(c=c).replace("$v", f"$p{n + i}")
+            for i, (c, kind) in enumerate(self.columns)
+        )
+        where = " AND ".join(f'"{k}" = $p{i}' for i, k in enumerate(self.keys))
+        sql = f"UPDATE {self.table} SET {sets} WHERE {where} RETURNING 1"
+        return inline(f"{self.delta}:update", sql)
 
-    @property
-    def upsert_sql(self) -> str:
+    @cached_property
+    def insert_query(self) -> Query:
+        marks = ", ".join(f"${p}" for p in self.names)
+        sql = f"INSERT INTO {self.table} ({self._names()}) VALUES ({marks})"
+        return inline(f"{self.delta}:insert", sql)
+
+    @cached_property
+    def upsert_query(self) -> Query:
         sets = ", ".join(_MERGE[kind][1].format(c=c, t=self.table) for c, kind in self.columns)
         keys = ", ".join(f'"{k}"' for k in self.keys)
-        return (
-            f"INSERT INTO {self.table} ({self._names()}) {load_sql(self.delta)} "
+        sql = (
+            f"INSERT INTO {self.table} ({self._names()}) {named(self.delta).text} "
             f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
         )
+        return inline(f"{self.delta}:upsert", sql)
 
-    def add(self, cur: duckdb.DuckDBPyConnection, lo: int, hi: int) -> int:
+    def add(self, s: Session, lo: int, hi: int) -> int:
         """Merge the sums of the spans with rowid in [lo, hi]; returns the keys touched."""
-        sql = load_sql(self.delta)
-        params = range_params(sql, lo, hi)
-        rows = cur.execute(sql, params).fetchall()
+        params = range_params(lo, hi)
+        rows = s.tuples(named(self.delta), params)
         if len(rows) > POINT_UPDATE_MAX_KEYS:
-            cur.execute(self.upsert_sql, params)
+            s.execute(self.upsert_query, params)
             return len(rows)
-        nkeys = len(self.keys)
-        update, insert = self.update_sql, self.insert_sql
+        update, insert, names = self.update_query, self.insert_query, self.names
         for row in rows:
-            values: list[Any] = []
-            for (_, kind), value in zip(self.columns, row[nkeys:], strict=True):
-                values += [value] * _MERGE[kind][2]
-            if cur.execute(update, [*values, *row[:nkeys]]).fetchone() is None:
-                cur.execute(insert, list(row))
+            values = dict(zip(names, row, strict=True))
+            if s.first(update, values) is None:
+                s.execute(insert, values)
         return len(rows)
+
+
+def range_params(lo: int, hi: int) -> dict[str, Any]:
+    """Parameters of the projection and delta queries over the spans with rowid in [lo, hi]
+    (each query takes the ones it uses, see `Query.bind`)."""
+    return {"lo": lo, "hi": hi, "llm_ops": list(LLM_OPERATIONS)}
 
 
 _S, _N = "sum", "sum_null"
@@ -92,28 +108,28 @@ SUM_TABLES = (
         ("TraceId",),
         (("Spans", _S), ("Tasks", _S), ("Steps", _S), ("LlmCalls", _S), ("ToolCalls", _S),
          ("Errors", _S), ("CostUsd", _N)),
-        "deltas/trace_totals.sql",
+        "deltas/trace_totals",
     ),
     SumTable(
         "crewscope_agent_hourly",
         ("Hour", "AgentName"),
         (("Executions", _S), ("Failed", _S), ("SumMs", _S), ("MinMs", "min"), ("MaxMs", "max"),
          ("InputTokens", _S), ("OutputTokens", _S), ("LastTs", "max")),
-        "deltas/agent_hourly_tasks.sql",
+        "deltas/agent_hourly_tasks",
         frozenset({"invoke_agent"}),
     ),
     SumTable(
         "crewscope_agent_hourly",
         ("Hour", "AgentName"),
         (("LlmCalls", _S), ("CostUsd", _N)),
-        "deltas/agent_hourly_llm.sql",
+        "deltas/agent_hourly_llm",
         frozenset(LLM_OPERATIONS),
     ),
     SumTable(
         "crewscope_crew_hourly",
         ("Hour", "CrewName"),
         (("Runs", _S), ("Failed", _S), ("InputTokens", _S), ("OutputTokens", _S)),
-        "deltas/crew_hourly.sql",
+        "deltas/crew_hourly",
         frozenset({"invoke_workflow"}),
     ),
 )  # fmt: skip

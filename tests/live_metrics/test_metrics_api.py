@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from crewscope.exporter.metric_exporter import DuckDBMetricExporter
 from crewscope.instrumentation._process_metrics import ProcessMetrics
 from crewscope.query_api import create_app
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.dates import utcnow
 from tests.query_api.conftest import AGENTS, Seeded, seed_database
 
 API = "/api/v1/monitoring"

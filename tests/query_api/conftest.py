@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crewscope.query_api import create_app
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.dates import utcnow
 from tests.query_api.spangen import RunBuilder, TaskSpec, build_run, http_span, insert_spans
 
 API = "/api/v1/monitoring"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.dates import utcnow
 from tests.query_api.conftest import AGENTS, API, Seeded, new_db
 from tests.query_api.spangen import TaskSpec, build_run, insert_spans
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from crewscope.query_api.cli import main
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.dates import utcnow
 from tests.conftest import subprocess_env
 from tests.query_api.conftest import API, seed_database
 
@@ -109,15 +109,18 @@ def test_served_over_http(db_file: str) -> None:
         proc.wait(timeout=30)
 
 
-def test_demo_subcommand_runs_the_sample_crew(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_demo_subcommand_runs_the_sample_crew(tmp_path: Path) -> None:
     """The README's main job: `crewscope demo --db FILE` (then `serve` over that file)."""
     import duckdb
 
     db = str(tmp_path / "demo.duckdb")
-    assert main(["demo", "--db", db, "--runs", "2"]) == 0
-    out = capsys.readouterr().out
+    crewscope = Path(sys.executable).with_name("crewscope")
+    proc = subprocess.run(
+        [str(crewscope), "demo", "--db", db, "--runs", "2"],
+        env=subprocess_env(), capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
     assert "2 crew runs" in out and "llm_calls" in out
     con = duckdb.connect(db, read_only=True)
     try:

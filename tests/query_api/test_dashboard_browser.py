@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crewscope.query_api import create_app
-from crewscope.query_api.store.where import utcnow
+from crewscope.query_api.dates import utcnow
 from tests._served import serve_app
 from tests.query_api.conftest import seed_database
 

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from crewscope.query_api.models.runs import MetricType, TimeRange
+from crewscope.query_api.models.common import MetricType, TimeRange
 from crewscope.query_api.queries.agents import agent_metrics, agent_summaries
 from crewscope.query_api.queries.dashboard import dashboard
 from crewscope.query_api.store.database import Database
@@ -58,10 +58,10 @@ def db(
     with new_db(path) as con:
         insert_spans(con, [row for _, _, run in specs[:half] for row in run.rows])
     database = Database(path)  # syncs the first half
-    with database.session() as cur:
+    with database.session(), database.store.cursor() as cur:
         insert_spans(cur, [row for _, _, run in specs[half:] for row in run.rows])
-    with database.session() as cur:  # adds the second half to hours already summed
-        yield cur, specs
+    with database.session() as session:  # adds the second half to hours already summed
+        yield session, specs
     database.close()
 
 

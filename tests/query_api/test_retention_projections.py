@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from crewscope.query_api.dates import utcnow
 from crewscope.query_api.jobs.retention import cleanup
 from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.where import utcnow
 from tests.query_api.conftest import API, new_db, seed_database
 from tests.query_api.spangen import TaskSpec, build_run, insert_spans
 
@@ -33,11 +33,11 @@ def test_cleanup_deletes_spans_keeps_rollups(tmp_path: Path) -> None:
     _old_and_new(path)
     db = Database(path)
     try:
-        with db.cursor() as cur:
-            dry = cleanup(cur, db.projections, 30, dry_run=True)
+        with db.reader() as s, db.store.cursor() as cur:
+            dry = cleanup(s, db.projections, 30, dry_run=True)
             assert dry.deleted["otel_traces"] > 0
             assert cur.execute("SELECT count(*) FROM crewscope_runs").fetchone() == (5,)
-            result = cleanup(cur, db.projections, 30)
+            result = cleanup(s, db.projections, 30)
             assert result.deleted == dry.deleted
             runs = cur.execute("SELECT count(*) FROM crewscope_runs").fetchone()
             assert runs == (2,)  # projections rebuilt after the delete
@@ -53,8 +53,8 @@ def test_cleanup_deletes_spans_keeps_rollups(tmp_path: Path) -> None:
         # a later full refresh must not wipe the frozen days
         from crewscope.query_api.jobs.rollups import refresh_rollups
 
-        with db.cursor() as cur:
-            refresh_rollups(cur)
+        with db.reader() as s, db.store.cursor() as cur:
+            refresh_rollups(s)
             total = cur.execute('SELECT sum("Executions") FROM crewscope_rollup_agent_daily')
             assert total.fetchone() == (5,)
     finally:
@@ -69,8 +69,8 @@ def test_aggregated_metrics_survive_retention(
     client = make_client(path)
     client.post(f"{API}/rollups/refresh")
     db = client.app.state.db  # type: ignore[attr-defined]
-    with db.cursor() as cur:
-        cleanup(cur, db.projections, 30)
+    with db.reader() as s:
+        cleanup(s, db.projections, 30)
     url = f"{API}/agents/Keeper/metrics?time_range=90d"
     assert client.get(url).json()["total_executions"] == 2
     assert client.get(url + "&metric_type=aggregated").json()["total_executions"] == 5
@@ -88,11 +88,14 @@ def test_projections_follow_inserts(
                     [TaskSpec("Late", "t", 50.0)])  # fmt: skip
     chats = [r for r in run.rows if r.get("GenAiOperation") == "chat"]
     db = client.app.state.db  # type: ignore[attr-defined]
-    with db.cursor() as cur:  # the run first, its LLM call later (out of order)
+    with (
+        db.reader(),
+        db.store.cursor() as cur,
+    ):  # the run first, its LLM call later (out of order)
         insert_spans(cur, [r for r in run.rows if r not in chats])
     body = client.get(f"{API}/runs?crew=late_crew").json()
     assert body["total"] == 1 and body["runs"][0]["cost_usd"] is None
-    with db.cursor() as cur:
+    with db.store.cursor() as cur:
         insert_spans(cur, chats)
     again = client.get(f"{API}/runs/{run.trace_id}").json()
     assert again["cost_usd"] == pytest.approx(0.001 * len(chats))
@@ -105,12 +108,12 @@ def test_verify_rebuilds_when_rowids_move(tmp_path: Path) -> None:
     seed_database(path, utcnow(), n_runs=4)
     db = Database(path)
     try:
-        with db.cursor() as cur:
-            assert db.projections.verify(cur) is True
+        with db.reader() as s, db.store.cursor() as cur:
+            assert db.projections.verify(s) is True
             cur.execute("DELETE FROM otel_traces WHERE \"GenAiOperation\" = 'invoke_workflow'")
-            assert db.projections.verify(cur) is False  # counts no longer match: rebuilt
+            assert db.projections.verify(s) is False  # counts no longer match: rebuilt
             assert cur.execute("SELECT count(*) FROM crewscope_runs").fetchone() == (0,)
-            assert db.projections.verify(cur) is True
+            assert db.projections.verify(s) is True
     finally:
         db.close()
 

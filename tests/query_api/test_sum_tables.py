@@ -32,7 +32,7 @@ def _runs(seed: int = 5) -> list[list[dict]]:
 
 
 def _tables(database: Database) -> dict[str, list[tuple]]:
-    with database.session() as cur:
+    with database.session(), database.store.cursor() as cur:
         return {
             t: sorted(cur.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
             for t in {s.table for s in SUM_TABLES}
@@ -54,13 +54,13 @@ def test_point_updates_equal_bulk_upsert(tmp_path: Path, monkeypatch: pytest.Mon
     # one run per sync, spans in reverse order (children before their crew span), plus a
     # late span for a trace that was already summed
     for run in runs:
-        with point.session() as cur:
+        with point.session(), point.store.cursor() as cur:
             insert_spans(cur, run[::-1])
     late = dict(runs[0][-1], SpanId="ffffffffffffffff")
-    with point.session() as cur:
+    with point.session(), point.store.cursor() as cur:
         insert_spans(cur, [late])
     monkeypatch.setattr(sum_tables, "POINT_UPDATE_MAX_KEYS", 0)
-    with bulk.session() as cur:
+    with bulk.session(), bulk.store.cursor() as cur:
         insert_spans(cur, [late])
     a, b = _tables(bulk), _tables(point)
     assert a.keys() == b.keys()

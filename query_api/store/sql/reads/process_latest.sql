@@ -1,6 +1,6 @@
 -- The latest sample of each process (service, pid) seen in [$start, $end].
 WITH p AS (
-    SELECT * FROM (__POINTS__) WHERE ($pid IS NULL OR pid = $pid)
+    SELECT * FROM {{points}} WHERE ($pid IS NULL OR pid = $pid)
 ),
 latest_t AS (
     SELECT service, pid, max(t) AS t FROM p GROUP BY ALL

@@ -3,7 +3,7 @@
 -- consecutive samples (all cpu.mode values summed; a drop means a restart and is skipped)
 -- over the elapsed time; for delta points, the value over its own interval.
 WITH p AS (
-    SELECT * FROM (__POINTS__) WHERE ($pid IS NULL OR pid = $pid)
+    SELECT * FROM {{points}} WHERE ($pid IS NULL OR pid = $pid)
 ),
 cpu AS (
     SELECT service, pid, t, temporality, min(t0) AS t0, sum(value) AS v

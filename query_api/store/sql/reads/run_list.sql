@@ -1,9 +1,9 @@
--- One page of crew runs, newest first, with their trace totals; {where} is built from a
+-- One page of crew runs, newest first, with their trace totals; the where slot is built from a
 -- fixed set of conditions.
 WITH page AS (
     SELECT *
     FROM crewscope_runs
-    {where}
+    {{where}}
     ORDER BY "Timestamp" DESC, "SpanId"
     LIMIT $limit OFFSET $offset
 )

@@ -1,9 +1,9 @@
--- One page of task executions, newest first; {where} is built from a fixed set of conditions.
+-- One page of task executions, newest first; the where slot is built from a fixed set of conditions.
 SELECT
     "TraceId", "SpanId", "Timestamp", "EndTime", "DurationMs", "CrewName", "AgentName",
     "TaskName", "Failed", "StatusMessage", "ErrorType", "InputTokens", "OutputTokens",
     "LlmCalls", "ToolCalls", "OutputPreview"
 FROM crewscope_tasks
-{where}
+{{where}}
 ORDER BY "Timestamp" DESC, "SpanId"
 LIMIT $limit OFFSET $offset

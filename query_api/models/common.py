@@ -1,0 +1,28 @@
+"""Enums and types shared by the response models."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ExecutionStatus(str, Enum):
+    """Outcome of a finished run or task (spans are exported when they end)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TimeRange(str, Enum):
+    D1 = "1d"
+    D7 = "7d"
+    D30 = "30d"
+    D90 = "90d"
+
+    @property
+    def days(self) -> int:
+        return int(self.value[:-1])
+
+
+class MetricType(str, Enum):
+    REALTIME = "realtime"
+    AGGREGATED = "aggregated"

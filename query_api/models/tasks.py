@@ -1,0 +1,45 @@
+"""Task executions: list and detail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from crewscope.query_api.models.common import ExecutionStatus
+from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanNode
+
+
+class TaskSummary(BaseModel):
+    """One task executed by an agent (an invoke_agent span)."""
+
+    task_id: str = Field(description="the span id")
+    run_id: str
+    crew: str | None
+    agent: str | None
+    task: str | None
+    status: ExecutionStatus
+    start_time: datetime
+    end_time: datetime
+    duration_ms: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    llm_calls: int | None = None
+    tool_calls: int | None = None
+    error_type: str | None = None
+    error_preview: str | None = None
+
+
+class TaskListResponse(BaseModel):
+    tasks: list[TaskSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TaskDetail(TaskSummary):
+    cost_usd: float | None = Field(None, description="sum over its LLM calls; null if unpriced")
+    output_preview: str | None = None
+    counts: SpanCounts
+    errors: list[ErrorInfo]
+    spans: list[SpanNode] = Field(description="the task span with its steps, tools and LLM calls")

@@ -1,0 +1,46 @@
+"""Daily rollups per agent or per crew, as stored by the rollup job (`jobs.rollups`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from crewscope.query_api.dates import as_utc
+from crewscope.query_api.models.rollups import RollupGroupBy, RollupResponse, RollupRow
+from crewscope.query_api.store.query import Ident, named
+from crewscope.query_api.store.session import Session
+
+# Fixed allowlist: rollup table and name column per grouping.
+ROLLUP_SOURCES = {
+    RollupGroupBy.AGENT: ("crewscope_rollup_agent_daily", "AgentName"),
+    RollupGroupBy.CREW: ("crewscope_rollup_crew_daily", "CrewName"),
+}
+
+
+def read_rollups(
+    s: Session,
+    group_by: RollupGroupBy,
+    date_from: date,
+    date_to: date,
+    name: str | None,
+    limit: int,
+    offset: int,
+) -> RollupResponse:
+    table, col = ROLLUP_SOURCES[group_by]
+    slots = {"table": Ident(table), "name_column": Ident(col)}
+    params: dict[str, object] = {"date_from": date_from, "date_to": date_to, "name": name}
+    total = s.scalar(named("reads/rollup_count"), params, **slots) or 0
+    rows = []
+    page = {**params, "limit": limit, "offset": offset}
+    for row in s.rows(named("reads/rollup_list"), page, **slots):
+        row[group_by.value] = row.pop("name")
+        row["refreshed_at"] = as_utc(row["refreshed_at"])
+        rows.append(RollupRow(**row))
+    return RollupResponse(
+        group_by=group_by.value,
+        date_from=date_from,
+        date_to=date_to,
+        rows=rows,
+        total=int(total),
+        limit=limit,
+        offset=offset,
+    )
