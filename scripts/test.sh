@@ -19,6 +19,6 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "==> mypy"
-.venv/bin/mypy instrumentation exporter query_api demo
+bash scripts/typecheck.sh
 echo "==> pytest"
 .venv/bin/pytest "$@"
