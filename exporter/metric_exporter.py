@@ -149,7 +149,7 @@ class DuckDBMetricExporter(MetricExporter):
         """Store `metrics_data`; never raises. FAILURE means nothing of it was stored."""
         try:
             return self._export(metrics_data)
-        except Exception as exc:  # noqa: BLE001 - the SDK contract: export never raises into the app
+        except Exception as exc:  # noqa: BLE001 - SDK contract: export never raises into the app
             with self._lock:
                 self.stats.drop("internal_error", _count_points(metrics_data))
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"

@@ -22,6 +22,9 @@ LLM_OPERATIONS: tuple[str, ...] = (
 
 LLM_OPERATION_SET = frozenset(LLM_OPERATIONS)
 
+EMBEDDINGS_OPERATION: str = GenAiOperationNameValues.EMBEDDINGS.value
+"""The one LLM operation billed on its input tokens only (there is no generated text)."""
+
 
 def is_llm_operation(operation: str | None) -> bool:
     """True for the spans that carry per-call tokens and cost."""

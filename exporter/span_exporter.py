@@ -95,7 +95,7 @@ class DuckDBSpanExporter(SpanExporter):
         """Write `spans`; never raises. FAILURE means the batch was not stored."""
         try:
             return self._export(spans)
-        except Exception as exc:  # noqa: BLE001 - the SDK contract: export never raises into the app
+        except Exception as exc:  # noqa: BLE001 - SDK contract: export never raises into the app
             with self._lock:
                 self.stats.drop("internal_error", len(spans))
                 self._warnings.warn("internal", "crewscope exporter error: %r", exc, exc_info=True)

@@ -19,7 +19,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import SpanKind, StatusCode
 
-from crewscope.exporter.operations import LLM_OPERATION_SET
+from crewscope.exporter.operations import EMBEDDINGS_OPERATION, LLM_OPERATION_SET
 from crewscope.exporter.pricing import cost_usd
 
 _TS = pa.timestamp("ns")
@@ -130,7 +130,8 @@ Row = tuple[object, ...]
 def promote(attrs: Mapping[str, str]) -> Promoted:
     """The `PROMOTED_COLUMNS` values for one span, from its string attributes.
 
-    CostUsd is filled only for single-call spans (chat, ...) with a model and tokens.
+    CostUsd is filled only for single-call spans (chat, ...) with a model and tokens;
+    embeddings calls are priced on their input tokens only.
     """
     get = attrs.get
     op = get("gen_ai.operation.name")
@@ -139,8 +140,13 @@ def promote(attrs: Mapping[str, str]) -> Promoted:
     in_tok = _int(get("gen_ai.usage.input_tokens"))
     out_tok = _int(get("gen_ai.usage.output_tokens"))
     cost = None
-    if model and (in_tok is not None or out_tok is not None):
-        if op is None or op in LLM_OPERATION_SET:
+    if model and (op is None or op in LLM_OPERATION_SET):
+        if op == EMBEDDINGS_OPERATION:
+            # Nothing is generated: an output count some instrumentations still report
+            # (e.g. total tokens, or the vector size) is not billable output.
+            if in_tok is not None:
+                cost = cost_usd(model, provider, in_tok, 0)
+        elif in_tok is not None or out_tok is not None:
             cost = cost_usd(
                 model,
                 provider,

@@ -90,8 +90,12 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
                 "ServiceName": resource.get("service.name"),
             }
             for metric in sm.metrics:
-                info: Row = {**base, "MetricName": metric.name,
-                             "MetricDescription": metric.description, "MetricUnit": metric.unit}  # fmt: skip
+                info: Row = {
+                    **base,
+                    "MetricName": metric.name,
+                    "MetricDescription": metric.description,
+                    "MetricUnit": metric.unit,
+                }
                 kind = metric.WhichOneof("data")
                 if kind == "gauge":
                     rows[GAUGE_TABLE].extend(

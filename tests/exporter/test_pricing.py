@@ -92,3 +92,61 @@ def test_exporter_uses_prices_file_from_env(tmp_path, db_path, query):
     assert query(db_path, 'SELECT "Model", "CostUsd" FROM otel_traces') == [
         ("house-model", pytest.approx(0.01))
     ]
+
+
+EXPORT_CALLS = """
+import json, sys
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from crewscope.exporter import DuckDBSpanExporter
+tp = TracerProvider()
+tp.add_span_processor(SimpleSpanProcessor(DuckDBSpanExporter(sys.argv[1])))
+for name, attrs in json.loads(sys.argv[2]):
+    tp.get_tracer("t").start_span(name, attributes=attrs).end()
+tp.shutdown()
+"""
+
+
+def _call(op: str, model: str, provider: str = "", **tokens: int) -> tuple[str, dict[str, object]]:
+    attrs: dict[str, object] = {"gen_ai.operation.name": op, "gen_ai.request.model": model}
+    if provider:
+        attrs["gen_ai.provider.name"] = provider
+    attrs.update({f"gen_ai.usage.{k}_tokens": v for k, v in tokens.items()})
+    return f"{op} {model}", attrs
+
+
+def test_embeddings_are_priced_on_input_tokens_only(tmp_path, db_path, query):
+    prices = tmp_path / "prices.json"
+    prices.write_text(
+        json.dumps(
+            {
+                "house-model": {"input_per_mtok": 1, "output_per_mtok": 9},
+                "house-embedder": {"input_per_mtok": 0.5},  # no output price: embedding model
+            }
+        )
+    )
+    calls = [
+        _call("chat", "house-model", input=1000, output=1000),
+        # some instrumentations report an output count on embeddings (total tokens, vector
+        # size): it must not be billed at the model's output price
+        _call("embeddings", "house-model", input=1000, output=1000),
+        _call("embeddings", "house-embedder", input=4000),
+        _call("embeddings", "text-embedding-3-small", "openai", input=1000, output=1536),
+        _call("embeddings", "house-model", output=1000),  # no input count: nothing to price
+    ]
+    env = {"CREWSCOPE_PRICES_FILE": str(prices), "PATH": ""}
+    subprocess.run(
+        [sys.executable, "-c", EXPORT_CALLS, db_path, json.dumps(calls)],
+        env=env, check=True, timeout=120,
+    )  # fmt: skip
+    rows = query(db_path, 'SELECT "SpanName", "CostUsd" FROM otel_traces ORDER BY "Timestamp"')
+    usage = Usage(input_tokens=1000)
+    library = float(calc_price(usage, "text-embedding-3-small", provider_id="openai").total_price)
+    assert library > 0
+    assert rows == [
+        ("chat house-model", pytest.approx(1000 * 1e-6 + 1000 * 9e-6)),
+        ("embeddings house-model", pytest.approx(1000 * 1e-6)),
+        ("embeddings house-embedder", pytest.approx(4000 * 0.5e-6)),
+        ("embeddings text-embedding-3-small", pytest.approx(library, rel=1e-9)),
+        ("embeddings house-model", None),
+    ]
