@@ -16,7 +16,7 @@ from crewscope.query_api.jobs.rollups import JobState
 from crewscope.query_api.jobs.scheduler import every, run_retention, run_rollup
 from crewscope.query_api.live.feed import LiveFeed
 from crewscope.query_api.ops.health import HealthRegistry, decode_pool_probe
-from crewscope.query_api.ops.prometheus import ServerTelemetry, metrics_route
+from crewscope.query_api.ops.server_telemetry import ServerTelemetry, metrics_route
 from crewscope.query_api.routes import (
     agents,
     dashboard,
@@ -30,6 +30,7 @@ from crewscope.query_api.routes import (
     usage,
 )
 from crewscope.query_api.store.database import Database
+from crewscope.query_api.version import version
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def create_app(
     app = FastAPI(
         title="crewscope",
         summary="Observability for CrewAI: runs, tasks, agents, rollups, usage and health.",
-        version=_version(),
+        version=version(),
         lifespan=lifespan,
     )
     app.state.db = db
@@ -156,11 +157,3 @@ def create_app(
     app.include_router(dashboard.page_router)
     app.include_router(receiver.router)
     return app
-
-
-def _version() -> str:
-    try:
-        from crewscope.instrumentation.version import __version__
-    except ImportError:  # pragma: no cover - the three folders ship together
-        return "0"
-    return __version__

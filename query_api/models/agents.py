@@ -53,7 +53,7 @@ class AgentListResponse(BaseModel):
 
 
 class AgentMetrics(BaseModel):
-    """What seed 004 asks for, plus tokens and cost."""
+    """Executions, success and error rates, latency percentiles, top errors, tokens and cost."""
 
     agent: str
     time_range: TimeRange

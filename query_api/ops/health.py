@@ -1,8 +1,8 @@
 """System health: the database, ingest, the background jobs, plus probes others register.
 
-The ingest side (OTLP receiver, in-process exporter) reports its queue through
-``app.state.health.register_queue("exporter_queue", depth=lambda: q.qsize(), capacity=n)``
-or any ``register(name, probe)`` whose probe returns a `ComponentStatus`.
+Components report through the app's `HealthRegistry`: the OTLP receiver's queue as
+``ingest_queue`` (``register_queue(name, depth=..., capacity=...)``), its decode workers as
+``ingest_decoders``, or any ``register(name, probe)`` whose probe returns a `ComponentStatus`.
 """
 
 from __future__ import annotations
@@ -150,14 +150,7 @@ def system_health(
 ) -> SystemHealthSummary:
     statuses = [database_status(db), ingest_status(db)]
     statuses += [job_status(jobs.get(name), f"{name}_job") for name in ("rollup", "retention")]
-    extra = registry.statuses()
-    if not any(s.name == "exporter_queue" for s in extra):
-        extra.append(
-            ComponentStatus(
-                name="exporter_queue", status=NOT_CONFIGURED, details="no ingest queue registered"
-            )
-        )
-    statuses += extra
+    statuses += registry.statuses()
     if statuses[0].status == UNHEALTHY:
         overall = UNHEALTHY
     elif any(s.status in (DEGRADED, UNHEALTHY) for s in statuses):

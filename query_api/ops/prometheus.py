@@ -1,6 +1,7 @@
-"""crewscope's own telemetry: ``GET /metrics`` in Prometheus text format, and its HTTP spans.
+"""What ``GET /metrics`` serves in Prometheus text format: `ServerCollector`.
 
-``ServerTelemetry.install(app, ...)`` instruments the FastAPI app with
+`crewscope.query_api.ops.server_telemetry.ServerTelemetry.install(app, ...)` instruments the
+FastAPI app with
 ``opentelemetry-instrumentation-fastapi`` using providers of its own (never the global ones,
 so tests and an ``opentelemetry-instrument``-ed process do not clash):
 
@@ -34,15 +35,15 @@ from the stored spans, cached ``cache_ttl_s``):
 ``crewscope_self_spans_dropped_total``       counter  own HTTP spans lost (buffer/queue full)
 ``crewscope_live_clients``                   gauge    WebSocket subscribers
 ``crewscope_live_messages_dropped_total``    counter  live messages dropped for slow clients
-``agent_execution_total{agent,status}``      counter  seed 004; status success / error
-``agent_execution_errors_total{agent,error_type}``    seed 004
-``agent_execution_duration_seconds{agent}``  histogram seed 004; AGENT_DURATION_BUCKETS
-``agent_success_rate{agent}``                gauge    seed 004; 0..1 over the last 24 h
+``agent_execution_total{agent,status}``      counter  status success / error
+``agent_execution_errors_total{agent,error_type}``    failed executions
+``agent_execution_duration_seconds{agent}``  histogram AGENT_DURATION_BUCKETS
+``agent_success_rate{agent}``                gauge    0..1 over the last 24 h
 ``crewscope_llm_calls_total{model}`` / ``crewscope_llm_tokens_total{model,type}`` /
 ``crewscope_llm_cost_usd_total{model}``               from LLM-call spans
 ==========================================  =======  ========================================
 
-The seed-004 counters count the executions stored now, so retention (deleting old spans)
+The ``agent_execution*`` counters count the executions stored now, so retention (deleting old spans)
 lowers them; Prometheus treats that as a counter reset. Mapping to the instrumentation's own
 OTel metrics, which an instrumented app exposes itself with ``OTEL_METRICS_EXPORTER=prometheus``
 (names as the OTel Prometheus exporter writes them; labels are the attribute names with
@@ -64,14 +65,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from fastapi import Response
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -82,16 +78,11 @@ from prometheus_client.core import (
 from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.query_api.dates import window
 from crewscope.query_api.ops.self_telemetry import (
-    SELF_SERVICE_NAME,
-    ExcludeRoutes,
     QueueSpanProcessor,
-    self_telemetry_enabled,
 )
 from crewscope.query_api.store.query import named
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver
     from crewscope.query_api.live.feed import LiveFeed
     from crewscope.query_api.ops.health import HealthRegistry
@@ -226,7 +217,7 @@ class ServerCollector:
             )
             llm = s.tuples(named("reads/prom_llm_usage"), {"llm_ops": list(LLM_OPERATIONS)})
         total = CounterMetricFamily(
-            "agent_execution", "task executions per agent (seed 004), from stored spans",
+            "agent_execution", "task executions per agent, from stored spans",
             labels=["agent", "status"],
         )  # fmt: skip
         errors = CounterMetricFamily(
@@ -283,88 +274,3 @@ class ServerCollector:
 
 def _le(bound: float) -> str:
     return repr(float(bound))
-
-
-class ServerTelemetry:
-    """The app's own metrics (``/metrics``) and HTTP spans; see the module docstring."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-        self.meter_provider: MeterProvider | None = None
-        self.tracer_provider: TracerProvider | None = None
-        self.spans: QueueSpanProcessor | None = None
-        self.collector: ServerCollector | None = None
-
-    @classmethod
-    def install(
-        cls,
-        app: FastAPI,
-        *,
-        db: Database,
-        receiver: OtlpReceiver,
-        health: HealthRegistry | None = None,
-        live: LiveFeed | None = None,
-        untraced_routes: Iterable[str] = (),
-        instrument_http: bool | None = None,
-        service_name: str = SELF_SERVICE_NAME,
-    ) -> ServerTelemetry:
-        self = cls(CollectorRegistry(auto_describe=False))
-        if instrument_http is None:
-            instrument_http = self_telemetry_enabled()
-        if instrument_http:
-            self._instrument(app, receiver, untraced_routes, service_name)
-        self.collector = ServerCollector(db, receiver, health, live, self.spans)
-        self.registry.register(self.collector)
-        return self
-
-    def _instrument(
-        self,
-        app: FastAPI,
-        receiver: OtlpReceiver,
-        untraced_routes: Iterable[str],
-        service_name: str,
-    ) -> None:
-        try:
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
-            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-        except ImportError as exc:  # optional extras not installed
-            logger.warning("crewscope: no HTTP self-telemetry (%s)", exc)
-            return
-        from crewscope.query_api.app import _version
-
-        resource = Resource.create().merge(
-            Resource({"service.name": service_name, "service.version": _version()})
-        )
-        reader = PrometheusMetricReader(registry=self.registry)
-        self.meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
-        self.spans = QueueSpanProcessor(receiver)
-        self.tracer_provider = TracerProvider(
-            resource=resource, sampler=ExcludeRoutes(untraced_routes)
-        )
-        self.tracer_provider.add_span_processor(self.spans)
-        FastAPIInstrumentor.instrument_app(
-            app,
-            tracer_provider=self.tracer_provider,
-            meter_provider=self.meter_provider,
-            exclude_spans=["receive", "send"],
-        )
-
-    def render(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-    def shutdown(self) -> None:
-        """Flush own spans into the ingest queue (call before the receiver closes)."""
-        if self.tracer_provider is not None:
-            self.tracer_provider.shutdown()
-        if self.meter_provider is not None:
-            self.meter_provider.shutdown()
-
-
-def metrics_route(telemetry: Callable[[], ServerTelemetry]) -> Callable[[], Response]:
-    """A FastAPI endpoint rendering the registry (sync: runs in the thread pool)."""
-
-    def metrics() -> Response:
-        body, content_type = telemetry().render()
-        return Response(body, media_type=content_type)
-
-    return metrics

@@ -20,7 +20,7 @@ from crewscope.query_api.store.session import Session
 from crewscope.query_api.store.windows import hour_split
 
 TREND_MIN_EXECUTIONS = 10
-TREND_THRESHOLD = 0.05  # seed 004: a change of more than 5 points in success rate
+TREND_THRESHOLD = 0.05  # a change of more than 5 points in success rate
 AGENT_EXISTS = named("reads/agent_exists")
 
 

@@ -226,7 +226,7 @@ def success_rates(
     crew: str | None = None,
     now: datetime | None = None,
 ) -> SuccessRateResponse:
-    """Seed 004's ``agent_success_rate`` gauge, per agent, from the stored executions."""
+    """The ``agent_success_rate`` gauge, per agent, from the stored executions."""
     start, end = window(time_range.days, now)
     rows = s.rows(named("reads/agent_success_rate"), {"start": start, "end": end, "crew": crew})
     return SuccessRateResponse(time_range=time_range, crew=crew, agents=list(_rates(rows)))

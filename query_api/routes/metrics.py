@@ -108,5 +108,5 @@ def read_execution_series(
 def read_success_rate(
     session: SessionDep, time_range: Range = TimeRange.D1, crew: CrewQ = None
 ) -> SuccessRateResponse:
-    """Seed 004's ``agent_success_rate`` gauge per agent (also on ``/metrics``)."""
+    """The ``agent_success_rate`` gauge per agent (also on ``/metrics``)."""
     return success_rates(session, time_range, crew)

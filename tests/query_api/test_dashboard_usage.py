@@ -91,7 +91,8 @@ def test_endpoint_performance(client: TestClient, seeded: Seeded) -> None:
 def test_health(client: TestClient) -> None:
     body = client.get(f"{API}/system/health").json()
     names = {s["name"]: s for s in body["service_statuses"]}
-    assert {"database", "ingest", "rollup_job", "retention_job", "exporter_queue"} <= set(names)
+    assert {"database", "ingest", "rollup_job", "retention_job", "ingest_queue"} <= set(names)
+    assert "exporter_queue" not in names  # no placeholder for a queue nobody registered
     assert names["database"]["status"] == "healthy" and names["database"]["metrics"]["spans"] > 0
     assert body["overall_status"] == "healthy"
     depth = {"n": 0}

@@ -24,7 +24,7 @@ WITH parts AS (
       AND (("Timestamp" >= $start AND "Timestamp" < $h_from)
            OR ("Timestamp" >= $h_to AND "Timestamp" <= $end))
 ),
--- seed 004's trend: success rate of the older half of the executions vs the newer half, at
+-- The trend: success rate of the older half of the executions vs the newer half, at
 -- hour resolution (an hour goes to the older half if fewer than half of the window's
 -- executions came before it; the aggregated metrics do the same per day)
 buckets AS (

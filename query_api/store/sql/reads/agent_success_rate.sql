@@ -1,4 +1,4 @@
--- Seed 004's gauge: success rate per agent over task executions (invoke_agent) in [$start, $end].
+-- The agent_success_rate gauge: success rate per agent over task executions (invoke_agent) in [$start, $end].
 SELECT
     "AgentName" AS agent,
     count(*) AS executions,
