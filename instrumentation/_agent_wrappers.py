@@ -2,28 +2,53 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 
-from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._spans import Handle, Telemetry
-from crewscope.instrumentation._state import RUN_INFO, STEPS, TOTALS, Totals, span_key
+from . import _attributes as A
+from ._run_wrappers import RunSpan
+from ._spans import StartHook, Telemetry, reset_var
+from ._state import RUN_INFO, STEPS, RunInfo, span_key
 
 # Agent.kickoff returns Agent.kickoff_async(...) when a loop is running: one span, not two.
 _ACTIVE: ContextVar[frozenset[int]] = ContextVar("crewscope_agents", default=frozenset())
 
 
-def agent_kickoff(tel: Telemetry) -> Any:
+class AgentSpan(RunSpan):
     """A standalone agent run: an ``invoke_agent`` span with token totals, like a task."""
 
-    def start(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    __slots__ = ("_active", "_active_token")
+
+    def __init__(self, tel: Telemetry, span: Span, info: RunInfo, active: frozenset[int]) -> None:
+        super().__init__(tel, span, info)
+        self._active = active
+        self._active_token: Token[frozenset[int]] | None = None
+
+    def set_context(self) -> None:
+        super().set_context()
+        self._active_token = _ACTIVE.set(self._active)
+
+    def reset_context(self) -> None:
+        reset_var(_ACTIVE, self._active_token)
+        super().reset_context()
+
+    def on_exit(self) -> None:
+        super().on_exit()
+        STEPS.end(span_key(self.span), forget=True)
+
+
+def agent_kickoff(tel: Telemetry) -> StartHook:
+    """``Agent.kickoff`` / ``kickoff_async``: one ``invoke_agent`` span per standalone run."""
+
+    def start(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AgentSpan | None:
         active = _ACTIVE.get()
         if id(agent) in active:
             return None
         role = A.agent_role(agent) or "agent"
-        attrs = RUN_INFO.get().attributes()
+        info = RUN_INFO.get()
+        attrs = info.attributes()
         attrs.update(
             A.clean(
                 {
@@ -41,36 +66,6 @@ def agent_kickoff(tel: Telemetry) -> Any:
             tel.content(
                 span, {A.INPUT_MESSAGES: A.input_messages(messages, tel.capture.max_length)}
             )
-        totals = Totals()
-
-        def on_finish(s: Span, result: Any) -> None:
-            if tel.capture.enabled and result is not None:
-                text = A.truncate(A.to_text(result), tel.capture.max_length)
-                tel.content(s, {A.OUTPUT_PREVIEW: text})
-
-        def on_exit(s: Span) -> None:
-            s.set_attributes(
-                {
-                    A.INPUT_TOKENS: totals.input_tokens,
-                    A.OUTPUT_TOKENS: totals.output_tokens,
-                    A.LLM_CALLS: totals.llm_calls,
-                    A.TOOL_CALLS: totals.tool_calls,
-                }
-            )
-            step = STEPS.close(span_key(s), forget=True)
-            if step is not None:
-                step.end()
-
-        return Handle(
-            span,
-            on_finish=on_finish,
-            on_exit=on_exit,
-            context_vars=(
-                (RUN_INFO, RUN_INFO.get().with_(agent=role, task=None)),
-                (TOTALS, (*TOTALS.get(), totals)),
-                (_ACTIVE, active | {id(agent)}),
-            ),
-            ok_status=True,
-        )
+        return AgentSpan(tel, span, RunInfo(crew=info.crew, agent=role), active | {id(agent)})
 
     return start

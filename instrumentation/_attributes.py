@@ -8,8 +8,7 @@ from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as GenAI
 from opentelemetry.semconv.attributes import error_attributes
-
-from crewscope.instrumentation._config import CaptureConfig
+from opentelemetry.util.types import AttributeValue
 
 OPERATION = GenAI.GEN_AI_OPERATION_NAME
 PROVIDER = GenAI.GEN_AI_PROVIDER_NAME
@@ -78,9 +77,9 @@ def to_text(value: Any) -> str:
         return str(value)
 
 
-def clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
+def clean(attrs: Mapping[str, Any]) -> dict[str, AttributeValue]:
     """Drop None values (OTel rejects them) and coerce odd types to str."""
-    out: dict[str, Any] = {}
+    out: dict[str, AttributeValue] = {}
     for key, value in attrs.items():
         if value is None:
             continue
@@ -198,13 +197,6 @@ def output_messages(result: Any, limit: int) -> str:
     return json.dumps([{"role": "assistant", "parts": parts, "finish_reason": finish}])
 
 
-def content_attrs(config: CaptureConfig, attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """Keep content attributes only when capture is on."""
-    if not config.enabled:
-        return {}
-    return {k: v for k, v in attrs.items() if v is not None}
-
-
 def normalize_usage(usage: Any) -> tuple[int, int, int] | None:
     """Provider usage dict -> (input, output, cache_read) tokens.
 
@@ -223,7 +215,7 @@ def normalize_usage(usage: Any) -> tuple[int, int, int] | None:
                 int(metrics.completion_tokens),
                 int(metrics.cached_prompt_tokens or 0),
             )
-    except Exception:  # noqa: BLE001 - older/newer CrewAI: fall back below
+    except (ImportError, AttributeError, TypeError, ValueError):  # other CrewAI: fall back
         pass
 
     def first(*keys: str) -> int:

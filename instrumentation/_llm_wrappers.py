@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from contextvars import Token
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
-from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._spans import Handle, Telemetry, error_type
-from crewscope.instrumentation._state import CHAT, RUN_INFO, STEPS, TOTALS, ChatUsage, span_key
+from . import _attributes as A
+from ._spans import SpanHandle, StartHook, Telemetry, error_type, reset_var
+from ._state import CHAT, RUN_INFO, STEPS, TOTALS, SpanKey, span_key
 
 STEP_TOOL_CALL = "tool_call"
 STEP_FINAL_ANSWER = "final_answer"
@@ -23,7 +25,28 @@ def _step_type(result: Any) -> str:
     return STEP_FINAL_ANSWER
 
 
-def agent_step(tel: Telemetry) -> Any:
+class StepSpan(SpanHandle):
+    """One agent LLM turn; after a tool-calling turn it stays open for the turn's tools."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, span: Span, key: SpanKey) -> None:
+        super().__init__(span)
+        self._key = key  # the span enclosing the executor
+
+    def on_finish(self, result: Any) -> bool:
+        kind = _step_type(result)
+        self.span.set_attribute(A.STEP_TYPE, kind)
+        if kind == STEP_TOOL_CALL:
+            return True  # stays open for the tool calls; ended by the next turn
+        STEPS.close(self._key)
+        return False
+
+    def on_fail(self, exc: BaseException) -> None:
+        STEPS.close(self._key)
+
+
+def agent_step(tel: Telemetry) -> StartHook:
     """``get_llm_response`` runs exactly once per agent LLM turn, so it opens a step.
 
     The step stays open after a tool-calling turn: the turn's tool spans are parented to it
@@ -31,7 +54,7 @@ def agent_step(tel: Telemetry) -> Any:
     the next turn starts or the executor returns.
     """
 
-    def start(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    def start(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> StepSpan | None:
         key = span_key()
         if key == (0, 0):
             return None
@@ -48,31 +71,88 @@ def agent_step(tel: Telemetry) -> Any:
             f"step {role or info.agent or 'agent'}", kind=SpanKind.INTERNAL, attributes=attrs
         )
         STEPS.set_open(key, span)
-
-        def on_finish(s: Span, result: Any) -> bool:
-            kind = _step_type(result)
-            s.set_attribute(A.STEP_TYPE, kind)
-            if kind == STEP_TOOL_CALL:
-                return True  # stays open for the tool calls; ended by the next turn
-            STEPS.close(key)
-            return False
-
-        def on_fail(s: Span, exc: BaseException) -> None:
-            STEPS.close(key)
-
-        return Handle(span, on_finish=on_finish, on_fail=on_fail)
+        return StepSpan(span, key)
 
     return start
 
 
 def executor_invoke_end(_: Any, state: Any) -> None:
     """After ``AgentExecutor.invoke``: end the step left open by the last tool turn."""
-    step = STEPS.close(span_key())
-    if step is not None:
-        step.end()
+    STEPS.end(span_key())
 
 
-def llm_call(tel: Telemetry) -> Any:
+class ChatSpan(SpanHandle):
+    """One LLM request, and the usage the provider reported during it (summed if reported
+    twice); ``usage_tracked`` adds to the open one (``CHAT``)."""
+
+    __slots__ = (
+        "_attrs",
+        "_chat_token",
+        "_error",
+        "_started",
+        "_tel",
+        "cache_read_tokens",
+        "input_tokens",
+        "output_tokens",
+        "reported",
+    )
+
+    def __init__(self, tel: Telemetry, span: Span, attrs: dict[str, AttributeValue]) -> None:
+        super().__init__(span)
+        self._tel = tel
+        self._attrs = attrs
+        self._started = time.perf_counter()
+        self._error: str | None = None
+        self._chat_token: Token[ChatSpan | None] | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cache_read_tokens = 0
+        self.reported = False
+
+    def set_context(self) -> None:
+        self._chat_token = CHAT.set(self)
+
+    def reset_context(self) -> None:
+        reset_var(CHAT, self._chat_token)
+
+    def add_usage(self, input_tokens: int, output_tokens: int, cache_read_tokens: int) -> None:
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cache_read_tokens += cache_read_tokens
+        self.reported = True
+
+    def on_finish(self, result: Any) -> bool:
+        capture = self._tel.capture
+        if capture.enabled:
+            messages = A.output_messages(result, capture.max_length)
+            self._tel.content(self.span, {A.OUTPUT_MESSAGES: messages})
+        return False
+
+    def on_fail(self, exc: BaseException) -> None:
+        self._error = error_type(exc)
+
+    def on_exit(self) -> None:
+        span = self.span
+        if self.reported:
+            span.set_attributes(
+                {A.INPUT_TOKENS: self.input_tokens, A.OUTPUT_TOKENS: self.output_tokens}
+            )
+            if self.cache_read_tokens:
+                span.set_attribute(A.CACHE_READ_TOKENS, self.cache_read_tokens)
+        for totals in TOTALS.get():
+            totals.add_llm(self.input_tokens, self.output_tokens)
+        metrics = self._tel.metrics
+        if metrics is not None:
+            metrics.llm_call(
+                span,
+                self._attrs,
+                time.perf_counter() - self._started,
+                (self.input_tokens, self.output_tokens) if self.reported else None,
+                self._error,
+            )
+
+
+def llm_call(tel: Telemetry) -> StartHook:
     """``<Provider>.call`` / ``acall``: one ``chat`` span per LLM request.
 
     Tokens come from ``_track_token_usage_internal`` (see ``usage_tracked``), which every
@@ -80,7 +160,7 @@ def llm_call(tel: Telemetry) -> Any:
     double-counts shared LLMs and is not used.
     """
 
-    def start(llm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    def start(llm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ChatSpan | None:
         if CHAT.get() is not None:  # a provider call nested in another (e.g. Bedrock acall)
             return None
         model = A.model_name(llm)
@@ -100,58 +180,17 @@ def llm_call(tel: Telemetry) -> Any:
             tel.content(
                 span, {A.INPUT_MESSAGES: A.input_messages(messages, tel.capture.max_length)}
             )
-        usage = ChatUsage()
-        started = time.perf_counter()
-        failure: list[str] = []
-
-        def on_finish(s: Span, result: Any) -> None:
-            if tel.capture.enabled:
-                tel.content(
-                    s, {A.OUTPUT_MESSAGES: A.output_messages(result, tel.capture.max_length)}
-                )
-
-        def on_fail(s: Span, exc: BaseException) -> None:
-            failure.append(error_type(exc))
-
-        def on_exit(s: Span) -> None:
-            if usage.reported:
-                s.set_attributes(
-                    {A.INPUT_TOKENS: usage.input_tokens, A.OUTPUT_TOKENS: usage.output_tokens}
-                )
-                if usage.cache_read_tokens:
-                    s.set_attribute(A.CACHE_READ_TOKENS, usage.cache_read_tokens)
-            for totals in TOTALS.get():
-                totals.add_llm(usage.input_tokens, usage.output_tokens)
-            if tel.metrics is not None:
-                tel.metrics.llm_call(
-                    s,
-                    attrs,
-                    time.perf_counter() - started,
-                    (usage.input_tokens, usage.output_tokens) if usage.reported else None,
-                    failure[0] if failure else None,
-                )
-
-        return Handle(
-            span,
-            on_finish=on_finish,
-            on_fail=on_fail,
-            on_exit=on_exit,
-            context_vars=((CHAT, usage),),
-        )
+        return ChatSpan(tel, span, attrs)
 
     return start
 
 
 def usage_tracked(llm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Before ``BaseLLM._track_token_usage_internal``: add the response's usage to the open chat."""
-    usage = CHAT.get()
-    if usage is None:
+    chat = CHAT.get()
+    if chat is None:
         return
     raw = args[0] if args else kwargs.get("usage_data")
     tokens = A.normalize_usage(raw)
-    if tokens is None:
-        return
-    usage.input_tokens += tokens[0]
-    usage.output_tokens += tokens[1]
-    usage.cache_read_tokens += tokens[2]
-    usage.reported = True
+    if tokens is not None:
+        chat.add_usage(*tokens)

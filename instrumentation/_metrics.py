@@ -6,22 +6,24 @@ that module is private). Agent, task and tool executions have no semconv metrics
 they are ``crewscope.*``; their status values are ``success`` / ``error`` so a success
 rate per agent is ``executions{status=success} / executions``.
 
-Recording never raises into the user's code: the wrappers call these methods from the
-``Handle`` hooks, which log and swallow crewscope's own failures. With a no-op
-``MeterProvider`` no ``Instruments`` object is made at all (``create`` returns None).
+Recording never raises into the user's code: these methods are called from the span
+handles' hooks (``_spans.SpanHandle``), which log and swallow crewscope's own failures.
+With a no-op ``MeterProvider`` no ``Instruments`` object is made at all (``create``
+returns None).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import Meter, NoOpMeter
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 from opentelemetry.trace import Span, set_span_in_context
+from opentelemetry.util.types import AttributeValue
 
-from crewscope.instrumentation import _attributes as A
+from . import _attributes as A
 
 TOKEN_TYPE: Final = "gen_ai.token.type"
 """Attribute of ``gen_ai.client.token.usage``: ``input`` or ``output``."""
@@ -54,7 +56,7 @@ _AGENT_KEYS = (A.AGENT_NAME, A.TASK_NAME, A.CREW_NAME)
 _TOOL_KEYS = (A.TOOL_NAME, A.AGENT_NAME, A.CREW_NAME)
 
 
-def _pick(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+def _pick(attrs: Mapping[str, AttributeValue], keys: tuple[str, ...]) -> dict[str, AttributeValue]:
     return {k: attrs[k] for k in keys if attrs.get(k) is not None}
 
 
@@ -109,7 +111,7 @@ class Instruments:
     def llm_call(
         self,
         span: Span,
-        span_attrs: Mapping[str, Any],
+        span_attrs: Mapping[str, AttributeValue],
         duration_s: float,
         tokens: tuple[int, int] | None,
         error: str | None,
@@ -125,7 +127,11 @@ class Instruments:
         self.operation_duration.record(duration_s, attrs, ctx)
 
     def agent_execution(
-        self, span: Span, span_attrs: Mapping[str, Any], duration_s: float, error: str | None
+        self,
+        span: Span,
+        span_attrs: Mapping[str, AttributeValue],
+        duration_s: float,
+        error: str | None,
     ) -> None:
         """One task run by an agent (``invoke_agent``)."""
         attrs = _pick(span_attrs, _AGENT_KEYS)
@@ -136,7 +142,9 @@ class Instruments:
         if error is not None:
             self.agent_errors.add(1, {**attrs, A.ERROR_TYPE: error}, ctx)
 
-    def tool_call(self, span: Span, span_attrs: Mapping[str, Any], error: str | None) -> None:
+    def tool_call(
+        self, span: Span, span_attrs: Mapping[str, AttributeValue], error: str | None
+    ) -> None:
         """One requested tool call (CrewAI's own retries of it are not separate calls)."""
         attrs = _pick(span_attrs, _TOOL_KEYS)
         ctx = _context(span)

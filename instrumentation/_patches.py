@@ -9,16 +9,16 @@ from typing import Any
 
 from wrapt import FunctionWrapper, wrap_function_wrapper
 
-from crewscope.instrumentation import _agent_wrappers as agents
-from crewscope.instrumentation import _llm_wrappers as llm
-from crewscope.instrumentation import _run_wrappers as run
-from crewscope.instrumentation import _tool_wrappers as tools
-from crewscope.instrumentation._spans import Telemetry, passthrough_wrapper, traced
-from crewscope.instrumentation._state import TOOL
+from . import _agent_wrappers as agents
+from . import _llm_wrappers as llm
+from . import _run_wrappers as run
+from . import _tool_wrappers as tools
+from ._spans import Telemetry, Wrapper, passthrough_wrapper, traced
+from ._state import TOOL
 
 logger = logging.getLogger(__name__)
 
-Target = tuple[str, str, Callable[..., Any]]
+Target = tuple[str, str, Wrapper]
 
 # Each provider class has its own ``call``/``acall`` (BaseLLM.call is abstract), and the
 # provider modules are optional: Anthropic/Gemini/Bedrock/Azure raise ImportError without
@@ -33,11 +33,13 @@ PROVIDERS = (
 )
 
 
-def _tool_run(tel: Telemetry) -> Callable[..., Any]:
+def _tool_run(tel: Telemetry) -> Wrapper:
     """``BaseTool.run``: under a tool span it is one execution; otherwise a tool span itself."""
     own_span = traced(tools.direct_tool_run(tel))
 
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if TOOL.get() is None:
             return own_span(wrapped, instance, args, kwargs)
         return tools.record_execution(wrapped, instance, args, kwargs)
@@ -155,7 +157,7 @@ class Patcher:
         for module, path, wrapper in targets(tel):
             try:
                 owner, attr = _owner(module, path)
-            except Exception:  # noqa: BLE001 - optional provider SDK or older CrewAI
+            except Exception:  # an optional provider SDK may fail to import in any way
                 logger.debug("crewscope: skipping %s.%s", module, path, exc_info=True)
                 continue
             if attr not in vars(owner) or (id(owner), attr) in seen:
@@ -169,7 +171,7 @@ class Patcher:
         """User subclasses of BaseLLM defined before instrument() have their own ``call``."""
         try:
             from crewai.llms.base_llm import BaseLLM
-        except Exception:  # noqa: BLE001
+        except ImportError:
             return
         call = traced(llm.llm_call(tel))
         stack = list(BaseLLM.__subclasses__())

@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import psutil
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -33,6 +33,7 @@ from opentelemetry.semconv._incubating.attributes.process_attributes import (
     PROCESS_PID,
 )
 from opentelemetry.semconv._incubating.metrics import process_metrics as pm
+from opentelemetry.util.types import AttributeValue
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,14 @@ class _Sample:
     utilization: float | None
 
 
+_Values = Callable[[_Sample], Iterable[tuple[float | int | None, dict[str, str]]]]
+"""A sample's data points for one instrument: (value, extra attributes); None is skipped."""
+
+
 @dataclass
 class _Watched:
     proc: psutil.Process
-    attributes: dict[str, Any]
+    attributes: dict[str, AttributeValue]
     cpus: int
     sample: _Sample | None = None
     taken_at: float = 0.0
@@ -76,8 +81,8 @@ class _Watched:
 
 def _cpu_count(proc: psutil.Process) -> int:
     try:
-        return len(proc.cpu_affinity() or ()) or psutil.cpu_count() or 1  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - no affinity on macOS/Windows, or denied
+        return len(proc.cpu_affinity() or ()) or psutil.cpu_count() or 1
+    except (AttributeError, OSError, psutil.Error):  # no affinity on macOS/Windows, or denied
         return psutil.cpu_count() or 1
 
 
@@ -128,7 +133,7 @@ class ProcessMetrics:
         meter: Meter,
         *,
         include_self: bool = True,
-        self_attributes: Mapping[str, Any] | None = None,
+        self_attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._watched: dict[int, _Watched] = {}
@@ -138,7 +143,7 @@ class ProcessMetrics:
         self._dispatch = _dispatch_for(meter)
         self._dispatch.add(self)
 
-    def watch(self, pid: int, attributes: Mapping[str, Any] | None = None) -> bool:
+    def watch(self, pid: int, attributes: Mapping[str, AttributeValue] | None = None) -> bool:
         """Start reporting ``pid``; False if there is no such process (nothing is raised)."""
         try:
             proc = psutil.Process(pid)
@@ -167,7 +172,7 @@ class ProcessMetrics:
         with self._lock:
             self._watched.clear()
 
-    def samples(self, instrument: str) -> Iterator[tuple[dict[str, Any], _Sample]]:
+    def samples(self, instrument: str) -> Iterator[tuple[dict[str, AttributeValue], _Sample]]:
         """(attributes, sample) per live PID for one instrument; vanished PIDs are dropped."""
         if self._stopped:
             return
@@ -194,7 +199,7 @@ class ProcessMetrics:
 def _observations(
     collectors: Iterable[ProcessMetrics],
     instrument: str,
-    values: Callable[[_Sample], Iterable[tuple[float | int | None, dict[str, str]]]],
+    values: _Values,
 ) -> list[Observation]:
     out = []
     for collector in collectors:
@@ -203,7 +208,7 @@ def _observations(
                 for value, extra in values(sample):
                     if value is not None:
                         out.append(Observation(value, {**attrs, **extra} if extra else attrs))
-        except Exception:  # noqa: BLE001 - a callback must never break the collection
+        except Exception:  # a callback must never break the collection
             logger.debug("crewscope: process metrics callback failed", exc_info=True)
     return out
 
@@ -211,9 +216,7 @@ def _observations(
 _NO_ATTRS: dict[str, str] = {}
 
 # name, kind, unit, description, values(sample) -> [(value, extra attributes)]
-_INSTRUMENTS: tuple[
-    tuple[str, str, str, str, Callable[[_Sample], Iterable[tuple[Any, dict[str, str]]]]], ...
-] = (
+_INSTRUMENTS: tuple[tuple[str, str, str, str, _Values], ...] = (
     (
         pm.PROCESS_CPU_TIME,
         "counter",
@@ -299,7 +302,7 @@ class _Dispatch:
             self._collectors.discard(collector)
 
     def _callback(
-        self, name: str, values: Callable[[_Sample], Iterable[tuple[Any, dict[str, str]]]]
+        self, name: str, values: _Values
     ) -> Callable[[CallbackOptions], Iterable[Observation]]:
         def callback(options: CallbackOptions) -> Iterable[Observation]:
             with self._lock:

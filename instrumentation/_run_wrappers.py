@@ -3,48 +3,122 @@
 from __future__ import annotations
 
 import time
+from contextvars import Token
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
-from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._spans import Handle, Telemetry, error_type
-from crewscope.instrumentation._state import (
+from . import _attributes as A
+from ._spans import SpanHandle, StartHook, Telemetry, Wrapper, error_type, reset_var
+from ._state import (
     CREW_ACTIVE,
     KICKOFF_KIND,
     RUN_INFO,
     STEPS,
     TOTALS,
+    RunInfo,
     Totals,
     span_key,
 )
 
 
-def _write_totals(span: Span, totals: Totals) -> None:
-    span.set_attributes(
-        {
-            A.INPUT_TOKENS: totals.input_tokens,
-            A.OUTPUT_TOKENS: totals.output_tokens,
-            A.LLM_CALLS: totals.llm_calls,
-            A.TOOL_CALLS: totals.tool_calls,
-        }
-    )
+class RunSpan(SpanHandle):
+    """A unit of the run (crew, task, standalone agent, flow): the token and call totals of
+    the chat and tool spans beneath it, an output preview, OK status on success."""
+
+    __slots__ = ("_chain", "_info", "_info_token", "_tel", "_totals_token", "totals")
+
+    ok_status = True
+
+    def __init__(self, tel: Telemetry, span: Span, info: RunInfo | None) -> None:
+        super().__init__(span)
+        self._tel = tel
+        self.totals = Totals()
+        self._info = info  # None: the names of the enclosing units stay as they are
+        self._chain = (*TOTALS.get(), self.totals)
+        self._info_token: Token[RunInfo] | None = None
+        self._totals_token: Token[tuple[Totals, ...]] | None = None
+
+    def set_context(self) -> None:
+        if self._info is not None:
+            self._info_token = RUN_INFO.set(self._info)
+        self._totals_token = TOTALS.set(self._chain)
+
+    def reset_context(self) -> None:
+        reset_var(TOTALS, self._totals_token)
+        reset_var(RUN_INFO, self._info_token)
+
+    def on_finish(self, result: Any) -> bool:
+        capture = self._tel.capture
+        if capture.enabled and result is not None:
+            preview = A.truncate(A.to_text(result), capture.max_length)
+            self._tel.content(self.span, {A.OUTPUT_PREVIEW: preview})
+        return False
+
+    def on_exit(self) -> None:
+        totals = self.totals
+        self.span.set_attributes(
+            {
+                A.INPUT_TOKENS: totals.input_tokens,
+                A.OUTPUT_TOKENS: totals.output_tokens,
+                A.LLM_CALLS: totals.llm_calls,
+                A.TOOL_CALLS: totals.tool_calls,
+            }
+        )
 
 
-def _output_hook(tel: Telemetry) -> Any:
-    def on_finish(span: Span, result: Any) -> None:
-        if tel.capture.enabled and result is not None:
-            tel.content(
-                span, {A.OUTPUT_PREVIEW: A.truncate(A.to_text(result), tel.capture.max_length)}
-            )
+class CrewSpan(RunSpan):
+    """A crew kickoff: the root of the run's trace."""
 
-    return on_finish
+    __slots__ = ("_active", "_active_token", "_kind_token")
+
+    def __init__(self, tel: Telemetry, span: Span, name: str, active: frozenset[int]) -> None:
+        super().__init__(tel, span, RunInfo(crew=name))
+        self._active = active
+        self._active_token: Token[frozenset[int]] | None = None
+        self._kind_token: Token[str | None] | None = None
+
+    def set_context(self) -> None:
+        super().set_context()
+        self._active_token = CREW_ACTIVE.set(self._active)
+        self._kind_token = KICKOFF_KIND.set(None)
+
+    def reset_context(self) -> None:
+        reset_var(KICKOFF_KIND, self._kind_token)
+        reset_var(CREW_ACTIVE, self._active_token)
+        super().reset_context()
 
 
-def crew_kickoff(tel: Telemetry, kind: str) -> Any:
+class TaskSpan(RunSpan):
+    """A task run by its agent (``invoke_agent``), with the agent execution metrics."""
+
+    __slots__ = ("_attrs", "_error", "_started")
+
+    def __init__(
+        self, tel: Telemetry, span: Span, info: RunInfo, attrs: dict[str, AttributeValue]
+    ) -> None:
+        super().__init__(tel, span, info)
+        self._attrs = attrs
+        self._started = time.perf_counter()
+        self._error: str | None = None
+
+    def on_fail(self, exc: BaseException) -> None:
+        self._error = error_type(exc)
+
+    def on_exit(self) -> None:
+        super().on_exit()
+        STEPS.end(span_key(self.span), forget=True)
+        metrics = self._tel.metrics
+        if metrics is not None:
+            duration = time.perf_counter() - self._started
+            metrics.agent_execution(self.span, self._attrs, duration, self._error)
+
+
+def crew_kickoff(tel: Telemetry, kind: str) -> StartHook:
     """``Crew.kickoff`` / ``Crew.akickoff``: one span per run, the root of the run's trace."""
 
-    def start(crew: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    def start(crew: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CrewSpan | None:
         active = CREW_ACTIVE.get()
         if id(crew) in active:  # e.g. streaming kickoff re-entering itself
             return None
@@ -68,31 +142,21 @@ def crew_kickoff(tel: Telemetry, kind: str) -> Any:
         )
         if tel.capture.enabled:
             tel.content(span, {A.CREW_INPUTS: A.small_inputs(inputs, tel.capture.max_length)})
-        totals = Totals()
-        return Handle(
-            span,
-            on_finish=_output_hook(tel),
-            on_exit=lambda s: _write_totals(s, totals),
-            context_vars=(
-                (RUN_INFO, RUN_INFO.get().with_(crew=name, task=None, agent=None)),
-                (TOTALS, (*TOTALS.get(), totals)),
-                (CREW_ACTIVE, active | {id(crew)}),
-                (KICKOFF_KIND, None),
-            ),
-            ok_status=True,
-        )
+        return CrewSpan(tel, span, name, active | {id(crew)})
 
     return start
 
 
-def kickoff_marker(kind: str, *, is_async: bool = False) -> Any:
+def kickoff_marker(kind: str, *, is_async: bool = False) -> Wrapper:
     """``kickoff_async`` / ``kickoff_for_each`` (+ async variants) open no span of their own:
     they run ``Crew.kickoff`` on a thread or on crew copies, and each of those inner calls is
     a run of its own. The marker only tells those spans how the run was started."""
 
     if is_async:
 
-        async def async_marker(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        async def async_marker(
+            wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             token = KICKOFF_KIND.set(KICKOFF_KIND.get() or kind)
             try:
                 return await wrapped(*args, **kwargs)
@@ -101,7 +165,7 @@ def kickoff_marker(kind: str, *, is_async: bool = False) -> Any:
 
         return async_marker
 
-    def marker(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    def marker(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         token = KICKOFF_KIND.set(KICKOFF_KIND.get() or kind)
         try:
             return wrapped(*args, **kwargs)
@@ -111,10 +175,10 @@ def kickoff_marker(kind: str, *, is_async: bool = False) -> Any:
     return marker
 
 
-def task_execution(tel: Telemetry) -> Any:
+def task_execution(tel: Telemetry) -> StartHook:
     """``Task._execute_core`` / ``_aexecute_core``: the task run by its agent (``invoke_agent``)."""
 
-    def start(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    def start(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskSpan:
         agent = (args[0] if args else kwargs.get("agent")) or getattr(task, "agent", None)
         role = A.agent_role(agent) or "agent"
         info = RUN_INFO.get()
@@ -132,34 +196,7 @@ def task_execution(tel: Telemetry) -> Any:
         span = tel.tracer.start_span(
             f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        totals = Totals()
-        started = time.perf_counter()
-        failure: list[str] = []
-
-        def on_fail(s: Span, exc: BaseException) -> None:
-            failure.append(error_type(exc))
-
-        def on_exit(s: Span) -> None:
-            _write_totals(s, totals)
-            step = STEPS.close(span_key(s), forget=True)
-            if step is not None:
-                step.end()
-            if tel.metrics is not None:
-                tel.metrics.agent_execution(
-                    s, attrs, time.perf_counter() - started, failure[0] if failure else None
-                )
-
-        return Handle(
-            span,
-            on_finish=_output_hook(tel),
-            on_fail=on_fail,
-            on_exit=on_exit,
-            context_vars=(
-                (RUN_INFO, info.with_(task=name, agent=role)),
-                (TOTALS, (*TOTALS.get(), totals)),
-            ),
-            ok_status=True,
-        )
+        return TaskSpan(tel, span, RunInfo(crew=info.crew, task=name, agent=role), attrs)
 
     return start
 
@@ -174,10 +211,10 @@ def _is_internal(flow: Any) -> bool:
     return bool(getattr(type(flow), "is_crewai_internal", False))
 
 
-def flow_kickoff(tel: Telemetry) -> Any:
+def flow_kickoff(tel: Telemetry) -> StartHook:
     """``Flow.kickoff_async`` (every kickoff path ends there) for user flows."""
 
-    def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunSpan | None:
         if _is_internal(flow):
             return None
         name = _flow_name(flow)
@@ -193,22 +230,15 @@ def flow_kickoff(tel: Telemetry) -> Any:
         span = tel.tracer.start_span(
             f"invoke_workflow {name}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        totals = Totals()
-        return Handle(
-            span,
-            on_finish=_output_hook(tel),
-            on_exit=lambda s: _write_totals(s, totals),
-            context_vars=((TOTALS, (*TOTALS.get(), totals)),),
-            ok_status=True,
-        )
+        return RunSpan(tel, span, None)
 
     return start
 
 
-def flow_method(tel: Telemetry) -> Any:
+def flow_method(tel: Telemetry) -> StartHook:
     """``Flow._execute_method``: one span per user-flow method."""
 
-    def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Handle | None:
+    def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SpanHandle | None:
         if _is_internal(flow):
             return None
         method = str(args[0] if args else kwargs.get("method_name", "method"))
@@ -216,6 +246,6 @@ def flow_method(tel: Telemetry) -> Any:
         span = tel.tracer.start_span(
             f"flow_method {method}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        return Handle(span)
+        return SpanHandle(span)
 
     return start

@@ -1,30 +1,44 @@
-"""The shared wrapper mechanics: start a span, run the wrapped call, finish or fail it.
+"""The shared wrapper mechanics: one typed handle per started span, and the wrapt wrappers.
 
-Every patch point provides a ``start(instance, args, kwargs) -> Handle | None`` hook.
-``traced`` turns it into a wrapt wrapper for sync or async callables. crewscope's own
-failures (in hooks) are logged at debug level and never reach the user's code; the
-user's exceptions are recorded on the span and re-raised unchanged.
+Every patch point provides a start hook ``start(instance, args, kwargs) -> SpanHandle | None``
+that opens the span and returns the handle of its kind (a ``SpanHandle`` subclass holding
+that span's per-call state). ``traced`` turns the hook into a wrapt wrapper for sync or
+async callables and drives the handle: ``enter`` / ``exit`` around the call (context
+variables, current span), then ``fail`` or ``finish``. crewscope's own failures are logged
+at debug level and never reach the user's code; the user's exceptions are recorded on the
+span and re-raised unchanged.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, Status, StatusCode, Tracer, set_span_in_context
+from opentelemetry.util.types import AttributeValue
 
-from crewscope.instrumentation._attributes import ERROR_TYPE
+from ._attributes import CONTENT_EVENT, ERROR_TYPE
+from ._config import CaptureConfig
+
+if TYPE_CHECKING:
+    from ._metrics import Instruments
 
 logger = logging.getLogger(__name__)
 
-StartHook = Callable[[Any, tuple[Any, ...], dict[str, Any]], "Handle | None"]
+T = TypeVar("T")
+
+StartHook = Callable[[Any, tuple[Any, ...], dict[str, Any]], "SpanHandle | None"]
+"""Opens the span for one call of a patched method (instance, args, kwargs: CrewAI's)."""
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+"""A wrapt wrapper: ``(wrapped, instance, args, kwargs) -> result``."""
+
+_OK = Status(StatusCode.OK)
 
 
 def error_type(exc: BaseException) -> str:
@@ -41,67 +55,87 @@ def mark_error(span: Span, exc: BaseException, *, record: bool = True) -> None:
     span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1024]))
 
 
-@dataclass
-class Handle:
-    """A started span plus what to do while the call runs and when it ends."""
-
-    span: Span
-    on_finish: Callable[[Span, Any], bool | None] | None = None
-    """Called with the result; returning True keeps the span open (the hook owns it)."""
-    on_fail: Callable[[Span, BaseException], bool | None] | None = None
-    on_exit: Callable[[Span], None] | None = None
-    """Called after finish or fail, before the span ends (totals, cleanup)."""
-    context_vars: tuple[tuple[ContextVar[Any], Any], ...] = ()
-    make_current: bool = True
-    ok_status: bool = False
-
-    @contextmanager
-    def active(self) -> Iterator[None]:
-        tokens = []
-        ctx_token = None
+def reset_var(var: ContextVar[T], token: Token[T] | None) -> None:
+    """Undo ``var.set``; a reset from another context (harmless) is ignored."""
+    if token is not None:
         try:
-            tokens = [(var, var.set(value)) for var, value in self.context_vars]
-            if self.make_current:
-                ctx_token = otel_context.attach(set_span_in_context(self.span))
-        except Exception:  # noqa: BLE001 - never let our bookkeeping break the call
+            var.reset(token)
+        except ValueError:
+            pass
+
+
+class SpanHandle:
+    """A started span and what happens to it while the call runs and when it ends.
+
+    Subclasses (one per span kind) hold that span's state and override the hooks below;
+    the hooks run guarded, so a crewscope failure in one is logged and never raised.
+    """
+
+    __slots__ = ("_current", "span")
+
+    ok_status: ClassVar[bool] = False
+    """Set OK status when the call returns (the units of a run: crew, task, agent, flow)."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self._current: Token[otel_context.Context] | None = None
+
+    # -- hooks for the span kinds -----------------------------------------------------
+
+    def set_context(self) -> None:
+        """Set this span's context variables while the call runs."""
+
+    def reset_context(self) -> None:
+        """Reset what ``set_context`` set."""
+
+    def on_finish(self, result: Any) -> bool:
+        """The call returned ``result``; True keeps the span open (the handle ends it later)."""
+        return False
+
+    def on_fail(self, exc: BaseException) -> None:
+        """The call raised ``exc``."""
+
+    def on_exit(self) -> None:
+        """After finish or fail, before the span ends: totals, metrics, cleanup."""
+
+    # -- driven by the wrappers ---------------------------------------------------------
+
+    def enter(self) -> None:
+        """Make the span current and set its context variables."""
+        try:
+            self.set_context()
+            self._current = otel_context.attach(set_span_in_context(self.span))
+        except Exception:  # bookkeeping must never break the user's call
             logger.debug("crewscope: could not activate span", exc_info=True)
-        try:
-            yield
-        finally:
-            if ctx_token is not None:
-                otel_context.detach(ctx_token)
-            for var, token in reversed(tokens):
-                try:
-                    var.reset(token)
-                except ValueError:  # reset from another context: harmless
-                    pass
+
+    def exit(self) -> None:
+        token, self._current = self._current, None
+        if token is not None:
+            otel_context.detach(token)
+        self.reset_context()
 
     def finish(self, result: Any) -> None:
         keep_open = False
         try:
-            if self.on_finish is not None:
-                keep_open = bool(self.on_finish(self.span, result))
+            keep_open = self.on_finish(result)
             if self.ok_status:
-                self.span.set_status(Status(StatusCode.OK))
-        except Exception:  # noqa: BLE001
+                self.span.set_status(_OK)
+        except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: finish hook failed", exc_info=True)
-        self._end(keep_open)
+        self._close(keep_open)
 
     def fail(self, exc: BaseException) -> None:
-        keep_open = False
         try:
-            if self.on_fail is not None:
-                keep_open = bool(self.on_fail(self.span, exc))
+            self.on_fail(exc)
             mark_error(self.span, exc)
-        except Exception:  # noqa: BLE001
+        except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: fail hook failed", exc_info=True)
-        self._end(keep_open)
+        self._close(False)
 
-    def _end(self, keep_open: bool) -> None:
+    def _close(self, keep_open: bool) -> None:
         try:
-            if self.on_exit is not None:
-                self.on_exit(self.span)
-        except Exception:  # noqa: BLE001
+            self.on_exit()
+        except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: exit hook failed", exc_info=True)
         if not keep_open:
             self.span.end()
@@ -109,48 +143,57 @@ class Handle:
 
 def _safe_start(
     start: StartHook, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Handle | None:
+) -> SpanHandle | None:
     if not is_instrumentation_enabled():
         return None
     try:
         return start(instance, args, kwargs)
-    except Exception:  # noqa: BLE001
+    except Exception:  # no span rather than a failing user call
         logger.debug("crewscope: could not start span", exc_info=True)
         return None
 
 
-def traced(start: StartHook, *, is_async: bool = False) -> Callable[..., Any]:
+def traced(start: StartHook, *, is_async: bool = False) -> Wrapper:
     """Build a wrapt wrapper around ``start`` for a sync or async callable."""
 
     if is_async:
 
         async def async_wrapper(
-            wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+            wrapped: Callable[..., Awaitable[Any]],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
         ) -> Any:
             handle = _safe_start(start, instance, args, kwargs)
             if handle is None:
                 return await wrapped(*args, **kwargs)
-            with handle.active():
-                try:
-                    result = await wrapped(*args, **kwargs)
-                except BaseException as exc:
-                    handle.fail(exc)
-                    raise
+            handle.enter()
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                handle.fail(exc)
+                raise
+            finally:
+                handle.exit()
             handle.finish(result)
             return result
 
         return async_wrapper
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         handle = _safe_start(start, instance, args, kwargs)
         if handle is None:
             return wrapped(*args, **kwargs)
-        with handle.active():
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                handle.fail(exc)
-                raise
+        handle.enter()
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            handle.fail(exc)
+            raise
+        finally:
+            handle.exit()
         if inspect.isawaitable(result):
             # e.g. Agent.kickoff returns a coroutine when called inside a running loop
             return _finish_later(handle, result)
@@ -160,13 +203,15 @@ def traced(start: StartHook, *, is_async: bool = False) -> Callable[..., Any]:
     return wrapper
 
 
-async def _finish_later(handle: Handle, awaitable: Any) -> Any:
-    with handle.active():
-        try:
-            result = await awaitable
-        except BaseException as exc:
-            handle.fail(exc)
-            raise
+async def _finish_later(handle: SpanHandle, awaitable: Awaitable[Any]) -> Any:
+    handle.enter()
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        handle.fail(exc)
+        raise
+    finally:
+        handle.exit()
     handle.finish(result)
     return result
 
@@ -176,15 +221,15 @@ def passthrough_wrapper(
     after: Callable[[Any, Any], None] | None = None,
     *,
     is_async: bool = False,
-) -> Callable[..., Any]:
+) -> Wrapper:
     """A wrapper that opens no span, only runs safe hooks around the call."""
 
-    def run_before(instance: Any, args: Any, kwargs: Any) -> Any:
+    def run_before(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if before is None:
             return None
         try:
             return before(instance, args, kwargs)
-        except Exception:  # noqa: BLE001
+        except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: hook failed", exc_info=True)
             return None
 
@@ -193,13 +238,16 @@ def passthrough_wrapper(
             return
         try:
             after(instance, state)
-        except Exception:  # noqa: BLE001
+        except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: hook failed", exc_info=True)
 
     if is_async:
 
         async def async_wrapper(
-            wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+            wrapped: Callable[..., Awaitable[Any]],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
         ) -> Any:
             state = run_before(instance, args, kwargs)
             try:
@@ -209,7 +257,9 @@ def passthrough_wrapper(
 
         return async_wrapper
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         state = run_before(instance, args, kwargs)
         try:
             return wrapped(*args, **kwargs)
@@ -223,18 +273,17 @@ def passthrough_wrapper(
 class Telemetry:
     """What every hook needs: the tracer, the content-capture settings and the metrics."""
 
-    tracer: Any
-    capture: Any  # CaptureConfig
-    metrics: Any = None  # _metrics.Instruments, or None when no MeterProvider records
+    tracer: Tracer
+    capture: CaptureConfig
+    metrics: Instruments | None = None
+    """None when no MeterProvider records: the hooks then skip all metric work."""
 
-    def content(self, span: Span, attrs: dict[str, Any]) -> None:
+    def content(self, span: Span, attrs: dict[str, AttributeValue | None]) -> None:
         """Record content attributes on the span and/or as an event, per the capture mode."""
-        attrs = {k: v for k, v in attrs.items() if v is not None}
-        if not attrs or not self.capture.enabled:
+        kept: dict[str, AttributeValue] = {k: v for k, v in attrs.items() if v is not None}
+        if not kept or not self.capture.enabled:
             return
         if self.capture.on_span:
-            span.set_attributes(attrs)
+            span.set_attributes(kept)
         if self.capture.as_event:
-            from crewscope.instrumentation._attributes import CONTENT_EVENT
-
-            span.add_event(CONTENT_EVENT, attrs)
+            span.add_event(CONTENT_EVENT, kept)

@@ -3,19 +3,29 @@
 CrewAI copies ``contextvars`` into every thread it starts on the run path (see
 CREWAI_PATCHPOINTS.md), so run-scoped state rides in context variables: the names of
 the enclosing crew/task/agent, the token accumulators of the enclosing crew and task
-spans, and the open tool span. Agent steps are different: a step begins in one
-executor flow step and ends in another, and context set in one is gone in the next,
-so open steps live in a registry keyed by the span that encloses the executor.
+spans, the open tool span and the open LLM call. Agent steps are different: a step
+begins in one executor flow step and ends in another, and context set in one is gone in
+the next, so open steps live in a registry keyed by the span that encloses the executor.
 """
 
 from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opentelemetry.trace import Span, get_current_span
+from opentelemetry.util.types import AttributeValue
+
+from . import _attributes as A
+
+if TYPE_CHECKING:
+    from ._llm_wrappers import ChatSpan
+    from ._tool_wrappers import ToolSpan
+
+SpanKey = tuple[int, int]
+"""(trace id, span id) of a span."""
 
 
 @dataclass(frozen=True)
@@ -25,15 +35,9 @@ class RunInfo:
     crew: str | None = None
     task: str | None = None
     agent: str | None = None
-    kickoff: str | None = None
 
-    def with_(self, **changes: Any) -> RunInfo:
-        return replace(self, **changes)
-
-    def attributes(self) -> dict[str, str]:
-        from crewscope.instrumentation import _attributes as A
-
-        out = {}
+    def attributes(self) -> dict[str, AttributeValue]:
+        out: dict[str, AttributeValue] = {}
         if self.crew:
             out[A.CREW_NAME] = self.crew
         if self.task:
@@ -64,41 +68,18 @@ class Totals:
             self.tool_calls += 1
 
 
-@dataclass
-class ToolState:
-    """The open tool span and what its executions did (a ReAct call may run the tool 6x)."""
-
-    span: Span
-    origin: Any = None
-    failures: int = 0
-    last_failed: bool = False
-    error_type: str | None = None
-    error_message: str | None = None
-    last_exception: BaseException | None = None
-
-
-@dataclass
-class ChatUsage:
-    """Usage reported by the provider during one LLM call (summed if reported twice)."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    reported: bool = False
-
-
 RUN_INFO: ContextVar[RunInfo] = ContextVar(
     "crewscope_run_info",
     default=RunInfo(),  # noqa: B039 - frozen dataclass, never mutated
 )
 TOTALS: ContextVar[tuple[Totals, ...]] = ContextVar("crewscope_totals", default=())
-TOOL: ContextVar[ToolState | None] = ContextVar("crewscope_tool", default=None)
-CHAT: ContextVar[ChatUsage | None] = ContextVar("crewscope_chat", default=None)
+TOOL: ContextVar[ToolSpan | None] = ContextVar("crewscope_tool", default=None)
+CHAT: ContextVar[ChatSpan | None] = ContextVar("crewscope_chat", default=None)
 CREW_ACTIVE: ContextVar[frozenset[int]] = ContextVar("crewscope_crews", default=frozenset())
 KICKOFF_KIND: ContextVar[str | None] = ContextVar("crewscope_kickoff_kind", default=None)
 
 
-def span_key(span: Span | None = None) -> tuple[int, int]:
+def span_key(span: Span | None = None) -> SpanKey:
     """Identity of a span (trace id, span id); (0, 0) when there is none."""
     ctx = (span or get_current_span()).get_span_context()
     return (ctx.trace_id, ctx.span_id)
@@ -115,9 +96,9 @@ class StepRegistry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._steps: dict[tuple[int, int], _OpenStep] = {}
+        self._steps: dict[SpanKey, _OpenStep] = {}
 
-    def begin(self, key: tuple[int, int]) -> tuple[Span | None, int]:
+    def begin(self, key: SpanKey) -> tuple[Span | None, int]:
         """Return (previous open step to end, next step index)."""
         with self._lock:
             entry = self._steps.setdefault(key, _OpenStep())
@@ -125,16 +106,16 @@ class StepRegistry:
             entry.count += 1
             return previous, entry.count
 
-    def set_open(self, key: tuple[int, int], span: Span) -> None:
+    def set_open(self, key: SpanKey, span: Span) -> None:
         with self._lock:
             self._steps.setdefault(key, _OpenStep()).span = span
 
-    def current(self, key: tuple[int, int]) -> Span | None:
+    def current(self, key: SpanKey) -> Span | None:
         with self._lock:
             entry = self._steps.get(key)
             return entry.span if entry else None
 
-    def close(self, key: tuple[int, int], forget: bool = False) -> Span | None:
+    def close(self, key: SpanKey, forget: bool = False) -> Span | None:
         """Detach and return the open step for ``key``; ``forget`` also drops its counter."""
         with self._lock:
             entry = self._steps.pop(key, None) if forget else self._steps.get(key)
@@ -143,9 +124,11 @@ class StepRegistry:
             span, entry.span = entry.span, None
             return span
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._steps)
+    def end(self, key: SpanKey, forget: bool = False) -> None:
+        """End the open step for ``key``, if any (see ``close``)."""
+        span = self.close(key, forget)
+        if span is not None:
+            span.end()
 
 
 STEPS = StepRegistry()

@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -36,7 +36,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
-from crewscope.instrumentation import CrewAIInstrumentor
+from . import CrewAIInstrumentor
+
+if TYPE_CHECKING:
+    from ._process_metrics import ProcessMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +60,10 @@ class Telemetry:
     metric_exporters: list[MetricExporter] = field(default_factory=list)
 
     @property
-    def process_metrics(self) -> Any:
+    def process_metrics(self) -> ProcessMetrics | None:
         """The instrumentor's ``ProcessMetrics`` (``watch(pid, attributes)``), or None."""
-        return getattr(self.instrumentor, "process_metrics", None)
+        found: ProcessMetrics | None = getattr(self.instrumentor, "process_metrics", None)
+        return found
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         ok = bool(self.tracer_provider.force_flush(timeout_millis))
@@ -96,7 +100,8 @@ def _make_exporter(name: str, db_path: str | None, otlp_endpoint: str | None) ->
     if name == "duckdb":
         from crewscope.exporter import DuckDBSpanExporter
 
-        return DuckDBSpanExporter(db_path)
+        exporter: SpanExporter = DuckDBSpanExporter(db_path)
+        return exporter
     if name == "otlp":
         return _otlp_exporter(otlp_endpoint)
     if name == "console":
@@ -127,7 +132,8 @@ def _make_metric_exporter(
     if name == "duckdb":
         from crewscope.exporter.metric_exporter import DuckDBMetricExporter
 
-        return DuckDBMetricExporter(db_path)
+        metric_exporter: MetricExporter = DuckDBMetricExporter(db_path)
+        return metric_exporter
     if name == "otlp":
         return _otlp_metric_exporter(otlp_endpoint)
     if name == "console":
