@@ -106,25 +106,37 @@ def model_name(llm: Any) -> str:
     return model if isinstance(model, str) and model else "unknown"
 
 
+def display_name(value: object) -> str | None:
+    """A name as the user wrote it minus layout whitespace, None if nothing is left.
+
+    YAML folded scalars (``role: >``) end in a newline and may wrap lines: the name is
+    stripped and every run of whitespace becomes one space. Used for every agent role,
+    crew, flow and task name before it becomes a span name, attribute or metric label.
+    """
+    if value is None:
+        return None
+    return " ".join(str(value).split()) or None
+
+
 def agent_role(agent: Any) -> str | None:
-    role = getattr(agent, "role", None)
-    return str(role) if role else None
+    return display_name(getattr(agent, "role", None))
 
 
 def task_name(task: Any) -> str | None:
     """A task's low-cardinality name: its ``name`` if set, else the start of its description."""
-    name = getattr(task, "name", None)
+    name = display_name(getattr(task, "name", None))
     if name:
-        return str(name)
-    description = getattr(task, "description", None)
-    if description:
-        return truncate(" ".join(str(description).split()), 80)
-    return None
+        return name
+    description = display_name(getattr(task, "description", None))
+    return truncate(description, 80) if description else None
 
 
 def crew_name(crew: Any) -> str:
-    name = getattr(crew, "name", None)
-    return str(name) if name else "crew"
+    return display_name(getattr(crew, "name", None)) or "crew"
+
+
+def flow_name(flow: Any) -> str:
+    return display_name(getattr(flow, "name", None)) or type(flow).__name__
 
 
 def input_keys(inputs: Any) -> list[str]:

@@ -201,11 +201,6 @@ def task_execution(tel: Telemetry) -> StartHook:
     return start
 
 
-def _flow_name(flow: Any) -> str:
-    name = getattr(flow, "name", None)
-    return str(name) if name else type(flow).__name__
-
-
 def _is_internal(flow: Any) -> bool:
     # AgentExecutor and memory flows are Flows too; they are not the user's workflow.
     return bool(getattr(type(flow), "is_crewai_internal", False))
@@ -217,7 +212,7 @@ def flow_kickoff(tel: Telemetry) -> StartHook:
     def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunSpan | None:
         if _is_internal(flow):
             return None
-        name = _flow_name(flow)
+        name = A.flow_name(flow)
         inputs = args[0] if args else kwargs.get("inputs")
         attrs = A.clean(
             {
@@ -242,7 +237,7 @@ def flow_method(tel: Telemetry) -> StartHook:
         if _is_internal(flow):
             return None
         method = str(args[0] if args else kwargs.get("method_name", "method"))
-        attrs = {A.FLOW_NAME: _flow_name(flow), A.FLOW_METHOD: method}
+        attrs = {A.FLOW_NAME: A.flow_name(flow), A.FLOW_METHOD: method}
         span = tel.tracer.start_span(
             f"flow_method {method}", kind=SpanKind.INTERNAL, attributes=attrs
         )
