@@ -95,6 +95,7 @@ class ChatSpan(SpanHandle):
         "input_tokens",
         "output_tokens",
         "reported",
+        "response_model",
     )
 
     def __init__(self, tel: Telemetry, span: Span, attrs: dict[str, AttributeValue]) -> None:
@@ -108,6 +109,7 @@ class ChatSpan(SpanHandle):
         self.output_tokens = 0
         self.cache_read_tokens = 0
         self.reported = False
+        self.response_model: str | None = None
 
     def set_context(self) -> None:
         self._chat_token = CHAT.set(self)
@@ -133,6 +135,8 @@ class ChatSpan(SpanHandle):
 
     def on_exit(self) -> None:
         span = self.span
+        if self.response_model:
+            span.set_attribute(A.RESPONSE_MODEL, self.response_model)
         if self.reported:
             span.set_attributes(
                 {A.INPUT_TOKENS: self.input_tokens, A.OUTPUT_TOKENS: self.output_tokens}
@@ -194,3 +198,16 @@ def usage_tracked(llm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
     tokens = A.normalize_usage(raw)
     if tokens is not None:
         chat.add_usage(*tokens)
+
+
+def response_read(llm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Before a provider reads usage off its response object (once per response, streaming
+    included): note the model that answered on the open chat (``gen_ai.response.model``)."""
+    chat = CHAT.get()
+    if chat is None:
+        return
+    response = args[0] if args else kwargs.get("response")
+    # OpenAI, Azure and Anthropic responses carry ``model``; Gemini's ``model_version``
+    model = getattr(response, "model", None) or getattr(response, "model_version", None)
+    if isinstance(model, str) and model:
+        chat.response_model = model

@@ -33,6 +33,24 @@ PROVIDERS = (
 )
 
 
+# Where each native provider reads usage off its response object, once per response
+# (streaming: the final chunk): the model that answered is read there too. The litellm
+# fallback and Bedrock (whose Converse response names no model) have no such point.
+RESPONSE_READERS = (
+    ("crewai.llms.providers.openai.completion", "OpenAICompletion._extract_openai_token_usage"),
+    (
+        "crewai.llms.providers.openai.completion",
+        "OpenAICompletion._extract_responses_token_usage",  # Responses API
+    ),
+    (
+        "crewai.llms.providers.anthropic.completion",
+        "AnthropicCompletion._extract_anthropic_token_usage",
+    ),
+    ("crewai.llms.providers.azure.completion", "AzureCompletion._extract_azure_token_usage"),
+    ("crewai.llms.providers.gemini.completion", "GeminiCompletion._extract_token_usage"),
+)
+
+
 def _tool_run(tel: Telemetry) -> Wrapper:
     """``BaseTool.run``: under a tool span it is one execution; otherwise a tool span itself."""
     own_span = traced(tools.direct_tool_run(tel))
@@ -131,6 +149,9 @@ def targets(tel: Telemetry) -> list[Target]:
             traced(run.flow_method(tel), is_async=True),
         ),
     ]
+    response = passthrough_wrapper(before=llm.response_read)
+    for module, path in RESPONSE_READERS:
+        table.append((module, path, response))
     call, acall = traced(llm.llm_call(tel)), traced(llm.llm_call(tel), is_async=True)
     for module, cls in PROVIDERS:
         table.append((module, f"{cls}.call", call))

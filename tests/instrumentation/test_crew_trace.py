@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from crewscope.demo.crew import build_crew, make_llm
@@ -136,6 +137,19 @@ def test_streaming_llm_reports_exact_tokens(spans, llm_server):
     assert calls and all(c.stream for c in calls)
     chats = by_name(spans.get_finished_spans(), "chat ")
     assert [tokens(c) for c in chats] == [(c.prompt_tokens, c.completion_tokens) for c in calls]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_response_model_is_the_model_the_provider_answered_with(spans, llm_server, stream):
+    llm_server.fail_next(1, 500)
+    llm = make_llm(llm_server.base_url, stream=stream, max_retries=0)
+    build_crew(llm).kickoff(inputs={"topic": "m"})
+    chats = by_name(spans.get_finished_spans(), "chat ")
+    answered = [c for c in llm_server.calls if c.status == 200]
+    failed = [c for c in chats if c.status.status_code is StatusCode.ERROR]
+    ok = [c for c in chats if c.status.status_code is not StatusCode.ERROR]
+    assert len(failed) == 1 and "gen_ai.response.model" not in failed[0].attributes
+    assert [c.attributes.get("gen_ai.response.model") for c in ok] == [c.model for c in answered]
 
 
 def test_standalone_agent_kickoff_is_an_invoke_agent_trace(spans, llm_server):
