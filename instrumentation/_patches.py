@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -189,22 +190,26 @@ class Patcher:
         self._patch_custom_llms(tel, seen)
 
     def _patch_custom_llms(self, tel: Telemetry, seen: set[tuple[int, str]]) -> None:
-        """User subclasses of BaseLLM defined before instrument() have their own ``call``."""
+        """User subclasses of BaseLLM defined before instrument() have their own ``call``
+        and ``acall`` (BaseLLM's are abstract / raise NotImplementedError)."""
         try:
             from crewai.llms.base_llm import BaseLLM
         except ImportError:
             return
-        call = traced(llm.llm_call(tel))
+        sync, is_async = traced(llm.llm_call(tel)), traced(llm.llm_call(tel), is_async=True)
         stack = list(BaseLLM.__subclasses__())
         while stack:
             cls = stack.pop()
             stack.extend(cls.__subclasses__())
-            fn = vars(cls).get("call")
-            if fn is None or isinstance(fn, FunctionWrapper) or (id(cls), "call") in seen:
-                continue
-            seen.add((id(cls), "call"))
-            wrap_function_wrapper(cls, "call", call)
-            self._applied.append((cls, "call"))
+            for attr in ("call", "acall"):
+                fn = vars(cls).get(attr)
+                if fn is None or isinstance(fn, FunctionWrapper) or (id(cls), attr) in seen:
+                    continue
+                seen.add((id(cls), attr))
+                # a sync ``acall`` returning an awaitable is handled by the sync wrapper
+                wrapper = is_async if inspect.iscoroutinefunction(fn) else sync
+                wrap_function_wrapper(cls, attr, wrapper)
+                self._applied.append((cls, attr))
 
     def undo(self) -> None:
         while self._applied:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -54,6 +55,10 @@ def _echo_llm_class() -> type:
         def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
             return "echo"
 
+        async def acall(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+            await asyncio.sleep(0)
+            return "async echo"
+
     return EchoLLM
 
 
@@ -61,18 +66,42 @@ def test_uninstrument_restores_custom_llm_patches(_tracing):
     provider, exporter = _tracing
     exporter.clear()
     echo_llm = _echo_llm_class()
-    original = vars(echo_llm)["call"]
+    original = {attr: vars(echo_llm)[attr] for attr in ("call", "acall")}
     instrumentor = CrewAIInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     try:
-        wrapped = vars(echo_llm)["call"]
-        assert isinstance(wrapped, FunctionWrapper) and wrapped.__wrapped__ is original
+        for attr, fn in original.items():
+            wrapped = vars(echo_llm)[attr]
+            assert isinstance(wrapped, FunctionWrapper) and wrapped.__wrapped__ is fn, attr
         assert echo_llm(model="echo-1").call("hi") == "echo"
         [chat] = exporter.get_finished_spans()
         assert chat.name == "chat echo-1" and chat.kind is SpanKind.CLIENT
     finally:
         instrumentor.uninstrument()
-    assert vars(echo_llm)["call"] is original
+    for attr, fn in original.items():
+        assert vars(echo_llm)[attr] is fn, f"{attr} not restored"
     exporter.clear()
     assert echo_llm(model="echo-1").call("hi") == "echo"
+    assert asyncio.run(echo_llm(model="echo-1").acall("hi")) == "async echo"
     assert exporter.get_finished_spans() == ()
+
+
+def test_custom_llm_acall_is_a_chat_span_like_call(_tracing):
+    provider, exporter = _tracing
+    exporter.clear()
+    echo_llm = _echo_llm_class()
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        llm = echo_llm(model="echo-1")
+        llm.call("hi")
+        assert asyncio.run(llm.acall("hi")) == "async echo"
+    finally:
+        instrumentor.uninstrument()
+    sync_chat, async_chat = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time)
+    exporter.clear()
+    assert async_chat.name == sync_chat.name == "chat echo-1"
+    assert async_chat.kind is SpanKind.CLIENT
+    assert async_chat.attributes["gen_ai.operation.name"] == "chat"
+    assert dict(async_chat.attributes) == dict(sync_chat.attributes)
+    assert async_chat.end_time - async_chat.start_time > 0
