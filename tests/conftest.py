@@ -1,4 +1,5 @@
-"""Shared fixtures: network guard, offline CrewAI, the fake LLM, an instrumented tracer."""
+"""Shared fixtures: network guard, offline CrewAI, the fake LLM, an instrumented tracer,
+real `crewscope serve` apps (used by the receiver, live feed and Prometheus tests)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-NETGUARD_DIR = Path(__file__).parent / "_netguard"
+from tests.helpers.env import NETGUARD_DIR
+from tests.helpers.served import Served, served_factory
 
 # Before anything imports crewai: keep it offline and out of the real HOME.
 _home = tempfile.mkdtemp(prefix="crewscope-test-home-")
@@ -33,14 +35,6 @@ _spec = importlib.util.spec_from_file_location(
 assert _spec and _spec.loader
 _netguard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_netguard)
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a test subprocess: the same guard and offline settings."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD_DIR), *filter(None, [env.get("PYTHONPATH")])])
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +78,17 @@ def spans(_tracing: tuple[object, object]) -> Iterator[object]:
     finally:
         instrumentor.uninstrument()
         exporter.clear()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def make_served(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """make(**create_app_kwargs) -> a started server over a new file; all stopped after."""
+    yield from served_factory(tmp_path)
+
+
+@pytest.fixture
+def served(make_served: Callable[..., Served]) -> Served:
+    return make_served()
 
 
 def pytest_report_header() -> list[str]:

@@ -1,96 +1,30 @@
 """Fixtures for the query API: a generated span database and clients over any db path.
 
-`seeded` builds a DuckDB file from generated runs (see spangen.py) and records what was
-generated, so tests compare the API with an independent computation. `make_client(path)`
+`seeded` builds a DuckDB file from generated runs (tests/helpers/seed.py) and records what
+was generated, so tests compare the API with an independent computation. `make_client(path)`
 serves any database file, e.g. one written by the real exporter from instrumented runs.
+`otlp_crew` and `burner` feed a served app (`served`, tests/conftest.py) real runs and
+real processes.
 """
 
 from __future__ import annotations
 
-import random
+import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from typing import Any
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
-from tests.query_api.spangen import RunBuilder, TaskSpec, build_run, http_span, insert_spans
-
-API = "/api/v1/monitoring"
-AGENTS = ("Researcher", "Writer", "Analyst")
-CREWS = ("research_crew", "trading_crew")
-SCHEMA = Path(__file__).resolve().parents[2] / "exporter" / "sql" / "schema.sql"
-
-
-@dataclass
-class Seeded:
-    """A generated database and what went into it."""
-
-    path: str
-    now: datetime
-    runs: list[RunBuilder] = field(default_factory=list)
-    run_specs: list[tuple[str, datetime, list[TaskSpec]]] = field(default_factory=list)
-    http: list[tuple[str, int, float]] = field(default_factory=list)
-
-    def tasks(self, agent: str | None = None, since: datetime | None = None) -> list[TaskSpec]:
-        return [
-            spec
-            for _, start, specs in self.run_specs
-            for spec in specs
-            if (agent is None or spec.agent == agent) and (since is None or start >= since)
-        ]
-
-
-def new_db(path: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(path)
-    con.execute(SCHEMA.read_text("utf-8"))
-    return con
-
-
-def seed_database(path: str, now: datetime, n_runs: int = 40, seed: int = 7) -> Seeded:
-    """`n_runs` runs over the last ~10 days (newest 2 h ago), plus HTTP server spans."""
-    rng = random.Random(seed)
-    out = Seeded(path=path, now=now)
-    rows = []
-    for i in range(n_runs):
-        crew = CREWS[i % 2]
-        start = now - timedelta(hours=2 + i * 6, minutes=rng.randint(0, 30))
-        specs = []
-        for j, agent in enumerate(AGENTS[: 2 + i % 2]):
-            specs.append(
-                TaskSpec(
-                    agent=agent,
-                    task=f"task_{j}",
-                    duration_ms=round(rng.uniform(200, 5000), 3),
-                    failed=(agent == "Analyst" and i % 3 == 0)
-                    or (agent == "Writer" and i % 7 == 0),
-                    error="TimeoutError: provider timed out" if i % 2 else "ValueError: bad input",
-                    steps=1 + i % 3,
-                    tool_fails=(i % 5 == 0),
-                    model="mystery-model" if i % 10 == 9 else "gpt-4o-mini",
-                    cost=None if i % 10 == 9 else 0.0015,
-                    input_tokens=100 + i,
-                    output_tokens=10 + j,
-                )
-            )
-        run = build_run(rng, crew, start, specs, inputs={"topic": f"t{i}"}, memory_agent="Writer")
-        out.runs.append(run)
-        out.run_specs.append((crew, start, specs))
-        rows += run.rows
-    for k in range(60):
-        route = "/items/{id}" if k % 3 else "/health"
-        status = 500 if k % 17 == 0 else (404 if k % 5 == 0 else 200)
-        ms = round(rng.uniform(1, 80), 3)
-        rows.append(http_span(rng, route, status, now - timedelta(minutes=5 + k), ms))
-        out.http.append((route, status, ms))
-    with new_db(path) as con:
-        insert_spans(con, rows)
-    return out
+from tests.helpers.processes import start_burner
+from tests.helpers.seed import Seeded, seed_database
+from tests.helpers.served import API, Served
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +55,44 @@ def client(seeded: Seeded, make_client: Callable[[str], TestClient]) -> TestClie
     c = make_client(seeded.path)
     assert c.post(f"{API}/rollups/refresh").status_code == 200
     return c
+
+
+@pytest.fixture
+def burner() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """start(mb, seconds) -> a child holding `mb` MiB and spinning one CPU; killed after."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(mb: int = 64, seconds: float = 30.0) -> subprocess.Popen[str]:
+        proc = start_burner(mb, seconds)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture
+def otlp_crew(served: Served, fake_llm: Any) -> Iterator[Callable[[str], list[Any]]]:
+    """run(name) kicks off the demo crew, its spans sent to the server over OTLP/HTTP."""
+    from crewscope.demo.crew import build_crew, make_llm
+    from crewscope.instrumentation import CrewAIInstrumentor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "live-crew"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{served.url}/v1/traces")))
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+
+    def run(name: str) -> list[Any]:
+        fake_llm.reset()
+        build_crew(make_llm(fake_llm.base_url, max_retries=0), name=name).kickoff(
+            inputs={"topic": name}
+        )
+        return list(fake_llm.calls)
+
+    try:
+        yield run
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()

@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crewscope.query_api.dates import utcnow
-from tests.query_api.conftest import AGENTS, API, Seeded, new_db
-from tests.query_api.spangen import TaskSpec, build_run, insert_spans
+from tests.helpers.seed import AGENTS, Seeded
+from tests.helpers.served import API
+from tests.helpers.spans import TaskSpec, build_run, insert_spans, new_db
 
 
 def test_list(client: TestClient, seeded: Seeded) -> None:
@@ -106,7 +107,7 @@ def trend_client(
     """Agents whose success rate rises, falls, holds, or who ran too little."""
     now = utcnow()
     rng = random.Random(3)
-    rows = []
+    spans = []
     plans = {
         "Riser": [i >= 10 or i % 2 == 0 for i in range(20)],  # 50% then 100%
         "Faller": [i < 10 for i in range(20)],
@@ -117,10 +118,10 @@ def trend_client(
         for i, ok in enumerate(outcomes):
             start = now - timedelta(days=6) + timedelta(hours=6 * i)
             spec = TaskSpec(agent, "t", 100.0 + i, failed=not ok, tool=None, steps=1)
-            rows += build_run(rng, "trend_crew", start, [spec]).rows
+            spans += build_run(rng, "trend_crew", start, [spec]).spans
     path = str(Path(tmp_path_factory.mktemp("trend")) / "trend.duckdb")
-    with new_db(path) as con:
-        insert_spans(con, rows)
+    with new_db(path) as store:
+        insert_spans(store, spans)
     return make_client(path)
 
 

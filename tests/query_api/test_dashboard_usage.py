@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.query_api.conftest import API, Seeded
+from tests.helpers.seed import Seeded
+from tests.helpers.served import API
 
 
 def test_dashboard(client: TestClient, seeded: Seeded) -> None:

@@ -7,7 +7,8 @@ import io
 
 from fastapi.testclient import TestClient
 
-from tests.query_api.conftest import API, Seeded
+from tests.helpers.seed import Seeded
+from tests.helpers.served import API
 
 
 def test_runs_csv_and_json_agree(client: TestClient, seeded: Seeded) -> None:

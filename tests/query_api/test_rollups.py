@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.query_api.conftest import API, Seeded
+from tests.helpers.seed import Seeded
+from tests.helpers.served import API
 
 
 def _rows(client: TestClient, **params: object) -> list[dict]:

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.query_api.conftest import API, Seeded
+from tests.helpers.seed import Seeded
+from tests.helpers.served import API
 
 
 def test_list_newest_first_with_total(client: TestClient, seeded: Seeded) -> None:

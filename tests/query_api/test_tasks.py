@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.query_api.conftest import API, Seeded
+from tests.helpers.seed import Seeded
+from tests.helpers.served import API
 
 
 def test_list_and_filters(client: TestClient, seeded: Seeded) -> None:

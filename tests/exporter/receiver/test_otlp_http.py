@@ -20,34 +20,18 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from crewscope.demo.crew import build_crew, make_llm
 from crewscope.exporter import DuckDBSpanExporter
 from crewscope.instrumentation import CrewAIInstrumentor
+from tests.helpers.otlp import PB, some_spans
+from tests.helpers.served import free_port
 
-PB = {"Content-Type": "application/x-protobuf"}
 COLUMNS = (
     "TraceId, SpanId, ParentSpanId, SpanName, SpanKind, StatusCode, StatusMessage, Duration, "
     "ServiceName, ScopeName, SpanAttributes, Events, GenAiOperation, CrewName, TaskName, "
     "AgentName, ToolName, Model, ProviderName, InputTokens, OutputTokens, CostUsd, ErrorType"
 )
-
-
-def _some_spans(n: int = 3):
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "unit"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("t")
-    with tracer.start_as_current_span("parent", attributes={"gen_ai.operation.name": "chat"}):
-        for i in range(n - 1):
-            with tracer.start_as_current_span(f"child{i}", attributes={"i": i}):
-                pass
-    return exporter.get_finished_spans()
-
-
-def _count(served) -> int:
-    return served.rows("SELECT count(*) FROM otel_traces")[0][0]
 
 
 def test_crew_run_via_otlp_http_lands_identical_to_in_process(served, tmp_path, llm_server):
@@ -81,9 +65,9 @@ def test_crew_run_via_otlp_http_lands_identical_to_in_process(served, tmp_path, 
 
 def test_gzip_and_json_bodies(served):
     exporter = OTLPSpanExporter(endpoint=f"{served.url}/v1/traces", compression=Compression.Gzip)
-    assert exporter.export(_some_spans(3)) is SpanExportResult.SUCCESS
-    assert _count(served) == 3
-    spans = _some_spans(2)
+    assert exporter.export(some_spans(3)) is SpanExportResult.SUCCESS
+    assert served.span_count() == 3
+    spans = some_spans(2)
     document = json.loads(json_format.MessageToJson(encode_spans(spans)))
     for rs in document["resourceSpans"]:  # OTLP/JSON: ids are hex, not base64
         for ss in rs["scopeSpans"]:
@@ -96,14 +80,14 @@ def test_gzip_and_json_bodies(served):
     reply = httpx.post(f"{served.url}/v1/traces", json=document)
     assert reply.status_code == 200, reply.text
     assert reply.headers["content-type"].startswith("application/json")
-    assert _count(served) == 5
+    assert served.span_count() == 5
     ids = {format(s.context.span_id, "016x") for s in spans}
     stored = {r[0] for r in served.rows("SELECT SpanId FROM otel_traces")}
     assert ids <= stored
 
 
 def test_bad_payloads_get_clear_4xx_and_lose_nothing(served):
-    good = encode_spans(_some_spans(2)).SerializeToString()
+    good = encode_spans(some_spans(2)).SerializeToString()
     assert httpx.post(f"{served.url}/v1/traces", content=good, headers=PB).status_code == 200
     cases = [
         (b"\xff\xff\xff garbage", PB, 400, "invalid OTLP protobuf"),
@@ -121,7 +105,7 @@ def test_bad_payloads_get_clear_4xx_and_lose_nothing(served):
             assert reason in status_pb2.Status.FromString(reply.content).message
         else:
             assert reason in reply.json()["message"]
-    assert _count(served) == 2  # nothing stored before was lost, nothing bad was stored
+    assert served.span_count() == 2  # nothing stored before was lost, nothing bad was stored
 
 
 def test_oversize_and_gzip_bomb_are_413(make_served):
@@ -136,19 +120,19 @@ def test_oversize_and_gzip_bomb_are_413(make_served):
     )
     assert reply.status_code == 413
     assert "decompressed" in status_pb2.Status.FromString(reply.content).message
-    ok = encode_spans(_some_spans(2)).SerializeToString()
+    ok = encode_spans(some_spans(2)).SerializeToString()
     assert httpx.post(f"{served.url}/v1/traces", content=ok, headers=PB).status_code == 200
 
 
 def test_partial_success_for_invalid_ids(served):
-    request = encode_spans(_some_spans(3))
+    request = encode_spans(some_spans(3))
     request.resource_spans[0].scope_spans[0].spans[0].trace_id = b"\x01\x02"
     reply = httpx.post(f"{served.url}/v1/traces", content=request.SerializeToString(), headers=PB)
     assert reply.status_code == 200
     response = ExportTraceServiceResponse.FromString(reply.content)
     assert response.partial_success.rejected_spans == 1
     assert "invalid trace or span ids" in response.partial_success.error_message
-    assert _count(served) == 2
+    assert served.span_count() == 2
 
 
 def _post_in_thread(url: str, body: bytes) -> tuple[threading.Thread, list[int]]:
@@ -173,21 +157,19 @@ def test_full_queue_answers_503_with_retry_after(make_served):
     served = make_served(receiver_max_queued_spans=5)
     url = f"{served.url}/v1/traces"
     with served.ingest.store._lock:  # a stalled disk: the writer waits inside the store
-        first, status = _post_in_thread(url, encode_spans(_some_spans(3)).SerializeToString())
+        first, status = _post_in_thread(url, encode_spans(some_spans(3)).SerializeToString())
         _wait_depth(served, 3)
-        reply = httpx.post(
-            url, content=encode_spans(_some_spans(3)).SerializeToString(), headers=PB
-        )
+        reply = httpx.post(url, content=encode_spans(some_spans(3)).SerializeToString(), headers=PB)
         assert reply.status_code == 503
         assert reply.headers["retry-after"] == "1"
         assert served.ingest.queue.stats.spans_refused_full == 3
     first.join(30)
     assert status == [200]  # acknowledged only once committed
-    assert _count(served) == 3
+    assert served.span_count() == 3
     # a batch bigger than the whole queue is delayed until the queue is empty, not refused
-    big = encode_spans(_some_spans(8)).SerializeToString()
+    big = encode_spans(some_spans(8)).SerializeToString()
     assert httpx.post(url, content=big, headers=PB).status_code == 200
-    assert _count(served) == 11
+    assert served.span_count() == 11
 
 
 def test_commit_timeout_answers_503_and_the_writer_survives(make_served, monkeypatch):
@@ -195,40 +177,36 @@ def test_commit_timeout_answers_503_and_the_writer_survives(make_served, monkeyp
     served = make_served()
     url = f"{served.url}/v1/traces"
     with served.ingest.store._lock:
-        reply = httpx.post(
-            url, content=encode_spans(_some_spans(2)).SerializeToString(), headers=PB
-        )
+        reply = httpx.post(url, content=encode_spans(some_spans(2)).SerializeToString(), headers=PB)
         assert (
             reply.status_code == 503
             and "could not store" in status_pb2.Status.FromString(reply.content).message
         )
     # the late commit still happened (at-least-once), and the writer thread is alive
-    ok = httpx.post(url, content=encode_spans(_some_spans(3)).SerializeToString(), headers=PB)
+    ok = httpx.post(url, content=encode_spans(some_spans(3)).SerializeToString(), headers=PB)
     assert ok.status_code == 200
-    assert _count(served) == 5
+    assert served.span_count() == 5
     assert served.ingest.queue.stats.write_errors == 0
 
 
 def test_bearer_token(make_served, monkeypatch):
     monkeypatch.setenv("CREWSCOPE_INGEST_TOKEN", "s3cret")
     served = make_served()
-    body = encode_spans(_some_spans(2)).SerializeToString()
+    body = encode_spans(some_spans(2)).SerializeToString()
     assert httpx.post(f"{served.url}/v1/traces", content=body, headers=PB).status_code == 401
     exporter = OTLPSpanExporter(
         endpoint=f"{served.url}/v1/traces", headers={"Authorization": "Bearer s3cret"}
     )
-    assert exporter.export(_some_spans(2)) is SpanExportResult.SUCCESS
-    assert _count(served) == 2
+    assert exporter.export(some_spans(2)) is SpanExportResult.SUCCESS
+    assert served.span_count() == 2
 
 
 def test_grpc_receiver_with_official_exporter(make_served):
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
 
-    from tests._served import free_port
-
     port = free_port()
     served = make_served(grpc_address=f"127.0.0.1:{port}")
-    spans = _some_spans(4)
+    spans = some_spans(4)
     exporter = Grpc(endpoint=f"127.0.0.1:{port}", insecure=True)
     assert exporter.export(spans) is SpanExportResult.SUCCESS
     exporter.shutdown()
@@ -249,7 +227,7 @@ def test_saturated_receiver_refuses_before_decoding(make_served, monkeypatch):
     served = make_served(receiver_max_queued_spans=3)
     url = f"{served.url}/v1/traces"
     with served.ingest.store._lock:
-        first, status = _post_in_thread(url, encode_spans(_some_spans(3)).SerializeToString())
+        first, status = _post_in_thread(url, encode_spans(some_spans(3)).SerializeToString())
         _wait_depth(served, 3)
         refused_before = served.ingest.queue.stats.requests_refused_full
         # garbage would be a 400 if it were decoded: a 503 shows it was refused up front
@@ -257,4 +235,4 @@ def test_saturated_receiver_refuses_before_decoding(make_served, monkeypatch):
         assert reply.status_code == 503 and reply.headers["retry-after"] == "1"
         assert served.ingest.queue.stats.requests_refused_full == refused_before + 1
     first.join(30)
-    assert status == [200] and _count(served) == 3
+    assert status == [200] and served.span_count() == 3

@@ -22,8 +22,7 @@ from crewscope.query_api.queries.agents import agent_metrics, agent_summaries
 from crewscope.query_api.queries.dashboard import dashboard
 from crewscope.query_api.store.database import Database
 from crewscope.query_api.store.windows import ceil_hour, floor_hour, hour_split
-from tests.query_api.conftest import new_db
-from tests.query_api.spangen import TaskSpec, build_run, insert_spans
+from tests.helpers.spans import TaskSpec, build_run, insert_spans, new_db
 
 NOW = datetime(2026, 3, 10, 12, 37, 21, 500_000)
 AGENTS = ("Ada", "Bob", "Cy")
@@ -55,11 +54,11 @@ def db(
     rng.shuffle(specs)
     path = str(Path(tmp_path_factory.mktemp("hourly")) / "h.duckdb")
     half = len(specs) // 2
-    with new_db(path) as con:
-        insert_spans(con, [row for _, _, run in specs[:half] for row in run.rows])
+    with new_db(path) as store:
+        insert_spans(store, [span for _, _, run in specs[:half] for span in run.spans])
     database = Database(path)  # syncs the first half
     with database.session(), database.store.cursor() as cur:
-        insert_spans(cur, [row for _, _, run in specs[half:] for row in run.rows])
+        insert_spans(cur, [span for _, _, run in specs[half:] for span in run.spans])
     with database.session() as session:  # adds the second half to hours already summed
         yield session, specs
     database.close()

@@ -15,8 +15,9 @@ import pytest
 
 from crewscope.query_api.cli import main
 from crewscope.query_api.dates import utcnow
-from tests.conftest import subprocess_env
-from tests.query_api.conftest import API, seed_database
+from tests.helpers.env import subprocess_env
+from tests.helpers.seed import seed_database
+from tests.helpers.served import API
 
 
 @pytest.fixture

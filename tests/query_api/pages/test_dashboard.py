@@ -11,8 +11,8 @@ import pytest
 
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
-from tests._served import serve_app
-from tests.query_api.conftest import seed_database
+from tests.helpers.seed import seed_database
+from tests.helpers.served import serve_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

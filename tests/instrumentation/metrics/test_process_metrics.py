@@ -14,7 +14,7 @@ import pytest
 
 from crewscope.instrumentation import CrewAIInstrumentor
 from crewscope.instrumentation._process_metrics import ProcessMetrics
-from tests.metrics.conftest import by_attrs, metric, points
+from tests.helpers.metrics import by_attrs, metric, points
 
 MB = 1024 * 1024
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import subprocess_env
+from tests.helpers.env import subprocess_env
 
 APP = """
 import os

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests._served import API, Served, free_port, wait_until
-from tests.conftest import subprocess_env
+from tests.helpers.env import subprocess_env
+from tests.helpers.served import API, Served, free_port, wait_until
 
 APP = Path(__file__).with_name("prom_crew_app.py")
 VENV_BIN = Path(sys.executable).parent

@@ -13,7 +13,7 @@ from crewscope.instrumentation._metrics import (
     OPERATION_DURATION_BUCKETS,
     TOKEN_USAGE_BUCKETS,
 )
-from tests.metrics.conftest import by_attrs, metric, points
+from tests.helpers.metrics import by_attrs, metric, points
 
 TOKENS = "gen_ai.client.token.usage"
 DURATION = "gen_ai.client.operation.duration"

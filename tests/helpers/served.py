@@ -55,6 +55,10 @@ class Served:
         finally:
             cur.close()
 
+    def span_count(self) -> int:
+        """How many spans the server's file holds."""
+        return int(self.rows("SELECT count(*) FROM otel_traces")[0][0])
+
 
 def serve_app(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
     port = free_port()

@@ -19,7 +19,7 @@ from crewscope.exporter.metric_exporter import DuckDBMetricExporter
 from crewscope.instrumentation._process_metrics import ProcessMetrics
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
-from tests.query_api.conftest import AGENTS, Seeded, seed_database
+from tests.helpers.seed import AGENTS, Seeded, seed_database
 
 API = "/api/v1/monitoring"
 

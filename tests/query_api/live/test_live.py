@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from crewscope.instrumentation._process_metrics import ProcessMetrics
-from tests._served import Served, wait_until
+from tests.helpers.served import Served, wait_until
 
 
 def read_until(ws: ClientConnection, stop: Any, timeout: float = 30.0) -> list[dict[str, Any]]:

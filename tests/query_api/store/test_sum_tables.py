@@ -7,17 +7,24 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 
 from crewscope.query_api.store import sum_tables
 from crewscope.query_api.store.database import Database
 from crewscope.query_api.store.sum_tables import SUM_TABLES
-from tests.query_api.conftest import new_db
-from tests.query_api.spangen import TaskSpec, build_run, insert_spans
+from tests.helpers.spans import (
+    TaskSpec,
+    build_run,
+    insert_spans,
+    new_db,
+    trace_hex,
+    with_span_id,
+)
 
 START = datetime(2026, 5, 4, 9, 50)
 
 
-def _runs(seed: int = 5) -> list[list[dict]]:
+def _runs(seed: int = 5) -> list[list[ReadableSpan]]:
     rng = random.Random(seed)
     runs = []
     for i in range(30):
@@ -27,7 +34,7 @@ def _runs(seed: int = 5) -> list[list[dict]]:
             for _ in range(2)
         ]  # fmt: skip
         start = START + timedelta(minutes=rng.uniform(0, 30))  # around the 10:00 edge
-        runs.append(build_run(rng, f"crew{i % 3}", start, tasks).rows)
+        runs.append(build_run(rng, f"crew{i % 3}", start, tasks).spans)
     return runs
 
 
@@ -43,8 +50,8 @@ def test_point_updates_equal_bulk_upsert(tmp_path: Path, monkeypatch: pytest.Mon
     runs = _runs()
     bulk_path, point_path = str(tmp_path / "bulk.duckdb"), str(tmp_path / "point.duckdb")
     monkeypatch.setattr(sum_tables, "POINT_UPDATE_MAX_KEYS", 0)  # always the bulk upsert
-    with new_db(bulk_path) as con:
-        insert_spans(con, [row for run in runs for row in run])
+    with new_db(bulk_path) as store:
+        insert_spans(store, [span for run in runs for span in run])
     bulk = Database(bulk_path)  # one sync of everything
 
     monkeypatch.setattr(sum_tables, "POINT_UPDATE_MAX_KEYS", 10**9)  # never the bulk upsert
@@ -56,7 +63,7 @@ def test_point_updates_equal_bulk_upsert(tmp_path: Path, monkeypatch: pytest.Mon
     for run in runs:
         with point.session(), point.store.cursor() as cur:
             insert_spans(cur, run[::-1])
-    late = dict(runs[0][-1], SpanId="ffffffffffffffff")
+    late = with_span_id(runs[0][-1], 0xFFFFFFFFFFFFFFFF)
     with point.session(), point.store.cursor() as cur:
         insert_spans(cur, [late])
     monkeypatch.setattr(sum_tables, "POINT_UPDATE_MAX_KEYS", 0)
@@ -70,6 +77,6 @@ def test_point_updates_equal_bulk_upsert(tmp_path: Path, monkeypatch: pytest.Mon
             for x, y in zip(row_a, row_b, strict=True):  # float sums differ in order only
                 assert x == (pytest.approx(y) if isinstance(y, float) else y), table
     totals = dict((r[0], r) for r in a["crewscope_trace_totals"])
-    trace = runs[0][0]["TraceId"]
+    trace = trace_hex(runs[0][0])
     assert totals[trace][1] == len(runs[0]) + 1  # Spans, the late one included
     bulk.close(), point.close()

@@ -1,0 +1,28 @@
+"""The app over an empty database: every resource answers, with empty results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.helpers.served import API
+
+
+def test_empty_database_gives_empty_results(
+    tmp_path: Path, make_client: Callable[[str], TestClient]
+) -> None:
+    client = make_client(str(tmp_path / "empty.duckdb"))
+    for url in (
+        "/runs", "/tasks", "/agents", "/rollups/daily", "/dashboard", "/tools", "/llm",
+        "/memory/stats", "/endpoints", "/system/health", "/export/runs", "/export/tasks?format=json",
+    ):  # fmt: skip
+        r = client.get(API + url)
+        assert r.status_code == 200, url
+    assert client.get(f"{API}/runs").json()["runs"] == []
+    assert client.get(f"{API}/agents").json()["agents"] == []
+    assert client.get(f"{API}/export/tasks?format=json").json() == []
+    assert client.post(f"{API}/rollups/refresh").status_code == 200
+    assert client.get("/dashboard").status_code == 200
+    assert client.get(f"{API}/agents/x/metrics").status_code == 404
