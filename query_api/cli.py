@@ -155,11 +155,13 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    from crewscope.query_api.queries.executions import Started
     from crewscope.query_api.queries.export import export_filters
 
     dataset, fmt = Dataset(args.dataset), ExportFormat(args.format)
     status = ExecutionStatus(args.status) if args.status else None
-    where = export_filters(dataset, args.crew, args.agent, status, args.start_from, args.start_to)
+    started = Started(status, args.start_from, args.start_to)
+    where = export_filters(dataset, args.crew, args.agent, started)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
         with open_db(args.db) as db, db.session() as session, _progress() as progress:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from crewscope.query_api.dates import to_naive_utc
 from crewscope.query_api.models.common import ExecutionStatus, TimeRange
 from crewscope.query_api.ops.health import HealthRegistry
+from crewscope.query_api.queries.executions import Started
 from crewscope.query_api.store.database import Database
 from crewscope.query_api.store.session import Session
 
@@ -41,6 +43,32 @@ Status = Annotated[ExecutionStatus | None, Query(description="completed or faile
 StartFrom = Annotated[datetime | None, Query(description="started at or after (ISO 8601)")]
 StartTo = Annotated[datetime | None, Query(description="started at or before (ISO 8601)")]
 Range = Annotated[TimeRange, Query(description="1d, 7d, 30d or 90d")]
+CrewName = Annotated[str | None, Query(description="crew name")]
+TraceId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="the trace id")]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def get_page(limit: Limit = 20, offset: Offset = 0) -> Page:
+    return Page(limit, offset)
+
+
+def get_started(
+    status: Status = None, start_date_from: StartFrom = None, start_date_to: StartTo = None
+) -> Started:
+    """The status / start-time filters of runs, tasks and exports (422 if reversed)."""
+    check_range(start_date_from, start_date_to)
+    return Started(status, start_date_from, start_date_to)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+StartedDep = Annotated[Started, Depends(get_started)]
 
 
 def check_range(start: datetime | date | None, end: datetime | date | None) -> None:
@@ -53,3 +81,10 @@ def check_range(start: datetime | date | None, end: datetime | date | None) -> N
 
 def not_found(what: str, ident: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"{what} {ident!r} not found")
+
+
+def found(value: T | None, what: str, ident: str) -> T:
+    """`value`, or a 404 for the `what` called `ident` when there is none."""
+    if value is None:
+        raise not_found(what, ident)
+    return value

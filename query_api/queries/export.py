@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from crewscope.query_api.models.common import ExecutionStatus
+from crewscope.query_api.queries.executions import Started
 from crewscope.query_api.queries.runs import run_filters
 from crewscope.query_api.queries.tasks import task_filters
 from crewscope.query_api.store.query import Where, named
@@ -39,14 +39,13 @@ def export_filters(
     dataset: Dataset,
     crew: str | None,
     agent: str | None,
-    status: ExecutionStatus | None,
-    start_from: datetime | None,
-    start_to: datetime | None,
+    started: Started,
 ) -> Where:
     if dataset is Dataset.RUNS:
-        return run_filters(crew, status, start_from, start_to)
+        return run_filters(crew, started)
     if dataset is Dataset.TASKS:
-        return task_filters(crew, agent, None, None, status, start_from, start_to)
+        return task_filters(crew, agent, started=started)
+    start_from, start_to = started.start_from, started.start_to
     where = Where()
     name = agent if dataset is Dataset.ROLLUPS_AGENT else crew
     col = '"AgentName"' if dataset is Dataset.ROLLUPS_AGENT else '"CrewName"'

@@ -3,34 +3,28 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from crewscope.query_api.dates import as_utc, to_naive_utc
-from crewscope.query_api.models.common import ExecutionStatus
 from crewscope.query_api.models.runs import RunDetail, RunListResponse, RunSummary
 from crewscope.query_api.models.spans import SpanCounts
-from crewscope.query_api.queries.previews import preview
-from crewscope.query_api.queries.span_tree import fetch_tree, page
+from crewscope.query_api.queries.executions import (
+    UNFILTERED,
+    Started,
+    execution_fields,
+    page,
+    span_counts,
+)
+from crewscope.query_api.queries.span_tree import fetch_tree
 from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.session import Session
 
 MAX_INPUT_VALUE_CHARS = 100
 
 
-def run_filters(
-    crew: str | None = None,
-    status: ExecutionStatus | None = None,
-    start_date_from: datetime | None = None,
-    start_date_to: datetime | None = None,
-) -> Where:
+def run_filters(crew: str | None = None, started: Started = UNFILTERED) -> Where:
     where = Where().add('NOT "IsFlow"')
     where.add_if(crew, '"CrewName" = $crew', "crew")
-    if status is not None:
-        where.add('"Failed" = $failed', failed=ExecutionStatus(status) is ExecutionStatus.FAILED)
-    where.add_if(to_naive_utc(start_date_from), '"Timestamp" >= $start_from', "start_from")
-    where.add_if(to_naive_utc(start_date_to), '"Timestamp" <= $start_to', "start_to")
-    return where
+    return started.where(where)
 
 
 def input_summary(keys_json: str | None, inputs_json: str | None) -> dict[str, Any] | None:
@@ -63,16 +57,7 @@ def _small(value: Any) -> Any:
 
 
 def _counts(row: dict[str, Any]) -> SpanCounts:
-    if row["tt_spans"] is None:
-        return SpanCounts()
-    return SpanCounts(
-        spans=row["tt_spans"],
-        tasks=row["tt_tasks"],
-        steps=row["tt_steps"],
-        llm_calls=row["tt_llm_calls"],
-        tool_calls=row["tt_tool_calls"],
-        errors=row["tt_errors"],
-    )
+    return SpanCounts() if row["tt_spans"] is None else span_counts(row, prefix="tt_")
 
 
 def _summary(row: dict[str, Any]) -> RunSummary:
@@ -82,19 +67,12 @@ def _summary(row: dict[str, Any]) -> RunSummary:
         run_id=row["TraceId"],
         span_id=row["SpanId"],
         crew=row["CrewName"],
-        status=ExecutionStatus.FAILED if row["Failed"] else ExecutionStatus.COMPLETED,
-        start_time=as_utc(row["Timestamp"]),
-        end_time=as_utc(row["EndTime"]),
-        duration_ms=row["DurationMs"],
-        input_tokens=row["InputTokens"],
-        output_tokens=row["OutputTokens"],
+        **execution_fields(row),
         total_tokens=sum(tokens) if tokens else None,
         cost_usd=row["tt_cost_usd"],
         task_count=counts.tasks,
         llm_calls=row["LlmCalls"] if row["LlmCalls"] is not None else counts.llm_calls,
         input_summary=input_summary(row["InputKeys"], row["Inputs"]),
-        error_type=row["ErrorType"],
-        error_preview=preview(row["StatusMessage"]) if row["Failed"] else None,
     )
 
 

@@ -9,31 +9,15 @@ from typing import Any
 from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.query_api.dates import as_utc
 from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanEvent, SpanNode
-from crewscope.query_api.store.query import Ident, Where, inline, named
-from crewscope.query_api.store.session import Row, Session
+from crewscope.query_api.queries.executions import span_counts
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.session import Session
 
 CLOCK_SKEW = timedelta(seconds=5)
 """Margin around a span's window when fetching its descendants (spans from other hosts)."""
 
 MAX_VALUE_CHARS = 1000
 _STATUS = {"Ok": "ok", "Error": "error"}
-
-
-COUNT_WHERE = inline("count_where", "SELECT count(*) FROM {{table}} {{where}}")
-
-
-def page(
-    s: Session,
-    table: str,
-    list_query: str,
-    where: Where,
-    limit: int,
-    offset: int,
-) -> tuple[int, list[Row]]:
-    """(total, rows of one page) of a projection table (`table` from code, never input)."""
-    total = s.scalar(COUNT_WHERE, table=Ident(table), where=where) or 0
-    rows = s.rows(named(list_query), {"limit": limit, "offset": offset}, where=where)
-    return int(total), rows
 
 
 def _cut(mapping: dict[str, Any] | None) -> dict[str, str]:
@@ -130,15 +114,4 @@ def subtree_totals(
             "llm_ops": list(LLM_OPERATIONS),
         },
     )
-    out: dict[str, tuple[SpanCounts, float | None]] = {}
-    for row in rows:
-        counts = SpanCounts(
-            spans=row["spans"],
-            tasks=row["tasks"],
-            steps=row["steps"],
-            llm_calls=row["llm_calls"],
-            tool_calls=row["tool_calls"],
-            errors=row["errors"],
-        )
-        out[row["root"]] = (counts, row["cost_usd"])
-    return out
+    return {row["root"]: (span_counts(row), row["cost_usd"]) for row in rows}

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from crewscope.query_api.dates import as_utc, to_naive_utc
-from crewscope.query_api.models.common import ExecutionStatus
 from crewscope.query_api.models.spans import SpanCounts
 from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse, TaskSummary
-from crewscope.query_api.queries.previews import preview
-from crewscope.query_api.queries.span_tree import fetch_tree, page, subtree_totals
+from crewscope.query_api.queries.executions import UNFILTERED, Started, execution_fields, page
+from crewscope.query_api.queries.span_tree import fetch_tree, subtree_totals
 from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.session import Session
 
@@ -22,20 +19,14 @@ def task_filters(
     agent: str | None = None,
     task: str | None = None,
     run_id: str | None = None,
-    status: ExecutionStatus | None = None,
-    start_date_from: datetime | None = None,
-    start_date_to: datetime | None = None,
+    started: Started = UNFILTERED,
 ) -> Where:
     where = Where()
     where.add_if(crew, '"CrewName" = $crew', "crew")
     where.add_if(agent, '"AgentName" = $agent', "agent")
     where.add_if(task, '"TaskName" = $task', "task")
     where.add_if(run_id, '"TraceId" = $run_id', "run_id")
-    if status is not None:
-        where.add('"Failed" = $failed', failed=ExecutionStatus(status) is ExecutionStatus.FAILED)
-    where.add_if(to_naive_utc(start_date_from), '"Timestamp" >= $start_from', "start_from")
-    where.add_if(to_naive_utc(start_date_to), '"Timestamp" <= $start_to', "start_to")
-    return where
+    return started.where(where)
 
 
 def _first(stored: int | None, counted: int | None) -> int | None:
@@ -49,16 +40,9 @@ def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
         crew=row["CrewName"],
         agent=row["AgentName"],
         task=row["TaskName"],
-        status=ExecutionStatus.FAILED if row["Failed"] else ExecutionStatus.COMPLETED,
-        start_time=as_utc(row["Timestamp"]),
-        end_time=as_utc(row["EndTime"]),
-        duration_ms=row["DurationMs"],
-        input_tokens=row["InputTokens"],
-        output_tokens=row["OutputTokens"],
+        **execution_fields(row),
         llm_calls=_first(row["LlmCalls"], counts.llm_calls if counts else None),
         tool_calls=_first(row["ToolCalls"], counts.tool_calls if counts else None),
-        error_type=row["ErrorType"],
-        error_preview=preview(row["StatusMessage"]) if row["Failed"] else None,
     )
 
 

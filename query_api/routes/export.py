@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from crewscope.query_api.deps import DbDep, StartFrom, StartTo, Status, check_range
+from crewscope.query_api.deps import DbDep, StartedDep
 from crewscope.query_api.queries.export import (
     MEDIA_TYPES,
     Dataset,
@@ -40,13 +40,11 @@ def export(
     format: Annotated[ExportFormat, Query(description="csv or json")] = ExportFormat.CSV,
     crew: str | None = None,
     agent: str | None = None,
-    status: Status = None,
-    start_date_from: StartFrom = None,
-    start_date_to: StartTo = None,
+    *,
+    started: StartedDep,
 ) -> StreamingResponse:
     """Stream runs, tasks or rollups (start_date_* filter rollups by day)."""
-    check_range(start_date_from, start_date_to)
-    where = export_filters(dataset, crew, agent, status, start_date_from, start_date_to)
+    where = export_filters(dataset, crew, agent, started)
     session = db.new_session()
     db.projections.sync(session)
     stamp = date.today().isoformat()

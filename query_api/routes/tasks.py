@@ -6,16 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crewscope.query_api.deps import (
-    Limit,
-    Offset,
-    SessionDep,
-    StartFrom,
-    StartTo,
-    Status,
-    check_range,
-    not_found,
-)
+from crewscope.query_api.deps import CrewName, PageDep, SessionDep, StartedDep, found
 from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse
 from crewscope.query_api.queries.tasks import get_task, list_tasks, task_filters
 
@@ -25,20 +16,17 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 @router.get("", response_model=TaskListResponse)
 def read_tasks(
     session: SessionDep,
-    crew: Annotated[str | None, Query(description="crew name")] = None,
+    *,
+    crew: CrewName = None,
     agent: Annotated[str | None, Query(description="agent role")] = None,
     task: Annotated[str | None, Query(description="task name")] = None,
     run_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
-    status: Status = None,
-    start_date_from: StartFrom = None,
-    start_date_to: StartTo = None,
-    limit: Limit = 20,
-    offset: Offset = 0,
+    started: StartedDep,
+    page: PageDep,
 ) -> TaskListResponse:
     """List task executions, newest first."""
-    check_range(start_date_from, start_date_to)
-    where = task_filters(crew, agent, task, run_id, status, start_date_from, start_date_to)
-    return list_tasks(session, where, limit, offset)
+    where = task_filters(crew, agent, task, run_id, started)
+    return list_tasks(session, where, page.limit, page.offset)
 
 
 @router.get("/{task_id}", response_model=TaskDetail)
@@ -47,7 +35,4 @@ def read_task(
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the span id")],
 ) -> TaskDetail:
     """One task execution with its steps, tool calls, LLM calls and errors."""
-    task = get_task(session, task_id)
-    if task is None:
-        raise not_found("task", task_id)
-    return task
+    return found(get_task(session, task_id), "task", task_id)
