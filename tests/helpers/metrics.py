@@ -28,7 +28,7 @@ def metric(data: MetricsData | None, name: str) -> Any:
     raise AssertionError(f"no metric {name}")
 
 
-def by_attrs(pts: list[Any], **match: str) -> list[Any]:
+def by_attrs(pts: list[Any], **match: object) -> list[Any]:
     """Points whose attributes include `match` (keys with dots given as `a__b` -> `a.b`)."""
     wanted = {k.replace("__", "."): v for k, v in match.items()}
     return [p for p in pts if all(p.attributes.get(k) == v for k, v in wanted.items())]

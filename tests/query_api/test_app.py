@@ -1,4 +1,4 @@
-"""The app over an empty database: every resource answers, with empty results."""
+"""The app: every endpoint in the OpenAPI schema; an empty database gives empty results."""
 
 from __future__ import annotations
 
@@ -26,3 +26,15 @@ def test_empty_database_gives_empty_results(
     assert client.post(f"{API}/rollups/refresh").status_code == 200
     assert client.get("/dashboard").status_code == 200
     assert client.get(f"{API}/agents/x/metrics").status_code == 404
+
+
+def test_openapi_lists_every_endpoint(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/runs", "/runs/{run_id}", "/tasks", "/tasks/{task_id}", "/agents",
+        "/agents/{agent}/metrics", "/agents/{agent}/memory/stats", "/rollups/daily",
+        "/rollups/refresh", "/dashboard", "/tools", "/llm", "/memory/stats", "/endpoints",
+        "/system/health", "/export/{dataset}",
+    ):  # fmt: skip
+        assert f"{API}{path}" in paths, path
+    assert client.get("/docs").status_code == 200
