@@ -4,7 +4,6 @@ real `crewscope serve` apps (used by the receiver, live feed and Prometheus test
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import os
 import shutil
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.env import NETGUARD_DIR
+from tests.helpers.env import netguard
 from tests.helpers.served import Served, served_factory
 
 # Before anything imports crewai: keep it offline and out of the real HOME.
@@ -29,12 +28,9 @@ from crewscope.demo.env import apply_offline_env  # noqa: E402
 
 apply_offline_env()
 
-_spec = importlib.util.spec_from_file_location(
-    "_crewscope_netguard", NETGUARD_DIR / "sitecustomize.py"
-)
-assert _spec and _spec.loader
-_netguard = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_netguard)
+# Guard this process before any test runs. Tests use tests.helpers.env.netguard(); the
+# module-level name stays only for a test that still imports it from here.
+_netguard = netguard()
 
 
 @pytest.fixture(scope="session")
