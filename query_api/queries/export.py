@@ -13,7 +13,8 @@ from typing import Any
 from crewscope.query_api.queries.executions import Started
 from crewscope.query_api.queries.runs import run_filters
 from crewscope.query_api.queries.tasks import task_filters
-from crewscope.query_api.store.query import Where, named
+from crewscope.query_api.store.query import Fragment, Ident, Query, Where, named
+from crewscope.query_api.store.rollup_tables import rollup_slots
 from crewscope.query_api.store.session import Session
 
 BATCH_ROWS = 2000
@@ -31,8 +32,15 @@ class ExportFormat(str, Enum):
     JSON = "json"
 
 
-EXPORT_QUERIES = {d: named(f"reads/export_{d.value}") for d in Dataset}
-"""Each dataset's SELECT (a fixed allowlist), filtered by a `Where`."""
+ROLLUP_GROUPS = {Dataset.ROLLUPS_AGENT: "agent", Dataset.ROLLUPS_CREW: "crew"}
+
+
+def export_query(dataset: Dataset) -> tuple[Query, dict[str, Fragment]]:
+    """The dataset's SELECT (a fixed allowlist) and its slots but ``{{where}}``."""
+    group = ROLLUP_GROUPS.get(dataset)
+    if group is None:
+        return named(f"reads/export_{dataset.value}"), {}
+    return named("reads/export_rollups"), {**rollup_slots(group), "group": Ident(group)}
 
 
 def export_filters(
@@ -46,10 +54,10 @@ def export_filters(
     if dataset is Dataset.TASKS:
         return task_filters(crew, agent, started=started)
     start_from, start_to = started.start_from, started.start_to
+    group = ROLLUP_GROUPS[dataset]
     where = Where()
-    name = agent if dataset is Dataset.ROLLUPS_AGENT else crew
-    col = '"AgentName"' if dataset is Dataset.ROLLUPS_AGENT else '"CrewName"'
-    where.add_if(name, f"{col} = $name", "name")
+    column = rollup_slots(group)["name_column"].sql()
+    where.add_if(agent if group == "agent" else crew, f"{column} = $name", "name")
     where.add_if(start_from.date() if start_from else None, '"Day" >= $day_from', "day_from")
     where.add_if(start_to.date() if start_to else None, '"Day" <= $day_to', "day_to")
     return where
@@ -68,7 +76,8 @@ def _plain(value: Any) -> Any:
 
 def stream_export(s: Session, dataset: Dataset, fmt: ExportFormat, where: Where) -> Iterator[str]:
     """Yield the export in chunks; the caller owns (and closes) `s` after iteration."""
-    columns, batches = s.batches(EXPORT_QUERIES[dataset], None, BATCH_ROWS, where=where)
+    query, slots = export_query(dataset)
+    columns, batches = s.batches(query, None, BATCH_ROWS, where=where, **slots)
     if fmt is ExportFormat.CSV:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -6,14 +6,9 @@ from datetime import date
 
 from crewscope.query_api.dates import as_utc
 from crewscope.query_api.models.rollups import RollupGroupBy, RollupResponse, RollupRow
-from crewscope.query_api.store.query import Ident, named
+from crewscope.query_api.store.query import named
+from crewscope.query_api.store.rollup_tables import rollup_slots
 from crewscope.query_api.store.session import Session
-
-# Fixed allowlist: rollup table and name column per grouping.
-ROLLUP_SOURCES = {
-    RollupGroupBy.AGENT: ("crewscope_rollup_agent_daily", "AgentName"),
-    RollupGroupBy.CREW: ("crewscope_rollup_crew_daily", "CrewName"),
-}
 
 
 def read_rollups(
@@ -25,8 +20,7 @@ def read_rollups(
     limit: int,
     offset: int,
 ) -> RollupResponse:
-    table, col = ROLLUP_SOURCES[group_by]
-    slots = {"table": Ident(table), "name_column": Ident(col)}
+    slots = rollup_slots(group_by.value)
     params: dict[str, object] = {"date_from": date_from, "date_to": date_to, "name": name}
     total = s.scalar(named("reads/rollup_count"), params, **slots) or 0
     rows = []

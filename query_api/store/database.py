@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from crewscope.exporter.store import SpanStore, is_lock_error
 from crewscope.query_api.store.projections import Projections
 from crewscope.query_api.store.query import named
+from crewscope.query_api.store.rollup_tables import create_rollup_tables
 from crewscope.query_api.store.session import DuckDBSession
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Database:
         self.projections = Projections()
         with self.reader() as s:
             s.execute(named("tables"))
+            create_rollup_tables(s)
             self.projections.verify(s)
             self.projections.sync(s)
 

@@ -53,47 +53,7 @@ CREATE TABLE IF NOT EXISTS crewscope_tasks (
     "OutputPreview" VARCHAR
 );
 
-CREATE TABLE IF NOT EXISTS crewscope_rollup_agent_daily (
-    "Day"          DATE NOT NULL,
-    "AgentName"    VARCHAR NOT NULL,
-    "Executions"   BIGINT NOT NULL,
-    "Successful"   BIGINT NOT NULL,
-    "Failed"       BIGINT NOT NULL,
-    "SuccessRate"  DOUBLE,
-    "SumMs"        DOUBLE NOT NULL,
-    "AvgMs"        DOUBLE,
-    "MinMs"        DOUBLE,
-    "MaxMs"        DOUBLE,
-    "P50Ms"        DOUBLE,
-    "P95Ms"        DOUBLE,
-    "P99Ms"        DOUBLE,
-    "DurationsMs"  DOUBLE[] NOT NULL,
-    "InputTokens"  BIGINT NOT NULL,
-    "OutputTokens" BIGINT NOT NULL,
-    "CostUsd"      DOUBLE,
-    "RefreshedAt"  TIMESTAMP NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS crewscope_rollup_crew_daily (
-    "Day"          DATE NOT NULL,
-    "CrewName"     VARCHAR NOT NULL,
-    "Executions"   BIGINT NOT NULL,
-    "Successful"   BIGINT NOT NULL,
-    "Failed"       BIGINT NOT NULL,
-    "SuccessRate"  DOUBLE,
-    "SumMs"        DOUBLE NOT NULL,
-    "AvgMs"        DOUBLE,
-    "MinMs"        DOUBLE,
-    "MaxMs"        DOUBLE,
-    "P50Ms"        DOUBLE,
-    "P95Ms"        DOUBLE,
-    "P99Ms"        DOUBLE,
-    "DurationsMs"  DOUBLE[] NOT NULL,
-    "InputTokens"  BIGINT NOT NULL,
-    "OutputTokens" BIGINT NOT NULL,
-    "CostUsd"      DOUBLE,
-    "RefreshedAt"  TIMESTAMP NOT NULL
-);
+-- crewscope_rollup_agent_daily and crewscope_rollup_crew_daily: rollup_table.sql.
 
 CREATE TABLE IF NOT EXISTS crewscope_rollup_agent_errors_daily (
     "Day"       DATE NOT NULL,

@@ -1,7 +1,8 @@
--- Export: daily rollups per agent, filtered by the where slot.
-SELECT "Day" AS day, "AgentName" AS agent, "Executions" AS executions,
+-- Export: daily rollups of one grouping (table, name column and its alias from the slots),
+-- filtered by the where slot.
+SELECT "Day" AS day, {{name_column}} AS {{group}}, "Executions" AS executions,
     "Successful" AS successful, "Failed" AS failed, "SuccessRate" AS success_rate,
     "AvgMs" AS avg_ms, "MinMs" AS min_ms, "MaxMs" AS max_ms, "P50Ms" AS p50_ms,
     "P95Ms" AS p95_ms, "P99Ms" AS p99_ms, "InputTokens" AS input_tokens,
     "OutputTokens" AS output_tokens, "CostUsd" AS cost_usd
-FROM crewscope_rollup_agent_daily {{where}} ORDER BY "Day", "AgentName"
+FROM {{table}} {{where}} ORDER BY "Day", {{name_column}}

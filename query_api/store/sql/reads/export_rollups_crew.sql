@@ -1,7 +1,0 @@
--- Export: daily rollups per crew, filtered by the where slot.
-SELECT "Day" AS day, "CrewName" AS crew, "Executions" AS executions,
-    "Successful" AS successful, "Failed" AS failed, "SuccessRate" AS success_rate,
-    "AvgMs" AS avg_ms, "MinMs" AS min_ms, "MaxMs" AS max_ms, "P50Ms" AS p50_ms,
-    "P95Ms" AS p95_ms, "P99Ms" AS p99_ms, "InputTokens" AS input_tokens,
-    "OutputTokens" AS output_tokens, "CostUsd" AS cost_usd
-FROM crewscope_rollup_crew_daily {{where}} ORDER BY "Day", "CrewName"
