@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from wrapt import FunctionWrapper, wrap_function_wrapper
 
@@ -19,18 +20,29 @@ from ._state import TOOL
 
 logger = logging.getLogger(__name__)
 
-Target = tuple[str, str, Wrapper]
+
+class Target(NamedTuple):
+    """One patch point: ``module:path`` (``Class.method`` or a module global) and its wrapper."""
+
+    module: str
+    path: str
+    wrapper: Wrapper
+    optional: bool = False
+    """May be absent (a provider SDK that is not installed, a private helper that only adds
+    data) and is then skipped at debug level. A required target that is missing loses a
+    kind of span: a warning names it, once per process."""
+
 
 # Each provider class has its own ``call``/``acall`` (BaseLLM.call is abstract), and the
 # provider modules are optional: Anthropic/Gemini/Bedrock/Azure raise ImportError without
-# their SDKs, so each is patched only if it imports.
+# their SDKs, so each is patched only if it imports. (module, class, optional)
 PROVIDERS = (
-    ("crewai.llms.providers.openai.completion", "OpenAICompletion"),
-    ("crewai.llms.providers.anthropic.completion", "AnthropicCompletion"),
-    ("crewai.llms.providers.gemini.completion", "GeminiCompletion"),
-    ("crewai.llms.providers.azure.completion", "AzureCompletion"),
-    ("crewai.llms.providers.bedrock.completion", "BedrockCompletion"),
-    ("crewai.llm", "LLM"),  # litellm fallback
+    ("crewai.llms.providers.openai.completion", "OpenAICompletion", False),
+    ("crewai.llms.providers.anthropic.completion", "AnthropicCompletion", True),
+    ("crewai.llms.providers.gemini.completion", "GeminiCompletion", True),
+    ("crewai.llms.providers.azure.completion", "AzureCompletion", True),
+    ("crewai.llms.providers.bedrock.completion", "BedrockCompletion", True),
+    ("crewai.llm", "LLM", False),  # litellm fallback
 )
 
 
@@ -67,8 +79,9 @@ def _tool_run(tel: Telemetry) -> Wrapper:
 
 
 def targets(tel: Telemetry) -> list[Target]:
+    """Every patch point with its wrapper, built for ``tel``."""
     usage = passthrough_wrapper(before=llm.usage_tracked)
-    table: list[Target] = [
+    table = [
         ("crewai.crew", "Crew.kickoff", traced(run.crew_kickoff(tel, "kickoff"))),
         ("crewai.crew", "Crew.akickoff", traced(run.crew_kickoff(tel, "akickoff"), is_async=True)),
         ("crewai.crew", "Crew.kickoff_async", run.kickoff_marker("kickoff_async", is_async=True)),
@@ -104,11 +117,6 @@ def targets(tel: Telemetry) -> list[Target]:
             passthrough_wrapper(after=llm.executor_invoke_end, is_async=True),
         ),
         ("crewai.llms.base_llm", "BaseLLM._track_token_usage_internal", usage),
-        (
-            "crewai.llms.providers.bedrock.completion",
-            "BedrockCompletion._track_token_usage_internal",  # Bedrock overrides it
-            usage,
-        ),
         (
             "crewai.agents.agent_executor",
             "AgentExecutor._execute_single_native_tool_call",
@@ -150,14 +158,26 @@ def targets(tel: Telemetry) -> list[Target]:
             traced(run.flow_method(tel), is_async=True),
         ),
     ]
+    out = [Target(module, path, wrapper) for module, path, wrapper in table]
+    bedrock_usage = "BedrockCompletion._track_token_usage_internal"  # Bedrock overrides it
+    out.append(Target("crewai.llms.providers.bedrock.completion", bedrock_usage, usage, True))
     response = passthrough_wrapper(before=llm.response_read)
-    for module, path in RESPONSE_READERS:
-        table.append((module, path, response))
+    out.extend(Target(module, path, response, True) for module, path in RESPONSE_READERS)
     call, acall = traced(llm.llm_call(tel)), traced(llm.llm_call(tel), is_async=True)
-    for module, cls in PROVIDERS:
-        table.append((module, f"{cls}.call", call))
-        table.append((module, f"{cls}.acall", acall))
-    return table
+    for module, cls, optional in PROVIDERS:
+        out.append(Target(module, f"{cls}.call", call, optional))
+        out.append(Target(module, f"{cls}.acall", acall, optional))
+    return out
+
+
+_WARNED: set[str] = set()  # required targets already reported missing
+
+
+def _crewai_version() -> str:
+    try:
+        return importlib.metadata.version("crewai")
+    except importlib.metadata.PackageNotFoundError:
+        return "(unknown version)"
 
 
 def _owner(module: str, path: str) -> tuple[Any, str]:
@@ -168,28 +188,57 @@ def _owner(module: str, path: str) -> tuple[Any, str]:
     return obj, attr
 
 
+def _resolve(target: Target) -> tuple[Any, str] | None:
+    """The class or module that holds the target, or None (logged) if it is missing."""
+    try:
+        owner, attr = _owner(target.module, target.path)
+        if hasattr(owner, attr):
+            return owner, attr
+        problem = f"{target.path} not found"
+    # Catching everything is the point: an optional provider SDK may fail to import in
+    # any way, and instrument() must not fail because of it.
+    except Exception as exc:  # noqa: BLE001
+        problem = f"{type(exc).__name__}: {exc}"
+    where = f"{target.module}:{target.path}"
+    if target.optional:
+        logger.debug("crewscope: skipping optional patch target %s (%s)", where, problem)
+    elif where not in _WARNED:
+        _WARNED.add(where)
+        logger.warning(
+            "crewscope: CrewAI %s has no %s (%s); the spans or data it gives are not "
+            "recorded. Is this CrewAI version supported?",
+            _crewai_version(),
+            where,
+            problem,
+        )
+    return None
+
+
 class Patcher:
     """Applies the table and remembers exactly what it patched, to undo it."""
 
     def __init__(self) -> None:
         self._applied: list[tuple[Any, str]] = []
+        self._seen: set[tuple[int, str]] = set()
 
     def apply(self, tel: Telemetry) -> None:
-        seen: set[tuple[int, str]] = set()
-        for module, path, wrapper in targets(tel):
-            try:
-                owner, attr = _owner(module, path)
-            except Exception:  # an optional provider SDK may fail to import in any way
-                logger.debug("crewscope: skipping %s.%s", module, path, exc_info=True)
-                continue
-            if attr not in vars(owner) or (id(owner), attr) in seen:
-                continue  # inherited: patching the parent covers it
-            seen.add((id(owner), attr))
-            wrap_function_wrapper(owner, attr, wrapper)
-            self._applied.append((owner, attr))
-        self._patch_custom_llms(tel, seen)
+        """Patch every target and the user's own LLM classes."""
+        self.patch(targets(tel))
+        self._patch_custom_llms(tel)
 
-    def _patch_custom_llms(self, tel: Telemetry, seen: set[tuple[int, str]]) -> None:
+    def patch(self, table: Iterable[Target]) -> None:
+        for target in table:
+            found = _resolve(target)
+            if found is None:
+                continue
+            owner, attr = found
+            if attr not in vars(owner) or (id(owner), attr) in self._seen:
+                continue  # inherited: patching the parent covers it
+            self._seen.add((id(owner), attr))
+            wrap_function_wrapper(owner, attr, target.wrapper)
+            self._applied.append((owner, attr))
+
+    def _patch_custom_llms(self, tel: Telemetry) -> None:
         """User subclasses of BaseLLM defined before instrument() have their own ``call``
         and ``acall`` (BaseLLM's are abstract / raise NotImplementedError)."""
         try:
@@ -203,15 +252,16 @@ class Patcher:
             stack.extend(cls.__subclasses__())
             for attr in ("call", "acall"):
                 fn = vars(cls).get(attr)
-                if fn is None or isinstance(fn, FunctionWrapper) or (id(cls), attr) in seen:
+                if fn is None or isinstance(fn, FunctionWrapper) or (id(cls), attr) in self._seen:
                     continue
-                seen.add((id(cls), attr))
+                self._seen.add((id(cls), attr))
                 # a sync ``acall`` returning an awaitable is handled by the sync wrapper
                 wrapper = is_async if inspect.iscoroutinefunction(fn) else sync
                 wrap_function_wrapper(cls, attr, wrapper)
                 self._applied.append((cls, attr))
 
     def undo(self) -> None:
+        self._seen.clear()
         while self._applied:
             owner, attr = self._applied.pop()
             current = vars(owner).get(attr)

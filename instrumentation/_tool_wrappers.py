@@ -143,9 +143,21 @@ def _start_tool_span(
     return cls(tel, span, attrs, origin)
 
 
+def _no_span(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    return None
+
+
 def native_tool_call(tel: Telemetry) -> StartHook:
     """``AgentExecutor._execute_single_native_tool_call(tool_call)``."""
-    from crewai.utilities.agent_utils import extract_tool_call_info
+    try:
+        from crewai.utilities.agent_utils import extract_tool_call_info
+    except ImportError:  # moved in another CrewAI: no native tool spans, but no crash either
+        logger.warning(
+            "crewscope: CrewAI has no crewai.utilities.agent_utils:extract_tool_call_info; "
+            "native tool calls are not traced",
+            exc_info=True,
+        )
+        return _no_span
 
     def start(executor: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ToolSpan | None:
         tool_call = args[0] if args else kwargs.get("tool_call")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 from wrapt import FunctionWrapper
 
 from crewscope.demo.crew import build_crew, make_llm
 from crewscope.instrumentation import CrewAIInstrumentor
 from crewscope.instrumentation._config import CaptureConfig
-from crewscope.instrumentation._patches import _owner, targets
-from crewscope.instrumentation._spans import Telemetry
+from crewscope.instrumentation._patches import Patcher, Target, _owner, _resolve, targets
+from crewscope.instrumentation._spans import Telemetry, passthrough_wrapper
 
 
 def _class_attributes(provider: Any) -> dict[tuple[str, str], Any]:
@@ -21,12 +23,12 @@ def _class_attributes(provider: Any) -> dict[tuple[str, str], Any]:
 
     tel = Telemetry(provider.get_tracer("snapshot"), CaptureConfig())
     out = {}
-    for module, path, _ in targets(tel):
+    for target in targets(tel):
         try:
-            owner, attr = _owner(module, path)
+            owner, attr = _owner(target.module, target.path)
         except ImportError:  # an optional provider SDK that is not installed
             continue
-        out[(module, path)] = vars(owner).get(attr)
+        out[(target.module, target.path)] = vars(owner).get(attr)
     return out
 
 
@@ -105,3 +107,36 @@ def test_custom_llm_acall_is_a_chat_span_like_call(_tracing):
     assert async_chat.attributes["gen_ai.operation.name"] == "chat"
     assert dict(async_chat.attributes) == dict(sync_chat.attributes)
     assert async_chat.end_time - async_chat.start_time > 0
+
+
+def test_missing_required_target_warns_once_and_optional_target_stays_at_debug(caplog):
+    import crewai.crew
+
+    wrapper = passthrough_wrapper()
+    table = [
+        Target("crewai.crew", "Crew.kickoff_renamed_in_2099", wrapper),  # a renamed method
+        Target("crewai.no_such_module", "Thing.run", wrapper),  # a moved module
+        Target("crewai.crew", "Crew.optional_helper_2099", wrapper, optional=True),
+        Target("crewai.crew", "Crew.kickoff", wrapper),  # present: patched
+    ]
+    caplog.set_level(logging.DEBUG, logger="crewscope.instrumentation")
+    for _ in range(2):  # e.g. instrument, uninstrument, instrument again
+        patcher = Patcher()
+        patcher.patch(table)
+        assert isinstance(vars(crewai.crew.Crew)["kickoff"], FunctionWrapper)
+        patcher.undo()
+    assert not isinstance(vars(crewai.crew.Crew)["kickoff"], FunctionWrapper)
+    ours = [r for r in caplog.records if r.name.startswith("crewscope.")]
+    warnings = [r.getMessage() for r in ours if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert "crewai.crew:Crew.kickoff_renamed_in_2099" in warnings[0]
+    assert "crewai.no_such_module:Thing.run" in warnings[1]
+    optional = [r for r in ours if "Crew.optional_helper_2099" in r.getMessage()]
+    assert len(optional) == 2 and {r.levelno for r in optional} == {logging.DEBUG}
+
+
+def test_every_required_target_exists_in_the_installed_crewai():
+    tel = Telemetry(TracerProvider().get_tracer("t"), CaptureConfig())
+    required = [t for t in targets(tel) if not t.optional]
+    assert len(required) > 20
+    assert [f"{t.module}:{t.path}" for t in required if _resolve(t) is None] == []
