@@ -7,7 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from crewscope.query_api.models.common import MetricType, TimeRange
+from crewscope.query_api.models.common import MetricType, OverRange, TimeRange
 
 
 class Trend(str, Enum):
@@ -47,8 +47,7 @@ class AgentSummary(BaseModel):
     last_execution: datetime | None = None
 
 
-class AgentListResponse(BaseModel):
-    time_range: TimeRange
+class AgentListResponse(OverRange):
     agents: list[AgentSummary]
 
 

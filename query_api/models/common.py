@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from pydantic import BaseModel
+
 
 class ExecutionStatus(str, Enum):
     """Outcome of a finished run or task (spans are exported when they end)."""
@@ -26,3 +28,17 @@ class TimeRange(str, Enum):
 class MetricType(str, Enum):
     REALTIME = "realtime"
     AGGREGATED = "aggregated"
+
+
+class Paged(BaseModel):
+    """The paging envelope of a list: the rows matching in all, and the page asked for."""
+
+    total: int
+    limit: int
+    offset: int
+
+
+class OverRange(BaseModel):
+    """A response over a window of days ending now."""
+
+    time_range: TimeRange

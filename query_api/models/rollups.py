@@ -7,6 +7,8 @@ from enum import Enum
 
 from pydantic import BaseModel
 
+from crewscope.query_api.models.common import Paged
+
 
 class RollupGroupBy(str, Enum):
     """What a daily rollup row is per."""
@@ -35,14 +37,11 @@ class RollupRow(BaseModel):
     refreshed_at: datetime
 
 
-class RollupResponse(BaseModel):
+class RollupResponse(Paged):
     group_by: str
     date_from: date
     date_to: date
     rows: list[RollupRow]
-    total: int
-    limit: int
-    offset: int
 
 
 class RollupRefreshResponse(BaseModel):

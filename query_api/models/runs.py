@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from crewscope.query_api.models.common import ExecutionStatus
-from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanNode
+from crewscope.query_api.models.common import ExecutionStatus, Paged
+from crewscope.query_api.models.spans import SpanNode, TreeDetail
 
 
 class RunSummary(BaseModel):
@@ -34,15 +34,9 @@ class RunSummary(BaseModel):
     error_preview: str | None = None
 
 
-class RunListResponse(BaseModel):
+class RunListResponse(Paged):
     runs: list[RunSummary]
-    total: int
-    limit: int
-    offset: int
 
 
-class RunDetail(RunSummary):
-    output_preview: str | None = None
-    counts: SpanCounts
-    errors: list[ErrorInfo]
+class RunDetail(TreeDetail, RunSummary):
     spans: list[SpanNode] = Field(description="span tree roots (normally the crew span)")

@@ -7,7 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from crewscope.query_api.models.common import TimeRange
+from crewscope.query_api.models.common import OverRange
 
 
 class Resolution(str, Enum):
@@ -53,8 +53,7 @@ class ProcessSample(BaseModel):
     context_switches: int | None = None
 
 
-class ProcessStatsResponse(BaseModel):
-    time_range: TimeRange
+class ProcessStatsResponse(OverRange):
     processes: list[ProcessSample]
 
 
@@ -147,7 +146,6 @@ class AgentSuccessRate(BaseModel):
     last_execution: datetime | None
 
 
-class SuccessRateResponse(BaseModel):
-    time_range: TimeRange
+class SuccessRateResponse(OverRange):
     crew: str | None
     agents: list[AgentSuccessRate]

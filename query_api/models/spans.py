@@ -56,3 +56,11 @@ class ErrorInfo(BaseModel):
     span_name: str
     error_type: str | None = None
     message: str | None = None
+
+
+class TreeDetail(BaseModel):
+    """What a run's and a task's detail add to its summary (with its own ``spans``)."""
+
+    output_preview: str | None = None
+    counts: SpanCounts
+    errors: list[ErrorInfo]

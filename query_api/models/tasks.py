@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from crewscope.query_api.models.common import ExecutionStatus
-from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanNode
+from crewscope.query_api.models.common import ExecutionStatus, Paged
+from crewscope.query_api.models.spans import SpanNode, TreeDetail
 
 
 class TaskSummary(BaseModel):
@@ -30,16 +30,10 @@ class TaskSummary(BaseModel):
     error_preview: str | None = None
 
 
-class TaskListResponse(BaseModel):
+class TaskListResponse(Paged):
     tasks: list[TaskSummary]
-    total: int
-    limit: int
-    offset: int
 
 
-class TaskDetail(TaskSummary):
+class TaskDetail(TreeDetail, TaskSummary):
     cost_usd: float | None = Field(None, description="sum over its LLM calls; null if unpriced")
-    output_preview: str | None = None
-    counts: SpanCounts
-    errors: list[ErrorInfo]
     spans: list[SpanNode] = Field(description="the task span with its steps, tools and LLM calls")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from crewscope.query_api.models.common import TimeRange
+from crewscope.query_api.models.common import OverRange
 
 
 class ToolUsage(BaseModel):
@@ -21,8 +21,7 @@ class ToolUsage(BaseModel):
     agents: int
 
 
-class ToolUsageResponse(BaseModel):
-    time_range: TimeRange
+class ToolUsageResponse(OverRange):
     agent: str | None
     tools: list[ToolUsage]
 
@@ -49,8 +48,7 @@ class AgentLlmUsage(BaseModel):
     cost_usd: float | None
 
 
-class LlmUsageResponse(BaseModel):
-    time_range: TimeRange
+class LlmUsageResponse(OverRange):
     agent: str | None
     by_model: list[ModelUsage]
     by_agent: list[AgentLlmUsage]
@@ -66,8 +64,7 @@ class AgentMemoryStats(BaseModel):
     last_activity_timestamp: datetime | None
 
 
-class MemoryStatsResponse(BaseModel):
-    time_range: TimeRange
+class MemoryStatsResponse(OverRange):
     agents: list[AgentMemoryStats]
 
 
@@ -86,6 +83,5 @@ class EndpointStats(BaseModel):
     p99_ms: float | None
 
 
-class EndpointPerformanceResponse(BaseModel):
-    time_range: TimeRange
+class EndpointPerformanceResponse(OverRange):
     endpoints: list[EndpointStats]
