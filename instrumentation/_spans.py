@@ -47,12 +47,22 @@ def error_type(exc: BaseException) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-def mark_error(span: Span, exc: BaseException, *, record: bool = True) -> None:
-    """ERROR status, ``error.type`` and (optionally) an ``exception`` event."""
-    if record:
-        span.record_exception(exc)
+def describe(exc: BaseException) -> str:
+    """``Type: message``, or just ``Type`` when the message cannot be rendered."""
+    name = type(exc).__name__
+    try:
+        return f"{name}: {exc}"
+    except Exception:  # the app's __str__ raised: the type still says what failed
+        logger.debug("crewscope: cannot render the message of %s", name, exc_info=True)
+        return name
+
+
+def mark_error(span: Span, exc: BaseException) -> None:
+    """ERROR status and ``error.type`` first, then an ``exception`` event (which renders
+    the message and traceback, and may fail on an odd exception)."""
+    span.set_status(Status(StatusCode.ERROR, describe(exc)[:1024]))
     span.set_attribute(ERROR_TYPE, error_type(exc))
-    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1024]))
+    span.record_exception(exc)
 
 
 def reset_var(var: ContextVar[T], token: Token[T] | None) -> None:
@@ -125,11 +135,15 @@ class SpanHandle:
         self._close(keep_open)
 
     def fail(self, exc: BaseException) -> None:
+        # Guarded apart: whatever the hook does, the span is still marked as an error.
         try:
             self.on_fail(exc)
-            mark_error(self.span, exc)
         except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: fail hook failed", exc_info=True)
+        try:
+            mark_error(self.span, exc)
+        except Exception:  # telemetry must never raise into the app
+            logger.debug("crewscope: could not record the failure", exc_info=True)
         self._close(False)
 
     def _close(self, keep_open: bool) -> None:

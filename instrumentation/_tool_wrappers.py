@@ -18,7 +18,15 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_
 from opentelemetry.util.types import AttributeValue
 
 from . import _attributes as A
-from ._spans import SpanHandle, StartHook, Telemetry, error_type, mark_error, reset_var
+from ._spans import (
+    SpanHandle,
+    StartHook,
+    Telemetry,
+    describe,
+    error_type,
+    mark_error,
+    reset_var,
+)
 from ._state import RUN_INFO, STEPS, TOOL, TOTALS, span_key
 
 logger = logging.getLogger(__name__)
@@ -218,7 +226,7 @@ def record_execution(
                 tool.last_exception = exc
                 tool.last_failed = True
                 tool.error_type = error_type(exc)
-                tool.error_message = f"{type(exc).__name__}: {exc}"
+                tool.error_message = describe(exc)
                 mark_error(tool.span, exc)
             except Exception:  # the tool's own exception is what must reach CrewAI
                 logger.debug("crewscope: could not record the tool error", exc_info=True)

@@ -157,6 +157,35 @@ def test_event_only_mode_puts_content_in_events_not_attributes(_tracing, llm_ser
     exporter.clear()
 
 
+class _Unprintable(Exception):
+    """An app exception whose message cannot be rendered: recording it on a span fails."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+def test_span_is_error_even_when_recording_the_failure_fails(spans):
+    from crewai.tools import BaseTool
+
+    error = _Unprintable()
+
+    class Broken(BaseTool):
+        name: str = "broken"
+        description: str = "Always raises."
+
+        def _run(self, text: str) -> str:
+            raise error
+
+    with pytest.raises(_Unprintable) as raised:
+        Broken().run(text="x")
+    assert raised.value is error  # the app's exception, unchanged
+    [tool] = spans.get_finished_spans()
+    assert tool.name == "execute_tool broken"
+    assert tool.status.status_code is StatusCode.ERROR
+    assert tool.status.description == "_Unprintable"
+    assert tool.attributes["error.type"].endswith("test_failures_and_content._Unprintable")
+
+
 class _ExplodingTracerProvider(TracerProvider):
     def get_tracer(self, *args, **kwargs):
         tracer = super().get_tracer(*args, **kwargs)
