@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -55,12 +56,6 @@ def trace_hex(span: ReadableSpan) -> str:
     """The span's TraceId as stored (32 lowercase hex digits)."""
     assert span.context is not None
     return f"{span.context.trace_id:032x}"
-
-
-def span_hex(span: ReadableSpan) -> str:
-    """The span's SpanId as stored (16 lowercase hex digits)."""
-    assert span.context is not None
-    return f"{span.context.span_id:016x}"
 
 
 def with_span_id(span: ReadableSpan, span_id: int) -> ReadableSpan:
@@ -106,7 +101,11 @@ class _PerCall(pricing.PriceBook):
 
 @contextmanager
 def _priced(usd: Any) -> Iterator[None]:
-    """Convert under `_PerCall(usd)`; `_UNSET` keeps the process's price book."""
+    """Convert under `_PerCall(usd)`; `_UNSET` keeps the process's price book.
+
+    The book is swapped process-wide while the conversion runs: a server in this process
+    converting OTLP spans at that very moment would price them the same way.
+    """
     if usd is _UNSET:
         yield
         return
@@ -258,6 +257,11 @@ class TaskSpec:
     cost: float | None = 0.001  # USD per LLM call
 
 
+def _uuid(ctx: SpanContext, of: str) -> str:
+    """A stable UUID (CrewAI's ids are UUIDs) that costs no draw from the run's rng."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{ctx.trace_id:x}/{ctx.span_id:x}/{of}"))
+
+
 def _exception(at: datetime, error: str) -> Event:
     """The ``exception`` event `span.record_exception` adds, from "Type: message"."""
     kind, _, message = error.partition(": ")
@@ -286,16 +290,20 @@ def build_run(
         on = {A.AGENT_NAME: spec.agent, A.TASK_NAME: spec.task, A.CREW_NAME: crew}
         task_error = {A.ERROR_TYPE: spec.error.split(":")[0]} if spec.failed else {}
         tools = sum(1 for i in range(spec.steps) if spec.tool and i < spec.steps - 1)
-        task_ctx = run.span(
+        task_ctx = run.new_context()
+        run.span(
             f"invoke_agent {spec.agent}",
             crew_ctx,
             t,
             spec.duration_ms,
+            context=task_ctx,
             status=StatusCode.ERROR if spec.failed else StatusCode.OK,
             message=spec.error if spec.failed else None,
             attributes={
                 A.OPERATION: A.OP_AGENT,
                 **on,
+                A.AGENT_ID: str(uuid.uuid5(uuid.NAMESPACE_OID, spec.agent)),
+                A.TASK_ID: _uuid(task_ctx, "task"),
                 A.INPUT_TOKENS: spec.input_tokens * spec.steps,
                 A.OUTPUT_TOKENS: spec.output_tokens * spec.steps,
                 A.LLM_CALLS: spec.steps,
@@ -331,6 +339,7 @@ def build_run(
                     A.OPERATION: A.OP_CHAT,
                     A.PROVIDER: "openai",
                     A.REQUEST_MODEL: spec.model,
+                    A.RESPONSE_MODEL: spec.model,
                     A.INPUT_TOKENS: spec.input_tokens,
                     A.OUTPUT_TOKENS: spec.output_tokens,
                     **on,
@@ -386,6 +395,7 @@ def build_run(
             A.OPERATION: A.OP_WORKFLOW,
             A.WORKFLOW_NAME: crew,
             A.CREW_NAME: crew,
+            A.CREW_ID: _uuid(crew_ctx, "crew"),
             A.CREW_PROCESS: "sequential",
             A.CREW_KICKOFF: "kickoff",
             A.CREW_INPUT_KEYS: list(inputs or {}),
