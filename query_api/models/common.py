@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 from pydantic import BaseModel
@@ -42,3 +43,16 @@ class OverRange(BaseModel):
     """A response over a window of days ending now."""
 
     time_range: TimeRange
+
+
+class Execution(BaseModel):
+    """What a run and a task summary share: outcome, timing, tokens and error."""
+
+    status: ExecutionStatus
+    start_time: datetime
+    end_time: datetime
+    duration_ms: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    error_type: str | None = None
+    error_preview: str | None = None

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from crewscope.query_api.models.common import ExecutionStatus, Paged
+from crewscope.query_api.models.common import Execution, Paged
 from crewscope.query_api.models.spans import SpanNode, TreeDetail
 
 
-class RunSummary(BaseModel):
+class RunSummary(Execution):
     """A crew kickoff (one trace)."""
 
     run_id: str = Field(description="the trace id")
     span_id: str
     crew: str | None
-    status: ExecutionStatus
-    start_time: datetime
-    end_time: datetime
-    duration_ms: float
-    input_tokens: int | None = None
-    output_tokens: int | None = None
     total_tokens: int | None = None
     cost_usd: float | None = Field(None, description="sum over LLM calls; null if no known price")
     task_count: int = 0
@@ -30,8 +23,6 @@ class RunSummary(BaseModel):
     input_summary: dict[str, Any] | None = Field(
         None, description="input keys, with small values when content capture was on"
     )
-    error_type: str | None = None
-    error_preview: str | None = None
 
 
 class RunListResponse(Paged):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import Field
 
-from pydantic import BaseModel, Field
-
-from crewscope.query_api.models.common import ExecutionStatus, Paged
+from crewscope.query_api.models.common import Execution, Paged
 from crewscope.query_api.models.spans import SpanNode, TreeDetail
 
 
-class TaskSummary(BaseModel):
+class TaskSummary(Execution):
     """One task executed by an agent (an invoke_agent span)."""
 
     task_id: str = Field(description="the span id")
@@ -18,16 +16,8 @@ class TaskSummary(BaseModel):
     crew: str | None
     agent: str | None
     task: str | None
-    status: ExecutionStatus
-    start_time: datetime
-    end_time: datetime
-    duration_ms: float
-    input_tokens: int | None = None
-    output_tokens: int | None = None
     llm_calls: int | None = None
     tool_calls: int | None = None
-    error_type: str | None = None
-    error_preview: str | None = None
 
 
 class TaskListResponse(Paged):
