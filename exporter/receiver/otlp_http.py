@@ -20,8 +20,8 @@ from typing import Protocol, TypeAlias, TypeVar
 
 import pyarrow as pa
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from google.rpc import status_pb2
-from starlette.concurrency import run_in_threadpool
 
 from crewscope.exporter.receiver.decode_pool import DecodePool
 from crewscope.exporter.receiver.ingest import IngestQueue, Writer
