@@ -170,8 +170,43 @@ def _parts(content: Any, limit: int) -> list[dict[str, Any]]:
     return []
 
 
+def _arguments(raw: Any, limit: int) -> Any:
+    """Tool-call arguments for a message part: the JSON value when its text fits in
+    ``limit`` characters, else the truncated text (a string that is not JSON stays one)."""
+    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    if len(text) > limit:
+        return truncate(text, limit)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def tool_call_part(call: Any, limit: int) -> dict[str, Any] | None:
+    """A provider's tool call (OpenAI object or dict, Anthropic, Gemini, Bedrock) -> the
+    semconv ``tool_call`` part; read with CrewAI's own extractor, as the executor reads it."""
+    try:
+        from crewai.utilities.agent_utils import extract_tool_call_info
+    except ImportError:
+        return None
+    info = extract_tool_call_info(call)
+    if not info:
+        return None
+    call_id, name, arguments = info
+    return {
+        "type": "tool_call",
+        "id": str(call_id) if call_id else None,
+        "name": str(name),
+        "arguments": _arguments(arguments, limit),
+    }
+
+
 def input_messages(messages: Any, limit: int) -> str | None:
-    """CrewAI messages -> semconv ``gen_ai.input.messages`` JSON."""
+    """CrewAI messages -> semconv ``gen_ai.input.messages`` JSON.
+
+    Tool calls the model asked for are ``tool_call`` parts of the assistant message; a tool
+    result (``role: tool``) is a ``tool_call_response`` part with the call's id.
+    """
     if isinstance(messages, str):
         messages = [{"role": "user", "content": messages}]
     if not isinstance(messages, Iterable):
@@ -180,32 +215,42 @@ def input_messages(messages: Any, limit: int) -> str | None:
     for message in messages:
         if not isinstance(message, Mapping):
             continue
-        entry: dict[str, Any] = {
-            "role": message.get("role", "user"),
-            "parts": _parts(message.get("content"), limit),
-        }
-        for call in message.get("tool_calls") or []:
-            fn = call.get("function", {}) if isinstance(call, Mapping) else {}
-            entry["parts"].append(
+        role = message.get("role", "user")
+        content = message.get("content")
+        if role == "tool":
+            response = None if content is None else truncate(to_text(content), limit)
+            parts = [
                 {
-                    "type": "tool_call",
-                    "id": call.get("id") if isinstance(call, Mapping) else None,
-                    "name": fn.get("name"),
-                    "arguments": truncate(str(fn.get("arguments")), limit),
+                    "type": "tool_call_response",
+                    "id": message.get("tool_call_id"),
+                    "response": response,
                 }
-            )
-        out.append(entry)
+            ]
+        else:
+            parts = _parts(content, limit)
+            for call in message.get("tool_calls") or ():
+                part = tool_call_part(call, limit)
+                if part is not None:
+                    parts.append(part)
+        out.append({"role": role, "parts": parts})
     return json.dumps(out)
 
 
 def output_messages(result: Any, limit: int) -> str:
-    """An LLM call's return value -> semconv ``gen_ai.output.messages`` JSON."""
+    """An LLM call's return value -> semconv ``gen_ai.output.messages`` JSON: text, or (native
+    function calling) a list of tool calls as ``tool_call`` parts."""
+    finish = "stop"
     if isinstance(result, list):
-        parts = [{"type": "tool_call", "content": truncate(to_text(c), limit)} for c in result]
-        finish = "tool_call"
+        parts = []
+        for item in result:
+            part = tool_call_part(item, limit)
+            if part is None:
+                part = {"type": "text", "content": truncate(to_text(item), limit)}
+            else:
+                finish = "tool_call"
+            parts.append(part)
     else:
         parts = [{"type": "text", "content": truncate(to_text(result), limit)}]
-        finish = "stop"
     return json.dumps([{"role": "assistant", "parts": parts, "finish_reason": finish}])
 
 

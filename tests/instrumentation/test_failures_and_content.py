@@ -141,6 +141,32 @@ def test_content_capture_on_and_truncated(capture_spans, llm_server):
     assert root.attributes["crewscope.output.preview"]
 
 
+def test_captured_tool_calls_are_semconv_message_parts(capture_spans, llm_server):
+    build_crew(make_llm(llm_server.base_url)).kickoff(inputs={"topic": "parts"})
+    finished = capture_spans.get_finished_spans()
+    [tool] = by_name(finished, "execute_tool")
+    call_id = tool.attributes["gen_ai.tool.call.id"]
+    asking, answering = by_name(finished, "chat ")[:2]  # the Researcher's two turns
+    [output] = json.loads(asking.attributes["gen_ai.output.messages"])
+    assert output == {
+        "role": "assistant",
+        "parts": [
+            {
+                "type": "tool_call",
+                "id": call_id,
+                "name": "word_counter",
+                "arguments": {"text": "observability for crewai agents"},
+            }
+        ],
+        "finish_reason": "tool_call",
+    }
+    history = json.loads(answering.attributes["gen_ai.input.messages"])
+    [request] = [m for m in history if any(p["type"] == "tool_call" for p in m["parts"])]
+    assert request["role"] == "assistant" and request["parts"] == output["parts"]
+    [result] = [m for m in history if m["role"] == "tool"]
+    assert result["parts"] == [{"type": "tool_call_response", "id": call_id, "response": "4"}]
+
+
 def test_event_only_mode_puts_content_in_events_not_attributes(_tracing, llm_server, monkeypatch):
     provider, exporter = _tracing
     exporter.clear()
