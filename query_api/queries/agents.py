@@ -15,6 +15,7 @@ from crewscope.query_api.models.agents import (
     Trend,
 )
 from crewscope.query_api.models.common import MetricType, TimeRange
+from crewscope.query_api.queries.rows import from_row
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.session import Session
 from crewscope.query_api.store.windows import hour_split
@@ -40,10 +41,7 @@ def agent_summaries(s: Session, start: datetime, end: datetime) -> list[AgentSum
     h_from, h_to = hour_split(start, end)
     params = {"start": start, "end": end, "h_from": h_from, "h_to": h_to}
     rows = s.rows(named("reads/agent_list"), params)
-    for row in rows:
-        if row["last_execution"] is not None:
-            row["last_execution"] = as_utc(row["last_execution"])
-    return [AgentSummary(**row) for row in rows]
+    return [from_row(AgentSummary, row, "last_execution") for row in rows]
 
 
 def trend(n: int, first_rate: float | None, second_rate: float | None) -> Trend:

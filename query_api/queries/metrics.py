@@ -33,6 +33,7 @@ from crewscope.query_api.models.series import (
     TokenSeries,
     TokenSeriesResponse,
 )
+from crewscope.query_api.queries.rows import from_row, to_int
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.session import Session
 
@@ -65,10 +66,6 @@ POINTS = named("reads/process_points")
 """Every process-stat data point in the window, included by the process queries."""
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def process_stats(
     s: Session,
     time_range: TimeRange,
@@ -84,21 +81,15 @@ def process_stats(
     for r in rows:
         util, rss = r["cpu_utilization"], r["memory_usage_bytes"]
         out.append(
-            ProcessSample(
-                service=r["service"],
-                pid=r["pid"],
-                crew=r["crew"],
-                agent=r["agent"],
-                timestamp=as_utc(r["timestamp"]),
-                cpu_utilization=util,
+            from_row(
+                ProcessSample,
+                r,
+                "timestamp",
                 cpu_percent=None if util is None else util * 100.0,
-                cpu_time_s=r["cpu_time_s"],
-                memory_usage_bytes=rss,
                 memory_mb=None if rss is None else rss / 2**20,
-                memory_virtual_bytes=r["memory_virtual_bytes"],
-                threads=_int(r["threads"]),
-                file_descriptors=_int(r["file_descriptors"]),
-                context_switches=_int(r["context_switches"]),
+                threads=to_int(r["threads"]),
+                file_descriptors=to_int(r["file_descriptors"]),
+                context_switches=to_int(r["context_switches"]),
             )
         )
     return ProcessStatsResponse(time_range=time_range, processes=out)
@@ -127,17 +118,12 @@ def process_series(
                 crew=next((r["crew"] for r in items if r["crew"]), None),
                 agent=next((r["agent"] for r in items if r["agent"]), None),
                 points=[
-                    ProcessPoint(
-                        bucket=as_utc(r["bucket"]),
-                        samples=r["samples"],
-                        cpu_cores=r["cpu_cores"],
-                        cpu_utilization_avg=r["cpu_utilization_avg"],
-                        cpu_utilization_max=r["cpu_utilization_max"],
-                        memory_usage_avg=r["memory_usage_avg"],
-                        memory_usage_max=r["memory_usage_max"],
-                        memory_virtual_max=r["memory_virtual_max"],
-                        threads_max=_int(r["threads_max"]),
-                        file_descriptors_max=_int(r["file_descriptors_max"]),
+                    from_row(
+                        ProcessPoint,
+                        r,
+                        "bucket",
+                        threads_max=to_int(r["threads_max"]),
+                        file_descriptors_max=to_int(r["file_descriptors_max"]),
                     )
                     for r in items
                 ],
@@ -174,16 +160,9 @@ def token_series(
 
 
 def _token_point(r: dict[str, Any]) -> TokenPoint:
-    return TokenPoint(
-        bucket=as_utc(r["bucket"]),
-        calls=r["calls"],
-        errors=r["errors"],
-        input_tokens=int(r["input_tokens"]),
-        output_tokens=int(r["output_tokens"]),
-        total_tokens=int(r["input_tokens"]) + int(r["output_tokens"]),
-        cost_usd=r["cost_usd"],
-        priced_calls=r["priced_calls"],
-    )
+    tokens = {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])}
+    total = tokens["input_tokens"] + tokens["output_tokens"]
+    return from_row(TokenPoint, r, "bucket", **tokens, total_tokens=total)
 
 
 def execution_series(
@@ -209,15 +188,8 @@ def execution_series(
 
 
 def _execution_point(r: dict[str, Any]) -> ExecutionPoint:
-    return ExecutionPoint(
-        bucket=as_utc(r["bucket"]),
-        **{k: r[k] for k in ("executions", "successful", "failed", "success_rate")},
-        avg_ms=r["avg_ms"],
-        p95_ms=r["p95_ms"],
-        max_ms=r["max_ms"],
-        input_tokens=int(r["input_tokens"]),
-        output_tokens=int(r["output_tokens"]),
-    )
+    tokens = {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])}
+    return from_row(ExecutionPoint, r, "bucket", **tokens)
 
 
 def success_rates(
@@ -234,13 +206,7 @@ def success_rates(
 
 def _rates(rows: Iterable[dict[str, Any]]) -> Iterable[AgentSuccessRate]:
     for r in rows:
-        last = r["last_execution"]
-        yield AgentSuccessRate(
-            agent=r["agent"],
-            executions=r["executions"],
-            successful=r["successful"],
-            failed=r["failed"],
-            success_ratio=float(r["success_ratio"]),
-            success_rate=100.0 * float(r["success_ratio"]),
-            last_execution=None if last is None else as_utc(last),
+        ratio = float(r["success_ratio"])
+        yield from_row(
+            AgentSuccessRate, r, "last_execution", success_ratio=ratio, success_rate=100.0 * ratio
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from crewscope.query_api.dates import as_utc
 from crewscope.query_api.models.rollups import RollupGroupBy, RollupResponse, RollupRow
+from crewscope.query_api.queries.rows import from_row
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.rollup_tables import rollup_slots
 from crewscope.query_api.store.session import Session
@@ -23,12 +23,11 @@ def read_rollups(
     slots = rollup_slots(group_by.value)
     params: dict[str, object] = {"date_from": date_from, "date_to": date_to, "name": name}
     total = s.scalar(named("reads/rollup_count"), params, **slots) or 0
-    rows = []
     page = {**params, "limit": limit, "offset": offset}
-    for row in s.rows(named("reads/rollup_list"), page, **slots):
-        row[group_by.value] = row.pop("name")
-        row["refreshed_at"] = as_utc(row["refreshed_at"])
-        rows.append(RollupRow(**row))
+    rows = [
+        from_row(RollupRow, row, "refreshed_at", **{group_by.value: row["name"]})
+        for row in s.rows(named("reads/rollup_list"), page, **slots)
+    ]
     return RollupResponse(
         group_by=group_by.value,
         date_from=date_from,

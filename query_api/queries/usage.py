@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crewscope.query_api.dates import as_utc, window
+from crewscope.query_api.dates import window
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.usage import (
     AgentLlmUsage,
@@ -17,6 +17,7 @@ from crewscope.query_api.models.usage import (
     ToolUsage,
     ToolUsageResponse,
 )
+from crewscope.query_api.queries.rows import from_row
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.session import Session
 
@@ -64,10 +65,8 @@ def memory_stats(
 ) -> MemoryStatsResponse:
     params = _params(time_range, now, agent=agent)
     rows = s.rows(named("reads/memory_stats"), params)
-    for row in rows:
-        if row["last_activity_timestamp"] is not None:
-            row["last_activity_timestamp"] = as_utc(row["last_activity_timestamp"])
-    return MemoryStatsResponse(time_range=time_range, agents=[AgentMemoryStats(**r) for r in rows])
+    agents = [from_row(AgentMemoryStats, r, "last_activity_timestamp") for r in rows]
+    return MemoryStatsResponse(time_range=time_range, agents=agents)
 
 
 def endpoint_performance(
