@@ -4,8 +4,11 @@ Prices come from the offline `genai-prices` snapshot, overridden per model by a 
 file named in ``CREWSCOPE_PRICES_FILE``::
 
     {"my-model": {"input_per_mtok": 0.15, "output_per_mtok": 0.6,
-                  "cache_read_per_mtok": 0.075}}
+                  "cache_read_per_mtok": 0.075},
+     "my-embedder": {"input_per_mtok": 0.02}}
 
+Cache prices default to the input price, the output price to 0 (embedding models have
+none; embeddings calls are priced on their input only, see `span_rows.promote`).
 An unknown model costs ``None`` (never 0), so sums over spans show what is unpriced.
 """
 
