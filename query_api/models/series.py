@@ -32,6 +32,14 @@ class SeriesGroupBy(str, Enum):
     CREW = "crew"
 
 
+class SeriesRange(BaseModel):
+    """The buckets a series response spans."""
+
+    resolution: Resolution
+    start: datetime
+    end: datetime
+
+
 class ProcessSample(BaseModel):
     """The latest stats of one process (OTel process semantic-convention metrics)."""
 
@@ -80,10 +88,7 @@ class ProcessSeries(BaseModel):
     points: list[ProcessPoint]
 
 
-class ProcessSeriesResponse(BaseModel):
-    resolution: Resolution
-    start: datetime
-    end: datetime
+class ProcessSeriesResponse(SeriesRange):
     series: list[ProcessSeries]
 
 
@@ -103,10 +108,7 @@ class TokenSeries(BaseModel):
     points: list[TokenPoint]
 
 
-class TokenSeriesResponse(BaseModel):
-    resolution: Resolution
-    start: datetime
-    end: datetime
+class TokenSeriesResponse(SeriesRange):
     group_by: SeriesGroupBy
     series: list[TokenSeries]
 
@@ -129,10 +131,7 @@ class ExecutionSeries(BaseModel):
     points: list[ExecutionPoint]
 
 
-class ExecutionSeriesResponse(BaseModel):
-    resolution: Resolution
-    start: datetime
-    end: datetime
+class ExecutionSeriesResponse(SeriesRange):
     series: list[ExecutionSeries]
 
 

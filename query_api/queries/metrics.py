@@ -9,6 +9,7 @@ Buckets without data are left out.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -46,10 +47,26 @@ class RangeError(ValueError):
     """A bad start/end/resolution combination (422)."""
 
 
+@dataclass(frozen=True)
+class SeriesWindow:
+    """[start, end] as naive UTC, cut into buckets of `resolution`."""
+
+    resolution: Resolution
+    start: datetime
+    end: datetime
+
+    def params(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "width_s": self.resolution.seconds}
+
+    def fields(self) -> dict[str, Any]:
+        """The `SeriesRange` fields of a response."""
+        return {"resolution": self.resolution, "start": as_utc(self.start), "end": as_utc(self.end)}
+
+
 def series_window(
     start: datetime | None, end: datetime | None, resolution: Resolution
-) -> tuple[datetime, datetime]:
-    """[start, end] as naive UTC (default: the hour up to now); raises RangeError."""
+) -> SeriesWindow:
+    """[start, end] (default: the hour up to now); raises RangeError."""
     end_n = to_naive_utc(end) or utcnow()
     start_n = to_naive_utc(start) or end_n - DEFAULT_SPAN
     if start_n > end_n:
@@ -59,7 +76,7 @@ def series_window(
             f"more than {MAX_POINTS} buckets of {resolution.value}: narrow the range "
             "or use a coarser resolution"
         )
-    return start_n, end_n
+    return SeriesWindow(resolution, start_n, end_n)
 
 
 POINTS = named("reads/process_points")
@@ -96,17 +113,9 @@ def process_stats(
 
 
 def process_series(
-    s: Session,
-    resolution: Resolution,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    service: str | None = None,
-    pid: int | None = None,
+    s: Session, w: SeriesWindow, service: str | None = None, pid: int | None = None
 ) -> ProcessSeriesResponse:
-    lo, hi = series_window(start, end, resolution)
-    params = {
-        "start": lo, "end": hi, "service": service, "pid": pid, "width_s": resolution.seconds,
-    }  # fmt: skip
+    params = {**w.params(), "service": service, "pid": pid}
     rows = s.rows(named("reads/process_series"), params, points=POINTS)
     series = []
     for (svc, p), group in groupby(rows, key=lambda r: (r["service"], r["pid"])):
@@ -129,24 +138,19 @@ def process_series(
                 ],
             )
         )
-    return ProcessSeriesResponse(
-        resolution=resolution, start=as_utc(lo), end=as_utc(hi), series=series
-    )
+    return ProcessSeriesResponse(**w.fields(), series=series)
 
 
 def token_series(
     s: Session,
-    resolution: Resolution,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    w: SeriesWindow,
     group_by: SeriesGroupBy = SeriesGroupBy.NONE,
     model: str | None = None,
     agent: str | None = None,
     crew: str | None = None,
 ) -> TokenSeriesResponse:
-    lo, hi = series_window(start, end, resolution)
     params = {
-        "start": lo, "end": hi, "width_s": resolution.seconds, "group_by": group_by.value,
+        **w.params(), "group_by": group_by.value,
         "model": model, "agent": agent, "crew": crew, "llm_ops": list(LLM_OPERATIONS),
     }  # fmt: skip
     rows = s.rows(named("reads/token_series"), params)
@@ -154,9 +158,7 @@ def token_series(
         TokenSeries(key=key, points=[_token_point(r) for r in items])
         for key, items in groupby(rows, key=lambda r: r["key"])
     ]
-    return TokenSeriesResponse(
-        resolution=resolution, start=as_utc(lo), end=as_utc(hi), group_by=group_by, series=series
-    )
+    return TokenSeriesResponse(**w.fields(), group_by=group_by, series=series)
 
 
 def _token_point(r: dict[str, Any]) -> TokenPoint:
@@ -166,25 +168,15 @@ def _token_point(r: dict[str, Any]) -> TokenPoint:
 
 
 def execution_series(
-    s: Session,
-    resolution: Resolution,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    agent: str | None = None,
-    crew: str | None = None,
+    s: Session, w: SeriesWindow, agent: str | None = None, crew: str | None = None
 ) -> ExecutionSeriesResponse:
-    lo, hi = series_window(start, end, resolution)
-    params = {
-        "start": lo, "end": hi, "width_s": resolution.seconds, "agent": agent, "crew": crew,
-    }  # fmt: skip
+    params = {**w.params(), "agent": agent, "crew": crew}
     rows = s.rows(named("reads/execution_series"), params)
     series = [
         ExecutionSeries(agent=name, points=[_execution_point(r) for r in items])
         for name, items in groupby(rows, key=lambda r: r["agent"])
     ]
-    return ExecutionSeriesResponse(
-        resolution=resolution, start=as_utc(lo), end=as_utc(hi), series=series
-    )
+    return ExecutionSeriesResponse(**w.fields(), series=series)
 
 
 def _execution_point(r: dict[str, Any]) -> ExecutionPoint:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -21,9 +20,11 @@ from crewscope.query_api.models.series import (
 )
 from crewscope.query_api.queries.metrics import (
     RangeError,
+    SeriesWindow,
     execution_series,
     process_series,
     process_stats,
+    series_window,
     success_rates,
     token_series,
 )
@@ -38,12 +39,11 @@ ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m
 StartQ = Annotated[datetime | None, Query(description="from (ISO 8601); default end - 1h")]
 EndQ = Annotated[datetime | None, Query(description="to (ISO 8601); default now")]
 
-T = TypeVar("T")
 
-
-def _checked(fn: Callable[[], T]) -> T:
+def _window(resolution: Resolution, start: datetime | None, end: datetime | None) -> SeriesWindow:
+    """The buckets asked for (422 if reversed or too many)."""
     try:
-        return fn()
+        return series_window(start, end, resolution)
     except RangeError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
@@ -69,7 +69,7 @@ def read_process_series(
     pid: PidQ = None,
 ) -> ProcessSeriesResponse:
     """Process stats per bucket; CPU as a rate of the cumulative ``process.cpu.time``."""
-    return _checked(lambda: process_series(session, resolution, start, end, service, pid))
+    return process_series(session, _window(resolution, start, end), service, pid)
 
 
 @router.get("/tokens/series", response_model=TokenSeriesResponse)
@@ -86,9 +86,7 @@ def read_token_series(
     crew: CrewQ = None,
 ) -> TokenSeriesResponse:
     """LLM calls, input/output tokens and cost (SUM of CostUsd) per bucket."""
-    return _checked(
-        lambda: token_series(session, resolution, start, end, group_by, model, agent, crew)
-    )
+    return token_series(session, _window(resolution, start, end), group_by, model, agent, crew)
 
 
 @router.get("/executions/series", response_model=ExecutionSeriesResponse)
@@ -101,7 +99,7 @@ def read_execution_series(
     crew: CrewQ = None,
 ) -> ExecutionSeriesResponse:
     """Task executions per agent and bucket: counts, success rate, latency, tokens."""
-    return _checked(lambda: execution_series(session, resolution, start, end, agent, crew))
+    return execution_series(session, _window(resolution, start, end), agent, crew)
 
 
 @router.get("/success-rate", response_model=SuccessRateResponse)
