@@ -120,18 +120,10 @@ def default_price_book() -> PriceBook:
     return _default_book
 
 
-def cost_usd(
-    model: str,
-    provider: str | None,
-    input_tokens: int,
-    output_tokens: int,
-    cache_read_tokens: int = 0,
-    cache_write_tokens: int = 0,
-) -> float | None:
-    """Cost of one call in USD from the default book; None for an unknown model."""
-    return default_price_book().cost_usd(
-        model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
-    )
+def cost_usd(model: str, provider: str | None, *tokens: int) -> float | None:
+    """`PriceBook.cost_usd` (tokens: input, output[, cache read, cache write]) from the
+    default book; None for an unknown model."""
+    return default_price_book().cost_usd(model, provider, *tokens)
 
 
 def _load_overrides(path: str) -> dict[str, ModelRate]:
