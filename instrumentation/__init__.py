@@ -24,9 +24,9 @@ from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import get_tracer
 
-from ._config import CaptureConfig
-from .package import _instruments
-from .version import __version__
+from crewscope.instrumentation._config import CaptureConfig
+from crewscope.instrumentation.package import _instruments
+from crewscope.instrumentation.version import __version__
 
 __all__ = ["CrewAIInstrumentor", "__version__"]
 
@@ -48,10 +48,10 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         # CrewAI is imported only here: `import crewscope.instrumentation` stays cheap.
-        from ._metrics import Instruments
-        from ._patches import Patcher
-        from ._process_metrics import ProcessMetrics, enabled_by_env
-        from ._spans import Telemetry
+        from crewscope.instrumentation._metrics import Instruments
+        from crewscope.instrumentation._patches import Patcher
+        from crewscope.instrumentation._process_metrics import ProcessMetrics, enabled_by_env
+        from crewscope.instrumentation._spans import Telemetry
 
         tracer = get_tracer(
             __name__,

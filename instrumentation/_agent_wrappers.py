@@ -7,10 +7,10 @@ from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 
-from . import _attributes as A
-from ._run_wrappers import RunSpan
-from ._spans import StartHook, Telemetry, reset_var
-from ._state import RUN_INFO, STEPS, RunInfo, span_key
+from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation._run_wrappers import RunSpan
+from crewscope.instrumentation._spans import StartHook, Telemetry, reset_var
+from crewscope.instrumentation._state import RUN_INFO, STEPS, RunInfo, span_key
 
 # Agent.kickoff returns Agent.kickoff_async(...) when a loop is running: one span, not two.
 _ACTIVE: ContextVar[frozenset[int]] = ContextVar("crewscope_agents", default=frozenset())

@@ -7,7 +7,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from .environment_variables import (
+from crewscope.instrumentation.environment_variables import (
     CREWSCOPE_CAPTURE_MAX_LENGTH,
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
 )

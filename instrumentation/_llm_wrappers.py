@@ -9,9 +9,9 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from . import _attributes as A
-from ._spans import SpanHandle, StartHook, Telemetry, error_type, reset_var
-from ._state import CHAT, RUN_INFO, STEPS, TOTALS, SpanKey, span_key
+from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation._spans import SpanHandle, StartHook, Telemetry, error_type, reset_var
+from crewscope.instrumentation._state import CHAT, RUN_INFO, STEPS, TOTALS, SpanKey, span_key
 
 STEP_TOOL_CALL = "tool_call"
 STEP_FINAL_ANSWER = "final_answer"

@@ -23,7 +23,7 @@ from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 from opentelemetry.trace import Span, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
-from . import _attributes as A
+from crewscope.instrumentation import _attributes as A
 
 TOKEN_TYPE: Final = "gen_ai.token.type"
 """Attribute of ``gen_ai.client.token.usage``: ``input`` or ``output``."""

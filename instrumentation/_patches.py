@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 
 from wrapt import FunctionWrapper, wrap_function_wrapper
 
-from . import _agent_wrappers as agents
-from . import _llm_wrappers as llm
-from . import _run_wrappers as run
-from . import _tool_wrappers as tools
-from ._spans import Telemetry, Wrapper, passthrough_wrapper, traced
-from ._state import TOOL
+from crewscope.instrumentation import _agent_wrappers as agents
+from crewscope.instrumentation import _llm_wrappers as llm
+from crewscope.instrumentation import _run_wrappers as run
+from crewscope.instrumentation import _tool_wrappers as tools
+from crewscope.instrumentation._spans import Telemetry, Wrapper, passthrough_wrapper, traced
+from crewscope.instrumentation._state import TOOL
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,16 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from . import _attributes as A
-from ._spans import SpanHandle, StartHook, Telemetry, Wrapper, error_type, reset_var
-from ._state import (
+from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation._spans import (
+    SpanHandle,
+    StartHook,
+    Telemetry,
+    Wrapper,
+    error_type,
+    reset_var,
+)
+from crewscope.instrumentation._state import (
     CREW_ACTIVE,
     KICKOFF_KIND,
     RUN_INFO,

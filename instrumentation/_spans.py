@@ -23,11 +23,11 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
-from ._attributes import CONTENT_EVENT, ERROR_TYPE
-from ._config import CaptureConfig
+from crewscope.instrumentation._attributes import CONTENT_EVENT, ERROR_TYPE
+from crewscope.instrumentation._config import CaptureConfig
 
 if TYPE_CHECKING:
-    from ._metrics import Instruments
+    from crewscope.instrumentation._metrics import Instruments
 
 logger = logging.getLogger(__name__)
 

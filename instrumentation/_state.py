@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
 
-from . import _attributes as A
+from crewscope.instrumentation import _attributes as A
 
 if TYPE_CHECKING:
-    from ._llm_wrappers import ChatSpan
-    from ._tool_wrappers import ToolSpan
+    from crewscope.instrumentation._llm_wrappers import ChatSpan
+    from crewscope.instrumentation._tool_wrappers import ToolSpan
 
 SpanKey = tuple[int, int]
 """(trace id, span id) of a span."""

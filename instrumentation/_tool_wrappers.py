@@ -17,8 +17,8 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
-from . import _attributes as A
-from ._spans import (
+from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation._spans import (
     SpanHandle,
     StartHook,
     Telemetry,
@@ -27,7 +27,7 @@ from ._spans import (
     mark_error,
     reset_var,
 )
-from ._state import RUN_INFO, STEPS, TOOL, TOTALS, span_key
+from crewscope.instrumentation._state import RUN_INFO, STEPS, TOOL, TOTALS, span_key
 
 logger = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
-from . import CrewAIInstrumentor
+from crewscope.instrumentation import CrewAIInstrumentor
 
 if TYPE_CHECKING:
-    from ._process_metrics import ProcessMetrics
+    from crewscope.instrumentation._process_metrics import ProcessMetrics
 
 logger = logging.getLogger(__name__)
 
