@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import duckdb  # noqa: E402
-import gen_spans  # noqa: E402
+import duckdb
+import gen_spans
 
 API = "/api/v1/monitoring"
 TARGET_MS = 50.0

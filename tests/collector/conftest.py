@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,7 +61,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     try:
         cached = os.access(harness.cached_binary_path(), os.X_OK)
-    except Exception:  # the fixture reports build problems properly
+    except (OSError, IndexError, subprocess.SubprocessError):  # the fixture reports build problems
         cached = False
     if not cached:
         for item in users:
