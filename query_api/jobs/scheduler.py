@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from crewscope.query_api.dates import utcnow
@@ -17,25 +18,30 @@ logger = logging.getLogger(__name__)
 
 def run_rollup(db: Database, job: JobState) -> None:
     """First run: every day not frozen; later runs: yesterday and today (late spans)."""
-    started = time.perf_counter()
-    try:
+
+    def work() -> None:
         with db.reader() as s:
             db.projections.verify(s)
             db.projections.sync(s)
             since = None if job.runs == 0 else utcnow().date() - timedelta(days=1)
             refresh_rollups(s, since)
-    except Exception as exc:
-        job.record(started, exc)
-    else:
-        job.record(started)
+
+    _run(job, work)
 
 
 def run_retention(db: Database, job: JobState, days: int) -> None:
-    started = time.perf_counter()
-    try:
+    def work() -> None:
         with db.reader() as s:
             cleanup(s, db.projections, days)
-    except Exception as exc:
+
+    _run(job, work)
+
+
+def _run(job: JobState, work: Callable[[], None]) -> None:
+    started = time.perf_counter()
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - recorded for /system/health and logged; the next run retries
         job.record(started, exc)
     else:
         job.record(started)

@@ -152,7 +152,7 @@ class LiveFeed:
                 await self.poll_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep polling; report in stats
+            except Exception as exc:
                 self.stats.poll_errors += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 logger.debug("live feed poll failed", exc_info=True)

@@ -202,7 +202,7 @@ class ServerCollector:
             if self._cache is None or now - self._cache[0] > self.cache_ttl_s:
                 try:
                     self._cache = (now, self._compute())
-                except Exception:  # noqa: BLE001 - a scrape must still answer
+                except Exception:
                     logger.warning("crewscope: data metrics failed", exc_info=True)
                     return []
             return self._cache[1]
