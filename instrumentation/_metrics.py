@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from opentelemetry.context import Context
-from opentelemetry.metrics import Meter, NoOpMeter
+from opentelemetry.metrics import Counter, Histogram, Meter, NoOpMeter
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 from opentelemetry.trace import Span, set_span_in_context
 from opentelemetry.util.types import AttributeValue
@@ -50,6 +50,20 @@ AGENT_DURATION_BUCKETS: Final = (
     0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
 )  # fmt: skip
 
+# Unit and description of each instrument, by name.
+_UNIT_AND_DESCRIPTION: Final[dict[str, tuple[str, str]]] = {
+    gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE: (
+        "{token}",
+        "Number of input and output tokens used by GenAI clients",
+    ),
+    gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION: ("s", "Duration of GenAI client operation"),
+    AGENT_EXECUTIONS: ("{execution}", "Task executions by an agent, by status"),
+    AGENT_EXECUTION_DURATION: ("s", "Duration of a task execution by an agent"),
+    AGENT_ERRORS: ("{error}", "Failed task executions by agent and error type"),
+    TOOL_CALLS: ("{call}", "Tool calls requested by agents, by status"),
+    TOOL_ERRORS: ("{error}", "Tool calls whose (last) execution raised, by tool and error type"),
+}
+
 # Span attributes copied onto the GenAI client metrics (low cardinality by construction).
 _CHAT_KEYS = (A.OPERATION, A.PROVIDER, A.REQUEST_MODEL, A.AGENT_NAME, A.CREW_NAME)
 _AGENT_KEYS = (A.AGENT_NAME, A.TASK_NAME, A.CREW_NAME)
@@ -64,42 +78,24 @@ class Instruments:
     """The instruments of one instrumentor, and one method per thing the wrappers measure."""
 
     def __init__(self, meter: Meter) -> None:
-        self.token_usage = meter.create_histogram(
-            gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used by GenAI clients",
-            explicit_bucket_boundaries_advisory=list(TOKEN_USAGE_BUCKETS),
+        def histogram(name: str, buckets: tuple[float, ...]) -> Histogram:
+            unit, description = _UNIT_AND_DESCRIPTION[name]
+            return meter.create_histogram(
+                name, unit, description, explicit_bucket_boundaries_advisory=list(buckets)
+            )
+
+        def counter(name: str) -> Counter:
+            return meter.create_counter(name, *_UNIT_AND_DESCRIPTION[name])
+
+        self.token_usage = histogram(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE, TOKEN_USAGE_BUCKETS)
+        self.operation_duration = histogram(
+            gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION, OPERATION_DURATION_BUCKETS
         )
-        self.operation_duration = meter.create_histogram(
-            gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
-            unit="s",
-            description="Duration of GenAI client operation",
-            explicit_bucket_boundaries_advisory=list(OPERATION_DURATION_BUCKETS),
-        )
-        self.agent_executions = meter.create_counter(
-            AGENT_EXECUTIONS,
-            unit="{execution}",
-            description="Task executions by an agent, by status",
-        )
-        self.agent_duration = meter.create_histogram(
-            AGENT_EXECUTION_DURATION,
-            unit="s",
-            description="Duration of a task execution by an agent",
-            explicit_bucket_boundaries_advisory=list(AGENT_DURATION_BUCKETS),
-        )
-        self.agent_errors = meter.create_counter(
-            AGENT_ERRORS,
-            unit="{error}",
-            description="Failed task executions by agent and error type",
-        )
-        self.tool_calls = meter.create_counter(
-            TOOL_CALLS, unit="{call}", description="Tool calls requested by agents, by status"
-        )
-        self.tool_errors = meter.create_counter(
-            TOOL_ERRORS,
-            unit="{error}",
-            description="Tool calls whose (last) execution raised, by tool and error type",
-        )
+        self.agent_executions = counter(AGENT_EXECUTIONS)
+        self.agent_duration = histogram(AGENT_EXECUTION_DURATION, AGENT_DURATION_BUCKETS)
+        self.agent_errors = counter(AGENT_ERRORS)
+        self.tool_calls = counter(TOOL_CALLS)
+        self.tool_errors = counter(TOOL_ERRORS)
 
     @classmethod
     def create(cls, meter: Meter) -> Instruments | None:

@@ -63,8 +63,9 @@ class _Sample:
     utilization: float | None
 
 
-_Values = Callable[[_Sample], Iterable[tuple[float | int | None, dict[str, str]]]]
-"""A sample's data points for one instrument: (value, extra attributes); None is skipped."""
+_Points = tuple[tuple[str, dict[str, str]], ...]
+"""An instrument's data points per sample: (``_Sample`` field, extra attributes); a field
+that is None (not available for that process) is skipped."""
 
 
 @dataclass
@@ -199,13 +200,14 @@ class ProcessMetrics:
 def _observations(
     collectors: Iterable[ProcessMetrics],
     instrument: str,
-    values: _Values,
+    points: _Points,
 ) -> list[Observation]:
     out = []
     for collector in collectors:
         try:
             for attrs, sample in collector.samples(instrument):
-                for value, extra in values(sample):
+                for field_name, extra in points:
+                    value = getattr(sample, field_name)
                     if value is not None:
                         out.append(Observation(value, {**attrs, **extra} if extra else attrs))
         except Exception:  # a callback must never break the collection
@@ -215,14 +217,20 @@ def _observations(
 
 _NO_ATTRS: dict[str, str] = {}
 
-# name, kind, unit, description, values(sample) -> [(value, extra attributes)]
-_INSTRUMENTS: tuple[tuple[str, str, str, str, _Values], ...] = (
+
+def _field(name: str) -> _Points:
+    """The one data point of an instrument: field ``name`` of the sample."""
+    return ((name, _NO_ATTRS),)
+
+
+# name, kind, unit, description, data points
+_INSTRUMENTS: tuple[tuple[str, str, str, str, _Points], ...] = (
     (
         pm.PROCESS_CPU_TIME,
         "counter",
         "s",
         "Total CPU seconds broken down by different CPU modes.",
-        lambda s: ((s.cpu_user, {CPU_MODE: "user"}), (s.cpu_system, {CPU_MODE: "system"})),
+        (("cpu_user", {CPU_MODE: "user"}), ("cpu_system", {CPU_MODE: "system"})),
     ),
     (
         pm.PROCESS_CPU_UTILIZATION,
@@ -230,44 +238,38 @@ _INSTRUMENTS: tuple[tuple[str, str, str, str, _Values], ...] = (
         "1",
         "Difference in process.cpu.time since the last measurement, divided by the elapsed "
         "time and number of CPUs available to the process.",
-        lambda s: ((s.utilization, _NO_ATTRS),),
+        _field("utilization"),
     ),
     (
         pm.PROCESS_MEMORY_USAGE,
         "updown",
         "By",
         "The amount of physical memory in use.",
-        lambda s: ((s.rss, _NO_ATTRS),),
+        _field("rss"),
     ),
     (
         pm.PROCESS_MEMORY_VIRTUAL,
         "updown",
         "By",
         "The amount of committed virtual memory.",
-        lambda s: ((s.vms, _NO_ATTRS),),
+        _field("vms"),
     ),
-    (
-        pm.PROCESS_THREAD_COUNT,
-        "updown",
-        "{thread}",
-        "Process threads count.",
-        lambda s: ((s.threads, _NO_ATTRS),),
-    ),
+    (pm.PROCESS_THREAD_COUNT, "updown", "{thread}", "Process threads count.", _field("threads")),
     (
         pm.PROCESS_UNIX_FILE_DESCRIPTOR_COUNT,
         "updown",
         "{file_descriptor}",
         "Number of unix file descriptors in use by the process.",
-        lambda s: ((s.fds, _NO_ATTRS),),
+        _field("fds"),
     ),
     (
         pm.PROCESS_CONTEXT_SWITCHES,
         "counter",
         "{context_switch}",
         "Number of times the process has been context switched.",
-        lambda s: (
-            (s.ctx_voluntary, {PROCESS_CONTEXT_SWITCH_TYPE: "voluntary"}),
-            (s.ctx_involuntary, {PROCESS_CONTEXT_SWITCH_TYPE: "involuntary"}),
+        (
+            ("ctx_voluntary", {PROCESS_CONTEXT_SWITCH_TYPE: "voluntary"}),
+            ("ctx_involuntary", {PROCESS_CONTEXT_SWITCH_TYPE: "involuntary"}),
         ),
     ),
 )
@@ -288,9 +290,9 @@ class _Dispatch:
             "gauge": meter.create_observable_gauge,
             "updown": meter.create_observable_up_down_counter,
         }
-        for name, kind, unit, description, values in _INSTRUMENTS:
+        for name, kind, unit, description, points in _INSTRUMENTS:
             create[kind](
-                name, callbacks=[self._callback(name, values)], unit=unit, description=description
+                name, callbacks=[self._callback(name, points)], unit=unit, description=description
             )
 
     def add(self, collector: ProcessMetrics) -> None:
@@ -302,12 +304,12 @@ class _Dispatch:
             self._collectors.discard(collector)
 
     def _callback(
-        self, name: str, values: _Values
+        self, name: str, points: _Points
     ) -> Callable[[CallbackOptions], Iterable[Observation]]:
         def callback(options: CallbackOptions) -> Iterable[Observation]:
             with self._lock:
                 collectors = list(self._collectors)
-            return _observations(collectors, name, values)
+            return _observations(collectors, name, points)
 
         return callback
 

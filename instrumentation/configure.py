@@ -19,11 +19,12 @@ adds the stats of another process (e.g. a crew running in a subprocess).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -47,6 +48,8 @@ CREWSCOPE_METRICS_INTERVAL_MS = "CREWSCOPE_METRICS_INTERVAL_MS"
 """Metric collection/export interval in ms; overrides ``OTEL_METRIC_EXPORT_INTERVAL``."""
 
 DEFAULT_METRICS_INTERVAL_MS = 2000  # seed 001: live process stats every 2 s
+
+E = TypeVar("E", SpanExporter, MetricExporter)
 
 
 @dataclass
@@ -79,66 +82,61 @@ class Telemetry:
             self.meter_provider.shutdown()  # a last collection and export, then close
 
 
-def _otlp_exporter(endpoint: str | None) -> SpanExporter:
+@dataclass(frozen=True)
+class _Signal(Generic[E]):
+    """Where one signal's exporters are; all but the console one are imported only when
+    chosen (DuckDB pulls in its dependencies; the grpc exporters are an optional install)."""
+
+    name: str  # traces / metrics: OTEL_EXPORTER_OTLP_<NAME>_PROTOCOL, <endpoint>/v1/<name>
+    duckdb: str  # module:class
+    otlp: str  # module (under opentelemetry.exporter.otlp.proto.<grpc|http>):class
+    console: Callable[[], E]
+
+
+_TRACES = _Signal[SpanExporter](
+    "traces",
+    "crewscope.exporter:DuckDBSpanExporter",
+    "trace_exporter:OTLPSpanExporter",
+    ConsoleSpanExporter,
+)
+_METRICS = _Signal[MetricExporter](
+    "metrics",
+    "crewscope.exporter.metric_exporter:DuckDBMetricExporter",
+    "metric_exporter:OTLPMetricExporter",
+    ConsoleMetricExporter,
+)
+
+
+def _load(path: str) -> Callable[..., Any]:
+    module, name = path.split(":")
+    cls: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def _make_exporter(
+    signal: _Signal[E], name: str, db_path: str | None, otlp_endpoint: str | None
+) -> E:
+    if name == "duckdb":
+        return cast(E, _load(signal.duckdb)(db_path))
+    if name == "otlp":
+        return cast(E, _otlp_exporter(signal, otlp_endpoint))
+    if name == "console":
+        return signal.console()
+    raise ValueError(f"unknown {signal.name} exporter {name!r}: use duckdb, otlp or console")
+
+
+def _otlp_exporter(signal: _Signal[E], endpoint: str | None) -> Any:
     protocol = os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+        f"OTEL_EXPORTER_OTLP_{signal.name.upper()}_PROTOCOL",
+        os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", ""),
     )
     if protocol.strip() == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcExporter,
-        )
-
-        return GrpcExporter(endpoint=endpoint) if endpoint else GrpcExporter()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+        grpc_exporter = _load(f"opentelemetry.exporter.otlp.proto.grpc.{signal.otlp}")
+        return grpc_exporter(endpoint=endpoint) if endpoint else grpc_exporter()
+    http_exporter = _load(f"opentelemetry.exporter.otlp.proto.http.{signal.otlp}")
     if endpoint:  # a base endpoint, as OTEL_EXPORTER_OTLP_ENDPOINT is
-        return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
-    return OTLPSpanExporter()
-
-
-def _make_exporter(name: str, db_path: str | None, otlp_endpoint: str | None) -> SpanExporter:
-    if name == "duckdb":
-        from crewscope.exporter import DuckDBSpanExporter
-
-        exporter: SpanExporter = DuckDBSpanExporter(db_path)
-        return exporter
-    if name == "otlp":
-        return _otlp_exporter(otlp_endpoint)
-    if name == "console":
-        return ConsoleSpanExporter()
-    raise ValueError(f"unknown traces exporter {name!r}: use duckdb, otlp or console")
-
-
-def _otlp_metric_exporter(endpoint: str | None) -> MetricExporter:
-    protocol = os.environ.get(
-        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
-    )
-    if protocol.strip() == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as GrpcExporter,
-        )
-
-        return GrpcExporter(endpoint=endpoint) if endpoint else GrpcExporter()
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-    if endpoint:
-        return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics")
-    return OTLPMetricExporter()
-
-
-def _make_metric_exporter(
-    name: str, db_path: str | None, otlp_endpoint: str | None
-) -> MetricExporter:
-    if name == "duckdb":
-        from crewscope.exporter.metric_exporter import DuckDBMetricExporter
-
-        metric_exporter: MetricExporter = DuckDBMetricExporter(db_path)
-        return metric_exporter
-    if name == "otlp":
-        return _otlp_metric_exporter(otlp_endpoint)
-    if name == "console":
-        return ConsoleMetricExporter()
-    raise ValueError(f"unknown metrics exporter {name!r}: use duckdb, otlp or console")
+        return http_exporter(endpoint=f"{endpoint.rstrip('/')}/v1/{signal.name}")
+    return http_exporter()
 
 
 def metrics_interval_ms() -> int:
@@ -181,11 +179,11 @@ def configure(
         attributes["service.name"] = service_name
     resource = Resource.create(attributes)
     provider = TracerProvider(resource=resource)
-    made = [_make_exporter(name, db_path, otlp_endpoint) for name in exporters]
+    made = [_make_exporter(_TRACES, name, db_path, otlp_endpoint) for name in exporters]
     for exporter in made:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     interval = metrics_interval_millis or metrics_interval_ms()
-    metric_exporters = [_make_metric_exporter(n, db_path, otlp_endpoint) for n in metric_names]
+    metric_exporters = [_make_exporter(_METRICS, n, db_path, otlp_endpoint) for n in metric_names]
     meter_provider = None
     if metric_exporters:
         meter_provider = MeterProvider(
