@@ -43,6 +43,8 @@ Status = Annotated[ExecutionStatus | None, Query(description="completed or faile
 StartFrom = Annotated[datetime | None, Query(description="started at or after (ISO 8601)")]
 StartTo = Annotated[datetime | None, Query(description="started at or before (ISO 8601)")]
 Range = Annotated[TimeRange, Query(description="1d, 7d, 30d or 90d")]
+AgentQ = Annotated[str | None, Query(description="only this agent")]
+CrewQ = Annotated[str | None, Query(description="only this crew")]
 CrewName = Annotated[str | None, Query(description="crew name")]
 TraceId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="the trace id")]
 

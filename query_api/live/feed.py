@@ -42,7 +42,7 @@ from crewscope.query_api.live.messages import (
     span_event,
 )
 from crewscope.query_api.store.database import Database
-from crewscope.query_api.store.query import named
+from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.rowids import last_rowid, newest_rowid
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,11 @@ MAX_ROWS_PER_POLL = 5_000
 YIELD_EVERY = 200  # messages published between yields to the event loop (senders drain)
 TABLES = {"spans": "otel_traces", "sum": "otel_metrics_sum", "gauge": "otel_metrics_gauge"}
 LIVE_SPANS = named("reads/live_spans")
-LIVE_PROCESS = named("reads/live_process")
+PROCESS_POINTS = named("reads/process_points")
+NEW_SUMS = Where().add("rowid BETWEEN $lo_sum AND $hi_sum AND \"MetricName\" LIKE 'process.%'")
+NEW_GAUGES = Where().add(
+    "rowid BETWEEN $lo_gauge AND $hi_gauge AND \"MetricName\" LIKE 'process.%'"
+)
 
 
 class LiveFeed:
@@ -102,9 +106,11 @@ class LiveFeed:
                 spans = s.rows(LIVE_SPANS, {"lo": lo["spans"], "hi": hi["spans"]})
             if want_rows and (hi["sum"] >= lo["sum"] or hi["gauge"] >= lo["gauge"]):
                 process = s.rows(
-                    LIVE_PROCESS,
+                    PROCESS_POINTS,
                     {"lo_sum": lo["sum"], "hi_sum": hi["sum"],
                      "lo_gauge": lo["gauge"], "hi_gauge": hi["gauge"]},
+                    sum_where=NEW_SUMS,
+                    gauge_where=NEW_GAUGES,
                 )  # fmt: skip
             for k in hi:
                 self._marks[k] = max(self._marks[k], hi[k] + 1)

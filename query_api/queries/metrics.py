@@ -35,7 +35,7 @@ from crewscope.query_api.models.series import (
     TokenSeriesResponse,
 )
 from crewscope.query_api.queries.rows import from_row, to_int
-from crewscope.query_api.store.query import named
+from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.session import Session
 
 MAX_POINTS = 10_000
@@ -79,7 +79,13 @@ def series_window(
     return SeriesWindow(resolution, start_n, end_n)
 
 
-POINTS = named("reads/process_points")
+_IN_WINDOW = Where().add(
+    '"MetricName" LIKE \'process.%\' AND "TimeUnix" BETWEEN $start AND $end '
+    'AND ($service IS NULL OR "ServiceName" = $service)'
+)
+POINTS, _ = named("reads/process_points").render(
+    {"sum_where": _IN_WINDOW, "gauge_where": _IN_WINDOW}
+)
 """Every process-stat data point in the window, included by the process queries."""
 
 

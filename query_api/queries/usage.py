@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from crewscope.query_api.dates import window
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.usage import (
@@ -19,36 +17,23 @@ from crewscope.query_api.models.usage import (
 )
 from crewscope.query_api.queries.rows import from_row
 from crewscope.query_api.store.query import named
-from crewscope.query_api.store.session import Session
+from crewscope.query_api.store.session import Row, Session
 
 
-def _params(time_range: TimeRange, now: datetime | None, **extra: object) -> dict[str, object]:
-    start, end = window(time_range.days, now)
-    return {"start": start, "end": end, **extra}
+def _rows(s: Session, query: str, time_range: TimeRange, **filters: object) -> list[Row]:
+    """The rows of a usage query over the last `time_range` (filters: None = all)."""
+    start, end = window(time_range.days)
+    return s.rows(named(query), {"start": start, "end": end, **filters})
 
 
-def tool_usage(
-    s: Session,
-    time_range: TimeRange,
-    agent: str | None = None,
-    now: datetime | None = None,
-) -> ToolUsageResponse:
-    params = _params(time_range, now, agent=agent)
-    rows = s.rows(named("reads/tool_usage"), params)
-    return ToolUsageResponse(
-        time_range=time_range, agent=agent, tools=[ToolUsage(**r) for r in rows]
-    )
+def tool_usage(s: Session, time_range: TimeRange, agent: str | None = None) -> ToolUsageResponse:
+    tools = [ToolUsage(**r) for r in _rows(s, "reads/tool_usage", time_range, agent=agent)]
+    return ToolUsageResponse(time_range=time_range, agent=agent, tools=tools)
 
 
-def llm_usage(
-    s: Session,
-    time_range: TimeRange,
-    agent: str | None = None,
-    now: datetime | None = None,
-) -> LlmUsageResponse:
-    params = _params(time_range, now, agent=agent)
-    by_model = s.rows(named("reads/llm_usage_by_model"), params)
-    by_agent = s.rows(named("reads/llm_usage_by_agent"), params)
+def llm_usage(s: Session, time_range: TimeRange, agent: str | None = None) -> LlmUsageResponse:
+    by_model = _rows(s, "reads/llm_usage_by_model", time_range, agent=agent)
+    by_agent = _rows(s, "reads/llm_usage_by_agent", time_range, agent=agent)
     return LlmUsageResponse(
         time_range=time_range,
         agent=agent,
@@ -58,25 +43,17 @@ def llm_usage(
 
 
 def memory_stats(
-    s: Session,
-    time_range: TimeRange,
-    agent: str | None = None,
-    now: datetime | None = None,
+    s: Session, time_range: TimeRange, agent: str | None = None
 ) -> MemoryStatsResponse:
-    params = _params(time_range, now, agent=agent)
-    rows = s.rows(named("reads/memory_stats"), params)
+    rows = _rows(s, "reads/memory_stats", time_range, agent=agent)
     agents = [from_row(AgentMemoryStats, r, "last_activity_timestamp") for r in rows]
     return MemoryStatsResponse(time_range=time_range, agents=agents)
 
 
 def endpoint_performance(
-    s: Session,
-    time_range: TimeRange,
-    service: str | None = None,
-    now: datetime | None = None,
+    s: Session, time_range: TimeRange, service: str | None = None
 ) -> EndpointPerformanceResponse:
-    params = _params(time_range, now, service=service)
-    rows = s.rows(named("reads/endpoint_performance"), params)
+    rows = _rows(s, "reads/endpoint_performance", time_range, service=service)
     return EndpointPerformanceResponse(
         time_range=time_range, endpoints=[EndpointStats(**r) for r in rows]
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
-from crewscope.query_api.deps import Range, SessionDep
+from crewscope.query_api.deps import AgentQ, CrewQ, Range, SessionDep
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.series import (
     ExecutionSeriesResponse,
@@ -33,19 +33,22 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 ServiceQ = Annotated[str | None, Query(description="service.name")]
 PidQ = Annotated[int | None, Query(ge=0, description="process id")]
-AgentQ = Annotated[str | None, Query(description="only this agent")]
-CrewQ = Annotated[str | None, Query(description="only this crew")]
 ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m, 1h or 1d")]
 StartQ = Annotated[datetime | None, Query(description="from (ISO 8601); default end - 1h")]
 EndQ = Annotated[datetime | None, Query(description="to (ISO 8601); default now")]
 
 
-def _window(resolution: Resolution, start: datetime | None, end: datetime | None) -> SeriesWindow:
+def get_window(
+    resolution: ResolutionQ = Resolution.M1, start: StartQ = None, end: EndQ = None
+) -> SeriesWindow:
     """The buckets asked for (422 if reversed or too many)."""
     try:
         return series_window(start, end, resolution)
     except RangeError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+WindowDep = Annotated[SeriesWindow, Depends(get_window)]
 
 
 @router.get("/process", response_model=ProcessStatsResponse)
@@ -62,22 +65,18 @@ def read_process_stats(
 @router.get("/process/series", response_model=ProcessSeriesResponse)
 def read_process_series(
     session: SessionDep,
-    resolution: ResolutionQ = Resolution.M1,
-    start: StartQ = None,
-    end: EndQ = None,
+    window: WindowDep,
     service: ServiceQ = None,
     pid: PidQ = None,
 ) -> ProcessSeriesResponse:
     """Process stats per bucket; CPU as a rate of the cumulative ``process.cpu.time``."""
-    return process_series(session, _window(resolution, start, end), service, pid)
+    return process_series(session, window, service, pid)
 
 
 @router.get("/tokens/series", response_model=TokenSeriesResponse)
 def read_token_series(
     session: SessionDep,
-    resolution: ResolutionQ = Resolution.M1,
-    start: StartQ = None,
-    end: EndQ = None,
+    window: WindowDep,
     group_by: Annotated[
         SeriesGroupBy, Query(description="none, model, agent or crew")
     ] = SeriesGroupBy.NONE,
@@ -86,20 +85,18 @@ def read_token_series(
     crew: CrewQ = None,
 ) -> TokenSeriesResponse:
     """LLM calls, input/output tokens and cost (SUM of CostUsd) per bucket."""
-    return token_series(session, _window(resolution, start, end), group_by, model, agent, crew)
+    return token_series(session, window, group_by, model, agent, crew)
 
 
 @router.get("/executions/series", response_model=ExecutionSeriesResponse)
 def read_execution_series(
     session: SessionDep,
-    resolution: ResolutionQ = Resolution.M1,
-    start: StartQ = None,
-    end: EndQ = None,
+    window: WindowDep,
     agent: AgentQ = None,
     crew: CrewQ = None,
 ) -> ExecutionSeriesResponse:
     """Task executions per agent and bucket: counts, success rate, latency, tokens."""
-    return execution_series(session, _window(resolution, start, end), agent, crew)
+    return execution_series(session, window, agent, crew)
 
 
 @router.get("/success-rate", response_model=SuccessRateResponse)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crewscope.query_api.deps import Range, SessionDep
+from crewscope.query_api.deps import AgentQ, Range, SessionDep
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.usage import (
     EndpointPerformanceResponse,
@@ -22,7 +22,6 @@ from crewscope.query_api.queries.usage import (
 )
 
 router = APIRouter(tags=["usage"])
-AgentQ = Annotated[str | None, Query(description="only this agent")]
 
 
 @router.get("/tools", response_model=ToolUsageResponse)

@@ -1,7 +1,8 @@
--- Process stats (OTel process semconv metrics) in [$start, $end], one row per data point,
--- from both metric tables, with the PID from the point (or else the resource) attributes.
--- process.cpu.utilization is a gauge; the others are sums (cumulative, or delta when a
--- sender asked for delta temporality: AggregationTemporality = 1).
+-- Process stats (OTel process semconv metrics), one row per data point, from both metric
+-- tables, with the PID from the point (or else the resource) attributes; which points is
+-- the sum_where / gauge_where slots' business (a time window, or the rowids the live feed
+-- has not read yet). process.cpu.utilization is a gauge; the others are sums (cumulative,
+-- or delta when a sender asked for delta temporality: AggregationTemporality = 1).
 SELECT
     "ServiceName" AS service,
     TRY_CAST(coalesce("Attributes"['process.pid'], "ResourceAttributes"['process.pid']) AS BIGINT) AS pid,
@@ -10,13 +11,12 @@ SELECT
     "MetricName" AS metric,
     coalesce("Attributes"['cpu.mode'], "Attributes"['process.context_switch.type'], '') AS sub,
     "TimeUnix" AS t,
+    epoch_ns("TimeUnix") AS t_ns,
     "StartTimeUnix" AS t0,
     "Value" AS value,
     "AggregationTemporality" AS temporality
 FROM otel_metrics_sum
-WHERE "MetricName" LIKE 'process.%'
-  AND "TimeUnix" BETWEEN $start AND $end
-  AND ($service IS NULL OR "ServiceName" = $service)
+{{sum_where}}
 UNION ALL
 SELECT
     "ServiceName",
@@ -26,10 +26,9 @@ SELECT
     "MetricName",
     coalesce("Attributes"['cpu.mode'], ''),
     "TimeUnix",
+    epoch_ns("TimeUnix"),
     "StartTimeUnix",
     "Value",
     NULL
 FROM otel_metrics_gauge
-WHERE "MetricName" LIKE 'process.%'
-  AND "TimeUnix" BETWEEN $start AND $end
-  AND ($service IS NULL OR "ServiceName" = $service)
+{{gauge_where}}
