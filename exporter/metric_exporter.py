@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import duckdb
@@ -42,7 +42,7 @@ from opentelemetry.sdk.metrics.view import Aggregation
 from crewscope.exporter.metric_rows import (
     metrics_to_tables,
 )
-from crewscope.exporter.opener import StoreOpener, WarnOnce
+from crewscope.exporter.opener import StoreOpener, WarnOnce, WriteStats
 from crewscope.exporter.store import SpanStore
 
 logger = logging.getLogger(__name__)
@@ -67,33 +67,15 @@ DEFAULT_TEMPORALITY: Final[dict[type, AggregationTemporality]] = {
 
 
 @dataclass
-class MetricExporterStats:
-    """Counters for the health endpoint; updated under the exporter's lock."""
+class MetricExporterStats(WriteStats):
+    """The metric exporter's counters (see `WriteStats`)."""
 
     points_written: int = 0
-    batches_written: int = 0
     points_dropped: int = 0
-    dropped_by_reason: dict[str, int] = field(default_factory=dict)
-    state: str = "not_open"  # not_open | open | locked | unavailable | shutdown
-    last_error: str | None = None
-    last_write_unix_ns: int | None = None
 
     def drop(self, reason: str, count: int) -> None:
-        if count:
-            self.points_dropped += count
-            self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
-
-    def as_dict(self) -> dict[str, object]:
-        """A JSON-ready snapshot."""
-        return {
-            "points_written": self.points_written,
-            "batches_written": self.batches_written,
-            "points_dropped": self.points_dropped,
-            "dropped_by_reason": dict(self.dropped_by_reason),
-            "state": self.state,
-            "last_error": self.last_error,
-            "last_write_unix_ns": self.last_write_unix_ns,
-        }
+        self.points_dropped += count
+        self.count_dropped(reason, count)
 
 
 def _count_points(data: MetricsData) -> int:

@@ -10,18 +10,31 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from dataclasses import asdict, dataclass, field
 
 import duckdb
 
 from crewscope.exporter.store import SpanStore, is_lock_error
 
 
-class OpenerStats(Protocol):
-    """The part of an exporter's stats that `StoreOpener` updates."""
+@dataclass
+class WriteStats:
+    """What every exporter counts, updated under its lock and read by health endpoints;
+    `StoreOpener` keeps `state` and `last_error`."""
 
-    state: str
-    last_error: str | None
+    batches_written: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    state: str = "not_open"  # not_open | open | locked | unavailable | shutdown
+    last_error: str | None = None
+    last_write_unix_ns: int | None = None
+
+    def count_dropped(self, reason: str, count: int) -> None:
+        if count:
+            self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready snapshot."""
+        return asdict(self)
 
 
 class WarnOnce:
@@ -54,7 +67,7 @@ class StoreOpener:
         path: str,
         *,
         what: str,
-        stats: OpenerStats,
+        stats: WriteStats,
         warnings: WarnOnce,
         logger: logging.Logger,
         config: dict[str, str] | None = None,

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -17,7 +17,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 from opentelemetry.util.types import Attributes
 
-from crewscope.exporter.opener import StoreOpener, WarnOnce
+from crewscope.exporter.opener import StoreOpener, WarnOnce, WriteStats
 from crewscope.exporter.pricing import preload as preload_pricing
 from crewscope.exporter.span_rows import (
     ARROW_SCHEMA,
@@ -39,24 +39,15 @@ DEFAULT_DB_PATH = "./crewscope.duckdb"
 
 
 @dataclass
-class ExporterStats:
-    """Counters read by the health endpoint; updated under the exporter's lock."""
+class ExporterStats(WriteStats):
+    """The span exporter's counters (see `WriteStats`)."""
 
     spans_written: int = 0
-    batches_written: int = 0
     spans_dropped: int = 0
-    dropped_by_reason: dict[str, int] = field(default_factory=dict)
-    state: str = "not_open"  # not_open | open | locked | unavailable | shutdown
-    last_error: str | None = None
-    last_write_unix_ns: int | None = None
 
     def drop(self, reason: str, count: int) -> None:
         self.spans_dropped += count
-        self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
-
-    def as_dict(self) -> dict[str, object]:
-        """A JSON-ready snapshot."""
-        return asdict(self)
+        self.count_dropped(reason, count)
 
 
 class DuckDBSpanExporter(SpanExporter):

@@ -48,7 +48,7 @@ class SumTable:
     def _names(self) -> str:
         return ", ".join(f'"{c}"' for c in (*self.keys, *(c for c, _ in self.columns)))
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         """Parameter names of one key's values: keys then columns, in `delta`'s order."""
         return tuple(f"p{i}" for i in range(len(self.keys) + len(self.columns)))
