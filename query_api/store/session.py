@@ -9,6 +9,7 @@ connection, so a second engine plugs in here with its own `Session` and its own
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -102,7 +103,10 @@ class DuckDBSession:
         return names, gen()
 
     def arrow(self, query: Query, params: Params | None = None, **slots: Fragment) -> pa.Table:
-        return self._run(query, params, slots).to_arrow_table()
+        cur = self._run(query, params, slots)
+        with warnings.catch_warnings():  # DuckDB 2 notes the copy a DB-API result makes
+            warnings.simplefilter("ignore", UserWarning)
+            return cur.to_arrow_table()
 
     def append(self, table: str, data: pa.Table) -> None:
         """Insert an Arrow table by column name (`table` from code, never from input)."""
