@@ -5,7 +5,12 @@ replies and real ``usage`` blocks, so an instrumented crew can run end to end
 without reaching any provider. Behaviour:
 
 * If the request offers ``tools`` and the conversation holds no tool result yet,
-  it answers with one native tool call (arguments filled from the tool schema).
+  it answers with one native tool call (arguments filled from the tool schema). A
+  ``coworker`` argument of CrewAI's delegation tools names a real coworker from the tool
+  description: the one the last user message (the task) mentions, else the first listed.
+  ``server.script_tool_call(name, arguments)`` queues the arguments for the next such
+  call of tool ``name`` (when offered, that tool is called instead of the first one):
+  e.g. a hierarchical manager delegating to a real coworker.
 * If the conversation is in CrewAI's ReAct format ("Action:" instructions) and no
   observation has come back yet, it answers with an ``Action:`` block.
 * Otherwise it answers with a final answer.
@@ -48,6 +53,7 @@ class _State:
     calls: list[FakeCall] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
     latency_s: float = 0.0
+    scripted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def _count_tokens(text: str) -> int:
@@ -97,23 +103,54 @@ def _example_args(schema: dict[str, Any], defs: dict[str, Any] | None = None) ->
     return {name: _example_value(props.get(name) or {}, defs) for name in required}
 
 
+_COWORKERS = re.compile(r"following coworkers: (.*?)\n\n", re.S)
+
+
+def _coworker(fn: dict[str, Any], messages: list[dict[str, Any]]) -> str | None:
+    """A coworker role for CrewAI's delegation tools: the one the task mentions."""
+    match = _COWORKERS.search(str(fn.get("description") or ""))
+    if not match:
+        return None
+    roles = [" ".join(r.split()) for r in match.group(1).split(",") if r.strip()]
+    users = [m for m in messages if m.get("role") == "user"]
+    task = _messages_text(users[-1:]).casefold()
+    mentioned = [r for r in roles if r.casefold() in task]
+    picks = mentioned or roles
+    return picks[0] if picks else None
+
+
 _REACT_TOOLS = re.compile(r"Action: the action to take, only one name of \[([^\]]+)\]")
 
 
-def _decide(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Return (kind, assistant message) for a chat request."""
+def _wants_tool_call(body: dict[str, Any]) -> bool:
+    """The request offers tools and the conversation holds no tool result yet."""
+    messages: list[dict[str, Any]] = body.get("messages") or []
+    return bool(body.get("tools")) and not any(m.get("role") == "tool" for m in messages)
+
+
+def _offered_tools(body: dict[str, Any]) -> list[str]:
+    return [str(t.get("function", {}).get("name")) for t in body.get("tools") or []]
+
+
+def _decide(
+    body: dict[str, Any], scripted: tuple[str, dict[str, Any]] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Return (kind, assistant message) for a chat request; ``scripted`` is the
+    (tool name, arguments) of a queued call to make instead of the default one."""
     messages: list[dict[str, Any]] = body.get("messages") or []
     tools: list[dict[str, Any]] = body.get("tools") or []
-    has_tool_result = any(m.get("role") == "tool" for m in messages)
-    if tools and not has_tool_result:
+    if _wants_tool_call(body):
         fn = tools[0].get("function", {})
+        name = fn.get("name", "tool")
+        arguments = _example_args(fn.get("parameters") or {})
+        if "coworker" in arguments:
+            arguments["coworker"] = _coworker(fn, messages) or arguments["coworker"]
+        if scripted is not None:
+            name, arguments = scripted
         call = {
             "id": f"call_{uuid.uuid4().hex[:12]}",
             "type": "function",
-            "function": {
-                "name": fn.get("name", "tool"),
-                "arguments": json.dumps(_example_args(fn.get("parameters") or {})),
-            },
+            "function": {"name": name, "arguments": json.dumps(arguments)},
         }
         return "tool_call", {"role": "assistant", "content": None, "tool_calls": [call]}
     response_format = body.get("response_format") or {}
@@ -171,9 +208,16 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         model = str(body.get("model", "gpt-4o-mini"))
         stream = bool(body.get("stream"))
+        scripted = None
         with state.lock:
             fail_status = state.failures.pop(0) if state.failures else None
             latency = state.latency_s
+            if fail_status is None and _wants_tool_call(body):
+                offered = _offered_tools(body)
+                for i, (name, _) in enumerate(state.scripted):
+                    if name in offered:
+                        scripted = state.scripted.pop(i)
+                        break
         if latency:
             time.sleep(latency)
         if fail_status is not None:
@@ -184,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": {"message": "injected failure", "type": "server_error"}},
             )
             return
-        kind, message = _decide(body)
+        kind, message = _decide(body, scripted)
         prompt_tokens = _count_tokens(_messages_text(body.get("messages") or []))
         completion_tokens = _count_tokens(
             message.get("content") or json.dumps(message.get("tool_calls"))
@@ -296,10 +340,17 @@ class FakeLLMServer:
             self._httpd.state.calls.clear()
             self._httpd.state.failures.clear()
             self._httpd.state.latency_s = 0.0
+            self._httpd.state.scripted.clear()
 
     def fail_next(self, count: int, status: int = 500) -> None:
         with self._httpd.state.lock:
             self._httpd.state.failures.extend([status] * count)
+
+    def script_tool_call(self, name: str, arguments: dict[str, Any]) -> None:
+        """Queue ``arguments`` for the next native call of tool ``name`` (see the module doc):
+        the next request that offers ``name`` and holds no tool result calls it with them."""
+        with self._httpd.state.lock:
+            self._httpd.state.scripted.append((name, dict(arguments)))
 
     def set_latency(self, seconds: float) -> None:
         with self._httpd.state.lock:

@@ -9,7 +9,7 @@ One explicit call (see ``crewscope.instrumentation.configure.configure`` for the
     from crewscope.instrumentation import CrewAIInstrumentor
     CrewAIInstrumentor().instrument(tracer_provider=provider)
 
-A crew kickoff is one trace: ``invoke_workflow`` (crew) > ``invoke_agent`` (task) >
+A crew kickoff is one run: ``invoke_workflow`` (crew) > ``invoke_agent`` (task) >
 ``step`` (one LLM turn) > ``chat`` (LLM call) and ``execute_tool`` (tool call), with the
 OpenTelemetry GenAI semantic conventions. See SPANS.md for every attribute.
 """

@@ -8,7 +8,7 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 
 from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._run_wrappers import RunSpan
+from crewscope.instrumentation._run_wrappers import RunSpan, stamp_run
 from crewscope.instrumentation._spans import StartHook, Telemetry, reset_var
 from crewscope.instrumentation._state import RUN_INFO, STEPS, RunInfo, span_key
 
@@ -66,6 +66,8 @@ def agent_kickoff(tel: Telemetry) -> StartHook:
             tel.content(
                 span, {A.INPUT_MESSAGES: A.input_messages(messages, tel.capture.max_length)}
             )
-        return AgentSpan(tel, span, RunInfo(crew=info.crew, agent=role), active | {id(agent)})
+        run_id, root_id = stamp_run(span, A.RUN_AGENT, info)
+        child = RunInfo(crew=info.crew, agent=role, run_id=run_id, root_id=root_id)
+        return AgentSpan(tel, span, child, active | {id(agent)})
 
     return start

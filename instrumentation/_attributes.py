@@ -53,9 +53,24 @@ FLOW_METHOD = "crewai.flow.method"
 LLM_CALLS = "crewscope.llm.calls"
 TOOL_CALLS = "crewscope.tool.calls"
 OUTPUT_PREVIEW = "crewscope.output.preview"
+# Runs (see SPANS.md "Runs"): stamped at span start, so the store needs no ancestry
+RUN_KIND = "crewscope.run.kind"  # on run spans: flow | crew | agent
+RUN_ID = "crewscope.run.id"  # run span: its own id; other spans: the nearest enclosing run
+RUN_ROOT_ID = "crewscope.run.root_id"  # the top-level run's id
+RUN_PARENT_ID = "crewscope.run.parent_id"  # run spans nested in another run only
+RUN_FLOW_METHOD = "crewscope.flow.method"  # a crew run inside a flow: the method it ran under
+DELEGATED = "crewscope.delegated"  # a coworker's invoke_agent run inside a delegation tool
+RUN_FLOW = "flow"
+RUN_CREW = "crew"
+RUN_AGENT = "agent"
 CONTENT_EVENT = "gen_ai.client.inference.operation.details"
 
 _PROVIDER_ALIASES = {"gemini": "gcp.gemini", "azure": "azure.ai.openai", "bedrock": "aws.bedrock"}
+
+
+def span_id_hex(span_id: int) -> str:
+    """A span id as 16 lowercase hex characters (the stored ``SpanId``)."""
+    return format(span_id, "016x")
 
 
 def truncate(text: str, limit: int) -> str:

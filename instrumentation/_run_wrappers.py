@@ -1,4 +1,10 @@
-"""Crew kickoff, task execution and user-flow spans."""
+"""Crew kickoff, task execution and user-flow spans, and the run ids they carry.
+
+A run span (user flow kickoff, crew kickoff, standalone ``Agent.kickoff``) stamps
+``crewscope.run.*`` at its start (``stamp_run``) and puts its id into ``RUN_INFO``, so
+every span started beneath it, on any thread CrewAI hops to, copies the ids of its
+nearest enclosing run and of the top-level run (``RunInfo.attributes``).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,29 @@ from crewscope.instrumentation._state import (
     Totals,
     span_key,
 )
+
+
+def stamp_run(span: Span, kind: str, outer: RunInfo) -> tuple[str, str]:
+    """Stamp the run attributes on a run span started under ``outer``; return its
+    (run id, root id) for the spans beneath it.
+
+    The id is the span's own id (hex, as stored); a run under another run (a crew run in a
+    flow run, a crew kicked off by a tool) is nested: same root, parent = ``outer``'s run.
+    """
+    run_id = A.span_id_hex(span.get_span_context().span_id)
+    root_id = outer.root_id or outer.run_id or run_id
+    if span.is_recording():
+        attrs: dict[str, AttributeValue] = {
+            A.RUN_KIND: kind,
+            A.RUN_ID: run_id,
+            A.RUN_ROOT_ID: root_id,
+        }
+        if outer.run_id:
+            attrs[A.RUN_PARENT_ID] = outer.run_id
+        if outer.flow_method:
+            attrs[A.RUN_FLOW_METHOD] = outer.flow_method
+        span.set_attributes(attrs)
+    return run_id, root_id
 
 
 class RunSpan(SpanHandle):
@@ -76,12 +105,13 @@ class RunSpan(SpanHandle):
 
 
 class CrewSpan(RunSpan):
-    """A crew kickoff: the root of the run's trace."""
+    """A crew kickoff: a run of its own, or a crew run nested in a flow run (or another
+    crew's tool)."""
 
     __slots__ = ("_active", "_active_token", "_kind_token")
 
-    def __init__(self, tel: Telemetry, span: Span, name: str, active: frozenset[int]) -> None:
-        super().__init__(tel, span, RunInfo(crew=name))
+    def __init__(self, tel: Telemetry, span: Span, info: RunInfo, active: frozenset[int]) -> None:
+        super().__init__(tel, span, info)
         self._active = active
         self._active_token: Token[frozenset[int]] | None = None
         self._kind_token: Token[str | None] | None = None
@@ -126,8 +156,12 @@ def crew_kickoff(tel: Telemetry, kind: str) -> StartHook:
     """``Crew.kickoff`` / ``Crew.akickoff``: one span per run, the root of the run's trace."""
 
     def start(crew: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CrewSpan | None:
+        if getattr(crew, "stream", False) is True:
+            # A streaming kickoff returns at once; CrewAI runs the crew when the stream is
+            # iterated, through the same method with ``stream`` off: that call is the run.
+            return None
         active = CREW_ACTIVE.get()
-        if id(crew) in active:  # e.g. streaming kickoff re-entering itself
+        if id(crew) in active:  # a crew kicking itself off again
             return None
         inputs = args[0] if args else kwargs.get("inputs")
         name = A.crew_name(crew)
@@ -149,7 +183,9 @@ def crew_kickoff(tel: Telemetry, kind: str) -> StartHook:
         )
         if tel.capture.enabled:
             tel.content(span, {A.CREW_INPUTS: A.small_inputs(inputs, tel.capture.max_length)})
-        return CrewSpan(tel, span, name, active | {id(crew)})
+        run_id, root_id = stamp_run(span, A.RUN_CREW, RUN_INFO.get())
+        info = RunInfo(crew=name, run_id=run_id, root_id=root_id)
+        return CrewSpan(tel, span, info, active | {id(crew)})
 
     return start
 
@@ -200,10 +236,16 @@ def task_execution(tel: Telemetry) -> StartHook:
                 A.CREW_NAME: info.crew,
             }
         )
+        if info.run_id:
+            attrs[A.RUN_ID] = info.run_id
+            attrs[A.RUN_ROOT_ID] = info.root_id or info.run_id
         span = tel.tracer.start_span(
             f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        return TaskSpan(tel, span, RunInfo(crew=info.crew, task=name, agent=role), attrs)
+        child = RunInfo(
+            crew=info.crew, task=name, agent=role, run_id=info.run_id, root_id=info.root_id
+        )
+        return TaskSpan(tel, span, child, attrs)
 
     return start
 
@@ -217,7 +259,8 @@ def flow_kickoff(tel: Telemetry) -> StartHook:
     """``Flow.kickoff_async`` (every kickoff path ends there) for user flows."""
 
     def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunSpan | None:
-        if _is_internal(flow):
+        if _is_internal(flow) or getattr(flow, "stream", False) is True:
+            # streaming returns at once; the flow runs (stream off) when it is iterated
             return None
         name = A.flow_name(flow)
         inputs = args[0] if args else kwargs.get("inputs")
@@ -232,9 +275,32 @@ def flow_kickoff(tel: Telemetry) -> StartHook:
         span = tel.tracer.start_span(
             f"invoke_workflow {name}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        return RunSpan(tel, span, None)
+        outer = RUN_INFO.get()
+        run_id, root_id = stamp_run(span, A.RUN_FLOW, outer)
+        # the names of enclosing units (a flow kicked off inside a task) stay as they are
+        info = RunInfo(
+            crew=outer.crew, task=outer.task, agent=outer.agent, run_id=run_id, root_id=root_id
+        )
+        return RunSpan(tel, span, info)
 
     return start
+
+
+class FlowMethodSpan(SpanHandle):
+    """A user-flow method: runs started inside it note the method (``crewscope.flow.method``)."""
+
+    __slots__ = ("_info", "_info_token")
+
+    def __init__(self, span: Span, info: RunInfo) -> None:
+        super().__init__(span)
+        self._info = info
+        self._info_token: Token[RunInfo] | None = None
+
+    def set_context(self) -> None:
+        self._info_token = RUN_INFO.set(self._info)
+
+    def reset_context(self) -> None:
+        reset_var(RUN_INFO, self._info_token)
 
 
 def flow_method(tel: Telemetry) -> StartHook:
@@ -244,10 +310,21 @@ def flow_method(tel: Telemetry) -> StartHook:
         if _is_internal(flow):
             return None
         method = str(args[0] if args else kwargs.get("method_name", "method"))
-        attrs = {A.FLOW_NAME: A.flow_name(flow), A.FLOW_METHOD: method}
+        info = RUN_INFO.get()
+        attrs = info.attributes()
+        attrs[A.FLOW_NAME] = A.flow_name(flow)
+        attrs[A.FLOW_METHOD] = method
         span = tel.tracer.start_span(
             f"flow_method {method}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        return SpanHandle(span)
+        inner = RunInfo(
+            crew=info.crew,
+            task=info.task,
+            agent=info.agent,
+            run_id=info.run_id,
+            root_id=info.root_id,
+            flow_method=method,
+        )
+        return FlowMethodSpan(span, inner)
 
     return start

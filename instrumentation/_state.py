@@ -2,10 +2,11 @@
 
 CrewAI copies ``contextvars`` into every thread it starts on the run path (see
 CREWAI_PATCHPOINTS.md), so run-scoped state rides in context variables: the names of
-the enclosing crew/task/agent, the token accumulators of the enclosing crew and task
-spans, the open tool span and the open LLM call. Agent steps are different: a step
-begins in one executor flow step and ends in another, and context set in one is gone in
-the next, so open steps live in a registry keyed by the span that encloses the executor.
+the enclosing crew/task/agent and the ids of the enclosing runs, the token accumulators
+of the enclosing crew and task spans, the open tool span and the open LLM call. Agent
+steps are different: a step begins in one executor flow step and ends in another, and
+context set in one is gone in the next, so open steps live in a registry keyed by the
+span that encloses the executor.
 """
 
 from __future__ import annotations
@@ -30,11 +31,18 @@ SpanKey = tuple[int, int]
 
 @dataclass(frozen=True)
 class RunInfo:
-    """Names of the enclosing units, copied onto child spans."""
+    """Names of the enclosing units and the ids of the enclosing runs, copied onto child
+    spans: one context-variable lookup per span start gives both."""
 
     crew: str | None = None
     task: str | None = None
     agent: str | None = None
+    run_id: str | None = None
+    """Span id (hex) of the nearest enclosing run span (flow, crew or standalone agent)."""
+    root_id: str | None = None
+    """Span id (hex) of the top-level run the enclosing run belongs to."""
+    flow_method: str | None = None
+    """The user-flow method running, when the nearest enclosing unit is a flow method."""
 
     def attributes(self) -> dict[str, AttributeValue]:
         out: dict[str, AttributeValue] = {}
@@ -44,6 +52,9 @@ class RunInfo:
             out[A.TASK_NAME] = self.task
         if self.agent:
             out[A.AGENT_NAME] = self.agent
+        if self.run_id:
+            out[A.RUN_ID] = self.run_id
+            out[A.RUN_ROOT_ID] = self.root_id or self.run_id
         return out
 
 
@@ -77,6 +88,9 @@ TOOL: ContextVar[ToolSpan | None] = ContextVar("crewscope_tool", default=None)
 CHAT: ContextVar[ChatSpan | None] = ContextVar("crewscope_chat", default=None)
 CREW_ACTIVE: ContextVar[frozenset[int]] = ContextVar("crewscope_crews", default=frozenset())
 KICKOFF_KIND: ContextVar[str | None] = ContextVar("crewscope_kickoff_kind", default=None)
+DELEGATING: ContextVar[bool] = ContextVar("crewscope_delegating", default=False)
+"""True inside a delegation tool (``BaseAgentTool._execute``) until the coworker's
+``Agent.execute_task`` opens its own ``invoke_agent`` span."""
 
 
 def span_key(span: Span | None = None) -> SpanKey:

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from crewai import Agent, Crew, Process, Task
+from crewai.agents.agent_builder.base_agent import BaseAgent
+from crewai.project import CrewBase, agent, crew, task
+
+
+@CrewBase
+class SummaryCrew:
+    """Summary Crew: one summarizer, one task per document."""
+
+    agents: list[BaseAgent]
+    tasks: list[Task]
+
+    agents_config = "config/agents.yaml"
+    tasks_config = "config/tasks.yaml"
+
+    def __init__(self, llm: Any) -> None:
+        self.llm = llm
+
+    @agent
+    def summarizer(self) -> Agent:
+        return Agent(config=self.agents_config["summarizer"], llm=self.llm)  # type: ignore[index]
+
+    @task
+    def summary_task(self) -> Task:
+        return Task(config=self.tasks_config["summary_task"])  # type: ignore[index]
+
+    @crew
+    def crew(self) -> Crew:
+        return Crew(
+            name="summary crew", agents=self.agents, tasks=self.tasks, process=Process.sequential
+        )

@@ -1,0 +1,1 @@
+"""A ``crewai create flow`` project: ``ContentFlow`` (@start, @router, @listen; two crews)."""

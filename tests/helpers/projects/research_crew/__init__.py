@@ -1,0 +1,1 @@
+"""A ``crewai create crew`` project: ``ResearchCrew`` (two agents, two sequential tasks)."""
