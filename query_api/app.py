@@ -21,6 +21,7 @@ from crewscope.query_api.routes import (
     agents,
     dashboard,
     export,
+    flows,
     health,
     live,
     metrics,
@@ -125,7 +126,7 @@ def create_app(
 
     app = FastAPI(
         title="crewscope",
-        summary="Observability for CrewAI: runs, tasks, agents, rollups, usage and health.",
+        summary="Observability for CrewAI: runs, flows, tasks, agents, rollups, usage and health.",
         version=version(),
         lifespan=lifespan,
     )
@@ -142,7 +143,19 @@ def create_app(
     if receiver.decode_pool is not None:
         app.state.health.register("ingest_decoders", decode_pool_probe(receiver.decode_pool))
     app.state.live = feed
-    for module in (runs, tasks, agents, rollups, dashboard, usage, health, export, metrics, live):
+    for module in (
+        runs,
+        tasks,
+        flows,
+        agents,
+        rollups,
+        dashboard,
+        usage,
+        health,
+        export,
+        metrics,
+        live,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     telemetry = ServerTelemetry.install(
         app, db=db, receiver=receiver, health=app.state.health, live=feed,

@@ -46,7 +46,13 @@ Range = Annotated[TimeRange, Query(description="1d, 7d, 30d or 90d")]
 AgentQ = Annotated[str | None, Query(description="only this agent")]
 CrewQ = Annotated[str | None, Query(description="only this crew")]
 CrewName = Annotated[str | None, Query(description="crew name")]
-TraceId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="the trace id")]
+RunId = Annotated[
+    str,
+    Path(
+        pattern="^([0-9a-f]{16}|[0-9a-f]{32})$",
+        description="the run id (16 hex digits); a trace id (32) finds its first top-level run",
+    ),
+]
 
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from pydantic import Field
@@ -10,11 +11,27 @@ from crewscope.query_api.models.common import Execution, Paged
 from crewscope.query_api.models.spans import SpanNode, TreeDetail
 
 
-class RunSummary(Execution):
-    """A crew kickoff (one trace)."""
+class RunKind(str, Enum):
+    """What was started: a Flow, a crew, or an agent on its own (``Agent.kickoff``)."""
 
-    run_id: str = Field(description="the trace id")
-    span_id: str
+    FLOW = "flow"
+    CREW = "crew"
+    AGENT = "agent"
+
+
+class RunSummary(Execution):
+    """A run: one flow, crew or agent kickoff, top-level or nested in another run."""
+
+    run_id: str = Field(description="the run's id (the span id of its kickoff span)")
+    trace_id: str = Field(description="the trace the run is part of (a trace may hold several)")
+    span_id: str = Field(description="the kickoff span (same as run_id)")
+    kind: RunKind
+    name: str | None = Field(description="flow, crew or agent name")
+    parent_run_id: str | None = Field(
+        None, description="the run this one is nested in (a crew run of a flow); null if top-level"
+    )
+    root_run_id: str = Field(description="the top-level run (run_id itself when top-level)")
+    flow_method: str | None = Field(None, description="the flow method a nested crew ran under")
     crew: str | None
     total_tokens: int | None = None
     cost_usd: float | None = Field(None, description="sum over LLM calls; null if no known price")
@@ -30,4 +47,7 @@ class RunListResponse(Paged):
 
 
 class RunDetail(TreeDetail, RunSummary):
-    spans: list[SpanNode] = Field(description="span tree roots (normally the crew span)")
+    nested_runs: list[RunSummary] = Field(
+        default_factory=list, description="crew runs started inside this run, in start order"
+    )
+    spans: list[SpanNode] = Field(description="the run's span tree (its kickoff span and below)")

@@ -12,7 +12,9 @@ class TaskSummary(Execution):
     """One task executed by an agent (an invoke_agent span)."""
 
     task_id: str = Field(description="the span id")
-    run_id: str
+    run_id: str = Field(description="the top-level run the task belongs to")
+    crew_run_id: str = Field(description="the crew run (or agent run) that executed the task")
+    trace_id: str
     crew: str | None
     agent: str | None
     task: str | None

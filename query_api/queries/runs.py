@@ -1,11 +1,11 @@
-"""Runs (crew kickoffs): list with filters and detail with the span tree."""
+"""Runs (flow, crew and agent kickoffs): list with filters, detail with the run's subtree."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from crewscope.query_api.models.runs import RunDetail, RunListResponse, RunSummary
+from crewscope.query_api.models.runs import RunDetail, RunKind, RunListResponse, RunSummary
 from crewscope.query_api.models.spans import SpanCounts
 from crewscope.query_api.queries.executions import (
     UNFILTERED,
@@ -19,10 +19,26 @@ from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.session import Session
 
 MAX_INPUT_VALUE_CHARS = 100
+MAX_NESTED_RUNS = 1000
 
 
-def run_filters(crew: str | None = None, started: Started = UNFILTERED) -> Where:
-    where = Where().add('NOT "IsFlow"')
+def run_filters(
+    crew: str | None = None,
+    started: Started = UNFILTERED,
+    *,
+    kind: RunKind | None = None,
+    name: str | None = None,
+    parent_run_id: str | None = None,
+    include_nested: bool = False,
+) -> Where:
+    """Top-level runs unless `include_nested` (or a `parent_run_id`, whose runs are nested)."""
+    where = Where()
+    if parent_run_id is not None:
+        where.add('"ParentRunId" = $parent_run_id', parent_run_id=parent_run_id)
+    elif not include_nested:
+        where.add('"ParentRunId" IS NULL')
+    where.add_if(kind.value if kind else None, '"Kind" = $kind', "kind")
+    where.add_if(name, '"Name" = $name', "name")
     where.add_if(crew, '"CrewName" = $crew', "crew")
     return started.where(where)
 
@@ -64,8 +80,14 @@ def _summary(row: dict[str, Any]) -> RunSummary:
     counts = _counts(row)
     tokens = [t for t in (row["InputTokens"], row["OutputTokens"]) if t is not None]
     return RunSummary(
-        run_id=row["TraceId"],
+        run_id=row["SpanId"],
+        trace_id=row["TraceId"],
         span_id=row["SpanId"],
+        kind=row["Kind"],
+        name=row["Name"],
+        parent_run_id=row["ParentRunId"],
+        root_run_id=row["RootRunId"],
+        flow_method=row["FlowMethod"],
         crew=row["CrewName"],
         **execution_fields(row),
         total_tokens=sum(tokens) if tokens else None,
@@ -84,13 +106,25 @@ def list_runs(s: Session, where: Where, limit: int, offset: int) -> RunListRespo
 
 
 def get_run(s: Session, run_id: str) -> RunDetail | None:
-    where = Where().add('"TraceId" = $run_id AND NOT "IsFlow"', run_id=run_id)
-    row = s.one(named("reads/run_list"), {"limit": 1, "offset": 0}, where=where)
-    if row is None:
+    """A run by its id; a trace id (how runs were named before) finds the trace's first
+    top-level run."""
+    if len(run_id) == 32:
+        where = Where().add('"TraceId" = $trace_id AND "ParentRunId" IS NULL', trace_id=run_id)
+    else:
+        where = Where().add('"SpanId" = $run_id', run_id=run_id)
+    rows = s.rows(named("reads/run_list"), {"limit": MAX_NESTED_RUNS, "offset": 0}, where=where)
+    if not rows:
         return None
-    roots, errors = fetch_tree(s, run_id, row["Timestamp"], row["EndTime"])
+    row = rows[-1]  # newest first: the last one started first
+    roots, errors = fetch_tree(s, row["TraceId"], row["Timestamp"], row["EndTime"], row["SpanId"])
+    nested = s.rows(
+        named("reads/run_list"),
+        {"limit": MAX_NESTED_RUNS, "offset": 0},
+        where=Where().add('"ParentRunId" = $parent', parent=row["SpanId"]),
+    )
     return RunDetail(
         **_summary(row).model_dump(),
+        nested_runs=[_summary(r) for r in reversed(nested)],
         output_preview=row["OutputPreview"],
         counts=_counts(row),
         errors=errors,

@@ -25,7 +25,7 @@ def task_filters(
     where.add_if(crew, '"CrewName" = $crew', "crew")
     where.add_if(agent, '"AgentName" = $agent', "agent")
     where.add_if(task, '"TaskName" = $task', "task")
-    where.add_if(run_id, '"TraceId" = $run_id', "run_id")
+    where.add_if(run_id, '($run_id IN ("RootRunId", "RunId") OR "TraceId" = $run_id)', "run_id")
     return started.where(where)
 
 
@@ -36,7 +36,9 @@ def _first(stored: int | None, counted: int | None) -> int | None:
 def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
     return TaskSummary(
         task_id=row["SpanId"],
-        run_id=row["TraceId"],
+        run_id=row["RootRunId"],
+        crew_run_id=row["RunId"],
+        trace_id=row["TraceId"],
         crew=row["CrewName"],
         agent=row["AgentName"],
         task=row["TaskName"],

@@ -20,7 +20,13 @@ def read_tasks(
     crew: CrewName = None,
     agent: Annotated[str | None, Query(description="agent role")] = None,
     task: Annotated[str | None, Query(description="task name")] = None,
-    run_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
+    run_id: Annotated[
+        str | None,
+        Query(
+            pattern="^([0-9a-f]{16}|[0-9a-f]{32})$",
+            description="a run (its tasks, nested crew runs' included) or a trace id",
+        ),
+    ] = None,
     started: StartedDep,
     page: PageDep,
 ) -> TaskListResponse:

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 MEMORY_SPAN = "memory span"  # a span named "memory <op>" (projections/memory_ops.sql)
 PROJECTION_QUERIES = {
-    "projections/runs": frozenset({"invoke_workflow"}),
+    "projections/runs": frozenset({"invoke_workflow", "invoke_agent"}),
     "projections/tasks": frozenset({"invoke_agent"}),
     "projections/llm_calls": frozenset(LLM_OPERATIONS),
     "projections/tool_calls": frozenset({"execute_tool"}),
@@ -40,16 +40,19 @@ NEW_SPANS = inline(  # how many new spans, and which kinds (to skip projections 
     "bool_or(starts_with(\"SpanName\", 'memory ')) FROM otel_traces WHERE rowid BETWEEN $lo AND $hi",
 )
 DELETE_ALL = inline("delete_all", "DELETE FROM {{table}}")
+DROP_TABLE = inline("drop_table", "DROP TABLE IF EXISTS {{table}}")
 PROJECTION_TABLES = (
-    "crewscope_runs", "crewscope_tasks", "crewscope_trace_totals",
+    "crewscope_runs", "crewscope_tasks", "crewscope_run_totals",
     "crewscope_llm_calls", "crewscope_tool_calls", "crewscope_memory_ops",
-    "crewscope_agent_hourly", "crewscope_crew_hourly",
+    "crewscope_agent_hourly", "crewscope_run_hourly",
 )  # allowlist  # fmt: skip
 NEXT_ROWID_KEY = "projection_next_rowid"
 ROWS_SEEN_KEY = "projection_rows_seen"
 VERSION_KEY = "projection_version"
-PROJECTION_VERSION = "3"
-"""Bumped when a projection table is added or changed: `verify` then rebuilds them all."""
+PROJECTION_VERSION = "4"
+"""Bumped when a projection table is added or changed: `verify` then drops them all (and
+the ones earlier versions had), creates them anew from ``tables.sql`` and rebuilds."""
+RETIRED_TABLES = ("crewscope_trace_totals", "crewscope_crew_hourly")  # before version 4
 
 READ_WATERMARK = inline(
     "read_watermark",
@@ -127,14 +130,23 @@ class Projections:
         self.last_sync = time.time()
         return n
 
+    def recreate(self, s: Session) -> int:
+        """Drop the projection tables, create them as ``tables.sql`` defines them now and
+        copy every span again (an existing database after the projections changed)."""
+        with s.transaction():
+            for table in (*PROJECTION_TABLES, *RETIRED_TABLES):
+                s.execute(DROP_TABLE, table=Ident(table))
+            s.execute(named("tables"))
+        return self.rebuild(s)
+
     def verify(self, s: Session) -> bool:
         """Rebuild if rowids moved under the watermark or the projection tables changed
         (`PROJECTION_VERSION`); True when nothing had to be done."""
         with self._lock:
             version = read_meta(s, VERSION_KEY)
         if version != PROJECTION_VERSION:
-            logger.info("projection tables changed (version %s): rebuilding", version)
-            self.rebuild(s)
+            logger.info("projection tables changed (version %s): recreating them", version)
+            self.recreate(s)
             return False
         with self._lock:
             nxt = int(read_meta(s, NEXT_ROWID_KEY) or 0)

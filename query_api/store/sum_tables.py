@@ -104,11 +104,11 @@ def range_params(lo: int, hi: int) -> dict[str, Any]:
 _S, _N = "sum", "sum_null"
 SUM_TABLES = (
     SumTable(
-        "crewscope_trace_totals",
-        ("TraceId",),
+        "crewscope_run_totals",
+        ("RunId",),
         (("Spans", _S), ("Tasks", _S), ("Steps", _S), ("LlmCalls", _S), ("ToolCalls", _S),
          ("Errors", _S), ("CostUsd", _N)),
-        "deltas/trace_totals",
+        "deltas/run_totals",
     ),
     SumTable(
         "crewscope_agent_hourly",
@@ -126,11 +126,11 @@ SUM_TABLES = (
         frozenset(LLM_OPERATIONS),
     ),
     SumTable(
-        "crewscope_crew_hourly",
-        ("Hour", "CrewName"),
+        "crewscope_run_hourly",
+        ("Hour", "Kind", "Name"),
         (("Runs", _S), ("Failed", _S), ("InputTokens", _S), ("OutputTokens", _S)),
-        "deltas/crew_hourly",
-        frozenset({"invoke_workflow"}),
+        "deltas/run_hourly",
+        frozenset({"invoke_workflow", "invoke_agent"}),
     ),
 )  # fmt: skip
 """Every sum table, in the order a sync merges them."""

@@ -21,7 +21,7 @@ def test_runs_csv_and_json_agree(client: TestClient, seeded: Seeded) -> None:
     assert j.headers["content-type"].startswith("application/json")
     items = j.json()
     assert [i["run_id"] for i in items] == [row["run_id"] for row in rows]
-    assert items[0]["run_id"] == seeded.runs[0].trace_id
+    assert items[0]["trace_id"] == seeded.runs[0].trace_id
     assert {i["status"] for i in items} == {"completed", "failed"}
 
 

@@ -19,7 +19,7 @@ def test_list_newest_first_with_total(client: TestClient, seeded: Seeded) -> Non
     assert len(body["runs"]) == 20
     starts = [run["start_time"] for run in body["runs"]]
     assert starts == sorted(starts, reverse=True)
-    assert body["runs"][0]["run_id"] == seeded.runs[0].trace_id
+    assert body["runs"][0]["trace_id"] == seeded.runs[0].trace_id
 
 
 def test_pagination_edges(client: TestClient, seeded: Seeded) -> None:

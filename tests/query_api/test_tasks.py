@@ -36,7 +36,7 @@ def test_detail(client: TestClient, seeded: Seeded) -> None:
     r = client.get(f"{API}/tasks/{task_row['SpanId']}")
     assert r.status_code == 200
     body = r.json()
-    assert body["run_id"] == run.trace_id and body["agent"] == specs[0].agent
+    assert body["trace_id"] == run.trace_id and body["agent"] == specs[0].agent
     assert len(body["spans"]) == 1 and body["spans"][0]["span_id"] == task_row["SpanId"]
     names = [c["name"] for c in body["spans"][0]["children"]]
     assert names.count(f"step {specs[0].agent}") == specs[0].steps

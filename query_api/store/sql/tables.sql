@@ -1,7 +1,8 @@
 -- Tables owned by crewscope.query_api, next to otel_traces (exporter/sql/schema.sql).
 --
--- crewscope_runs / crewscope_tasks are projections: one row per root invoke_workflow span
--- (a run) and per invoke_agent span (a task execution), copied from otel_traces by
+-- crewscope_runs / crewscope_tasks are projections: one row per run span (a flow or crew
+-- kickoff, or a standalone agent kickoff; nested crew runs of a flow too, with their
+-- ParentRunId) and per invoke_agent span (a task execution), copied from otel_traces by
 -- projections.py in rowid order (watermark in crewscope_meta). They hold only values of the
 -- span itself, so they can always be rebuilt from otel_traces; they exist so that lists,
 -- totals, lookups by id and agent metrics never scan every span.
@@ -16,12 +17,16 @@ CREATE TABLE IF NOT EXISTS crewscope_meta (
 
 CREATE TABLE IF NOT EXISTS crewscope_runs (
     "TraceId"       VARCHAR NOT NULL,
-    "SpanId"        VARCHAR NOT NULL,
+    "SpanId"        VARCHAR NOT NULL,           -- the run id
+    "ParentRunId"   VARCHAR,                    -- NULL for a top-level run
+    "RootRunId"     VARCHAR NOT NULL,           -- the top-level run (its own id if top-level)
+    "Kind"          VARCHAR NOT NULL,           -- flow | crew | agent
+    "Name"          VARCHAR,                    -- flow, crew or agent name
+    "FlowMethod"    VARCHAR,                    -- a crew run in a flow: the method it ran under
     "Timestamp"     TIMESTAMP_NS NOT NULL,
     "EndTime"       TIMESTAMP_NS NOT NULL,
     "DurationMs"    DOUBLE NOT NULL,
     "CrewName"      VARCHAR,
-    "IsFlow"        BOOLEAN NOT NULL,
     "Failed"        BOOLEAN NOT NULL,
     "StatusMessage" VARCHAR,
     "ErrorType"     VARCHAR,
@@ -37,6 +42,8 @@ CREATE TABLE IF NOT EXISTS crewscope_tasks (
     "TraceId"       VARCHAR NOT NULL,
     "SpanId"        VARCHAR NOT NULL,
     "ParentSpanId"  VARCHAR NOT NULL,
+    "RunId"         VARCHAR NOT NULL,           -- the crew run (or agent run) it belongs to
+    "RootRunId"     VARCHAR NOT NULL,           -- the top-level run
     "Timestamp"     TIMESTAMP_NS NOT NULL,
     "EndTime"       TIMESTAMP_NS NOT NULL,
     "DurationMs"    DOUBLE NOT NULL,
@@ -63,10 +70,12 @@ CREATE TABLE IF NOT EXISTS crewscope_rollup_agent_errors_daily (
     "Count"     BIGINT NOT NULL
 );
 
--- Per-trace totals, summed incrementally from every synced span (order-independent, so a
--- child span arriving after its run still counts).
-CREATE TABLE IF NOT EXISTS crewscope_trace_totals (
-    "TraceId"   VARCHAR PRIMARY KEY,
+-- Per-run totals, summed incrementally from every synced span (order-independent, so a
+-- child span arriving after its run still counts). A span counts for the run it belongs to
+-- and for its top-level run; spans that name no run (other instrumentations, data written
+-- before runs were stamped on spans) count under their TraceId.
+CREATE TABLE IF NOT EXISTS crewscope_run_totals (
+    "RunId"     VARCHAR PRIMARY KEY,
     "Spans"     BIGINT NOT NULL,
     "Tasks"     BIGINT NOT NULL,
     "Steps"     BIGINT NOT NULL,
@@ -108,8 +117,8 @@ CREATE TABLE IF NOT EXISTS crewscope_memory_ops (
     "Duration"  BIGINT NOT NULL
 );
 
--- Hourly sums per agent and per crew, added to incrementally from every synced span (like
--- crewscope_trace_totals: order-independent, so late spans count). Windowed totals read
+-- Hourly sums per agent and of top-level runs, added to incrementally from every synced span (like
+-- crewscope_run_totals: order-independent, so late spans count). Windowed totals read
 -- whole hours here and only the partial hours at a window's edges from the projections
 -- (`query_api/windows.py`), so 30-day totals scan ~720 rows per agent instead of every
 -- execution. '' stands for "no agent" / "no crew name" (key columns cannot be NULL).
@@ -129,12 +138,13 @@ CREATE TABLE IF NOT EXISTS crewscope_agent_hourly (
     PRIMARY KEY ("Hour", "AgentName")
 );
 
-CREATE TABLE IF NOT EXISTS crewscope_crew_hourly (
+CREATE TABLE IF NOT EXISTS crewscope_run_hourly (
     "Hour"         TIMESTAMP NOT NULL,
-    "CrewName"     VARCHAR NOT NULL,
-    "Runs"         BIGINT NOT NULL,            -- crew kickoffs (not flows) started in the hour
+    "Kind"         VARCHAR NOT NULL,
+    "Name"         VARCHAR NOT NULL,
+    "Runs"         BIGINT NOT NULL,            -- top-level runs started in the hour
     "Failed"       BIGINT NOT NULL,
     "InputTokens"  BIGINT NOT NULL,
     "OutputTokens" BIGINT NOT NULL,
-    PRIMARY KEY ("Hour", "CrewName")
+    PRIMARY KEY ("Hour", "Kind", "Name")
 );

@@ -76,7 +76,7 @@ def test_point_updates_equal_bulk_upsert(tmp_path: Path, monkeypatch: pytest.Mon
         for row_a, row_b in zip(a[table], b[table], strict=True):
             for x, y in zip(row_a, row_b, strict=True):  # float sums differ in order only
                 assert x == (pytest.approx(y) if isinstance(y, float) else y), table
-    totals = dict((r[0], r) for r in a["crewscope_trace_totals"])
+    totals = dict((r[0], r) for r in a["crewscope_run_totals"])  # spans naming no run: per trace
     trace = trace_hex(runs[0][0])
     assert totals[trace][1] == len(runs[0]) + 1  # Spans, the late one included
     bulk.close(), point.close()

@@ -1,14 +1,21 @@
--- Copy the crew-kickoff spans (invoke_workflow spans that are not flows) with rowid in
--- [$lo, $hi] into crewscope_runs. Pure projection of each span's own values.
+-- Copy the run spans with rowid in [$lo, $hi] into crewscope_runs: flow and crew kickoffs
+-- (invoke_workflow) and standalone agent kickoffs (invoke_agent marked as a run). Pure
+-- projection of each span's own values: the instrumentation stamps the run ids on the span
+-- when it starts; spans without them (written before, or by other instrumentations) are
+-- top-level runs of their own.
 INSERT INTO crewscope_runs
 SELECT
     "TraceId",
     "SpanId",
+    nullif("SpanAttributes"['crewscope.run.parent_id'], ''),
+    coalesce(nullif("SpanAttributes"['crewscope.run.root_id'], ''), "SpanId"),
+    kind,
+    CASE WHEN kind = 'agent' THEN "AgentName" ELSE "CrewName" END,
+    "SpanAttributes"['crewscope.flow.method'],
     "Timestamp",
     "Timestamp" + to_microseconds("Duration" // 1000),
     "Duration" / 1e6,
-    "CrewName",
-    "SpanAttributes"['crewai.flow.name'] IS NOT NULL,
+    CASE WHEN kind = 'crew' THEN "CrewName" END,
     "StatusCode" = 'Error',
     "StatusMessage",
     "ErrorType",
@@ -16,8 +23,15 @@ SELECT
     "OutputTokens",
     TRY_CAST("SpanAttributes"['crewscope.llm.calls'] AS BIGINT),
     "SpanAttributes"['crewai.crew.input_keys'],
-    "SpanAttributes"['crewai.crew.inputs'],
+    coalesce("SpanAttributes"['crewai.crew.inputs'], "SpanAttributes"['crewai.flow.inputs']),
     left("SpanAttributes"['crewscope.output.preview'], 1000)
-FROM otel_traces
-WHERE rowid BETWEEN $lo AND $hi
-  AND "GenAiOperation" = 'invoke_workflow'
+FROM (
+    SELECT *, coalesce(
+        "SpanAttributes"['crewscope.run.kind'],
+        CASE WHEN "SpanAttributes"['crewai.flow.name'] IS NOT NULL THEN 'flow' ELSE 'crew' END
+    ) AS kind
+    FROM otel_traces
+    WHERE rowid BETWEEN $lo AND $hi
+      AND ("GenAiOperation" = 'invoke_workflow'
+           OR ("GenAiOperation" = 'invoke_agent' AND "SpanAttributes"['crewscope.run.kind'] = 'agent'))
+)

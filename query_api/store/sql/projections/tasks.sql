@@ -4,6 +4,12 @@ SELECT
     "TraceId",
     "SpanId",
     "ParentSpanId",
+    coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "ParentSpanId"),
+    coalesce(
+        nullif("SpanAttributes"['crewscope.run.root_id'], ''),
+        nullif("SpanAttributes"['crewscope.run.id'], ''),
+        "ParentSpanId"
+    ),
     "Timestamp",
     "Timestamp" + to_microseconds("Duration" // 1000),
     "Duration" / 1e6,

@@ -1,4 +1,4 @@
--- Totals for the last 24h / 7d / 30d before $now: runs and tokens (crew kickoffs started in
+-- Totals for the last 24h / 7d / 30d before $now: runs and tokens (top-level runs started in
 -- the period), task executions, and the cost of the LLM calls made in the period.
 -- Period i = [$s<i>, $now] = raw rows of its start edge [$s<i>, $c<i>) + hourly sums of the
 -- hours [$c<i>, $h_to) + raw rows of the common end edge [$h_to, $now]
@@ -9,16 +9,16 @@ WITH periods(period, ord, h_from) AS (
 ),
 edge_runs AS (  -- edge 0 = the end edge [$h_to, $now], 1-3 = the start edges
     SELECT 0 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
-    WHERE NOT "IsFlow" AND "Timestamp" >= $h_to AND "Timestamp" <= $now
+    WHERE "ParentRunId" IS NULL AND "Timestamp" >= $h_to AND "Timestamp" <= $now
     UNION ALL
     SELECT 1 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
-    WHERE NOT "IsFlow" AND "Timestamp" >= $s1 AND "Timestamp" < $c1
+    WHERE "ParentRunId" IS NULL AND "Timestamp" >= $s1 AND "Timestamp" < $c1
     UNION ALL
     SELECT 2 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
-    WHERE NOT "IsFlow" AND "Timestamp" >= $s2 AND "Timestamp" < $c2
+    WHERE "ParentRunId" IS NULL AND "Timestamp" >= $s2 AND "Timestamp" < $c2
     UNION ALL
     SELECT 3 AS edge, "Failed", "InputTokens", "OutputTokens" FROM crewscope_runs
-    WHERE NOT "IsFlow" AND "Timestamp" >= $s3 AND "Timestamp" < $c3
+    WHERE "ParentRunId" IS NULL AND "Timestamp" >= $s3 AND "Timestamp" < $c3
 ),
 edge_tasks AS (
     SELECT 0 AS edge, "Failed", "DurationMs" FROM crewscope_tasks
@@ -63,7 +63,7 @@ parts AS (
     UNION ALL
     SELECT p.ord, sum(h."Runs"), sum(h."Failed"), sum(h."InputTokens"), sum(h."OutputTokens"),
         0, 0, 0.0, NULL
-    FROM periods p JOIN crewscope_crew_hourly h ON h."Hour" >= p.h_from AND h."Hour" < $h_to
+    FROM periods p JOIN crewscope_run_hourly h ON h."Hour" >= p.h_from AND h."Hour" < $h_to
     GROUP BY p.ord
     UNION ALL
     SELECT p.ord, 0, 0, 0, 0, sum(h."Executions"), sum(h."Failed"), sum(h."SumMs"),

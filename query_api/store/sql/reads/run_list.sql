@@ -1,5 +1,5 @@
--- One page of crew runs, newest first, with their trace totals; the where slot is built from a
--- fixed set of conditions.
+-- One page of runs, newest first, with their totals (the run's own, or its trace's for
+-- runs whose spans name no run); the where slot is built from a fixed set of conditions.
 WITH page AS (
     SELECT *
     FROM crewscope_runs
@@ -9,9 +9,14 @@ WITH page AS (
 )
 SELECT
     page.*,
-    t."Spans" AS tt_spans, t."Tasks" AS tt_tasks, t."Steps" AS tt_steps,
-    t."LlmCalls" AS tt_llm_calls, t."ToolCalls" AS tt_tool_calls, t."Errors" AS tt_errors,
-    t."CostUsd" AS tt_cost_usd
+    coalesce(rt."Spans", tt."Spans") AS tt_spans,
+    coalesce(rt."Tasks", tt."Tasks") AS tt_tasks,
+    coalesce(rt."Steps", tt."Steps") AS tt_steps,
+    coalesce(rt."LlmCalls", tt."LlmCalls") AS tt_llm_calls,
+    coalesce(rt."ToolCalls", tt."ToolCalls") AS tt_tool_calls,
+    coalesce(rt."Errors", tt."Errors") AS tt_errors,
+    CASE WHEN rt."RunId" IS NULL THEN tt."CostUsd" ELSE rt."CostUsd" END AS tt_cost_usd
 FROM page
-LEFT JOIN crewscope_trace_totals t USING ("TraceId")
+LEFT JOIN crewscope_run_totals rt ON rt."RunId" = page."SpanId"
+LEFT JOIN crewscope_run_totals tt ON rt."RunId" IS NULL AND tt."RunId" = page."TraceId"
 ORDER BY page."Timestamp" DESC, page."SpanId"
