@@ -98,6 +98,13 @@ def targets(tel: Telemetry) -> list[Target]:
         ),
         ("crewai.task", "Task._execute_core", traced(run.task_execution(tel))),
         ("crewai.task", "Task._aexecute_core", traced(run.task_execution(tel), is_async=True)),
+        # delegation: the coworker runs in Agent.execute_task inside the delegation tool
+        ("crewai.agent.core", "Agent.execute_task", traced(run.delegated_execution(tel))),
+        (
+            "crewai.tools.agent_tools.base_agent_tools",
+            "BaseAgentTool._execute",
+            run.delegation_marker,
+        ),
         ("crewai.agent.core", "Agent.kickoff", traced(agents.agent_kickoff(tel))),
         (
             "crewai.agent.core",

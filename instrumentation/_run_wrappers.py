@@ -26,9 +26,11 @@ from crewscope.instrumentation._spans import (
 )
 from crewscope.instrumentation._state import (
     CREW_ACTIVE,
+    DELEGATING,
     KICKOFF_KIND,
     RUN_INFO,
     STEPS,
+    TOOL,
     TOTALS,
     RunInfo,
     Totals,
@@ -153,7 +155,7 @@ class TaskSpan(RunSpan):
 
 
 def crew_kickoff(tel: Telemetry, kind: str) -> StartHook:
-    """``Crew.kickoff`` / ``Crew.akickoff``: one span per run, the root of the run's trace."""
+    """``Crew.kickoff`` / ``Crew.akickoff``: one span per crew run."""
 
     def start(crew: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CrewSpan | None:
         if getattr(crew, "stream", False) is True:
@@ -218,36 +220,104 @@ def kickoff_marker(kind: str, *, is_async: bool = False) -> Wrapper:
     return marker
 
 
+def _start_task_span(
+    tel: Telemetry, task: Any, agent: Any, *, delegated: bool = False
+) -> tuple[Span, RunInfo, RunInfo, dict[str, AttributeValue]]:
+    """Open an ``invoke_agent`` span for ``agent`` running ``task`` in the current run;
+    return (span, enclosing info, info for the spans beneath, attributes)."""
+    role = A.agent_role(agent) or "agent"
+    info = RUN_INFO.get()
+    name = A.task_name(task)
+    attrs = A.clean(
+        {
+            A.OPERATION: A.OP_AGENT,
+            A.AGENT_NAME: role,
+            A.AGENT_ID: str(getattr(agent, "id", "")) or None,
+            A.TASK_NAME: name,
+            A.TASK_ID: str(getattr(task, "id", "")) or None,
+            A.CREW_NAME: info.crew,
+        }
+    )
+    if info.run_id:
+        attrs[A.RUN_ID] = info.run_id
+        attrs[A.RUN_ROOT_ID] = info.root_id or info.run_id
+    if delegated:
+        attrs[A.DELEGATED] = True
+    span = tel.tracer.start_span(f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs)
+    child = RunInfo(crew=info.crew, task=name, agent=role, run_id=info.run_id, root_id=info.root_id)
+    return span, info, child, attrs
+
+
 def task_execution(tel: Telemetry) -> StartHook:
     """``Task._execute_core`` / ``_aexecute_core``: the task run by its agent (``invoke_agent``)."""
 
     def start(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskSpan:
         agent = (args[0] if args else kwargs.get("agent")) or getattr(task, "agent", None)
-        role = A.agent_role(agent) or "agent"
-        info = RUN_INFO.get()
-        name = A.task_name(task)
-        attrs = A.clean(
-            {
-                A.OPERATION: A.OP_AGENT,
-                A.AGENT_NAME: role,
-                A.AGENT_ID: str(getattr(agent, "id", "")) or None,
-                A.TASK_NAME: name,
-                A.TASK_ID: str(getattr(task, "id", "")) or None,
-                A.CREW_NAME: info.crew,
-            }
-        )
-        if info.run_id:
-            attrs[A.RUN_ID] = info.run_id
-            attrs[A.RUN_ROOT_ID] = info.root_id or info.run_id
-        span = tel.tracer.start_span(
-            f"invoke_agent {role}", kind=SpanKind.INTERNAL, attributes=attrs
-        )
-        child = RunInfo(
-            crew=info.crew, task=name, agent=role, run_id=info.run_id, root_id=info.root_id
-        )
+        span, _, child, attrs = _start_task_span(tel, task, agent)
         return TaskSpan(tel, span, child, attrs)
 
     return start
+
+
+class DelegatedSpan(TaskSpan):
+    """A coworker's delegated work: its own ``invoke_agent`` span under the delegation tool.
+
+    Inside it the delegation is consumed (CrewAI's retry of ``execute_task`` is no new span)
+    and no tool span is open: the coworker's own tool calls are its own.
+    """
+
+    __slots__ = ("_delegating_token", "_tool_token")
+
+    def __init__(
+        self, tel: Telemetry, span: Span, info: RunInfo, attrs: dict[str, AttributeValue]
+    ) -> None:
+        super().__init__(tel, span, info, attrs)
+        self._delegating_token: Token[bool] | None = None
+        self._tool_token: Token[Any] | None = None
+
+    def set_context(self) -> None:
+        super().set_context()
+        self._delegating_token = DELEGATING.set(False)
+        self._tool_token = TOOL.set(None)
+
+    def reset_context(self) -> None:
+        reset_var(TOOL, self._tool_token)
+        reset_var(DELEGATING, self._delegating_token)
+        super().reset_context()
+
+
+def delegated_execution(tel: Telemetry) -> StartHook:
+    """``Agent.execute_task`` inside a delegation tool (``BaseAgentTool._execute`` builds an
+    ad-hoc Task and calls the coworker directly, with no ``Task._execute_core``): the
+    coworker's ``invoke_agent`` span, ``crewscope.delegated=true``. Elsewhere: no span (the
+    task span is already open)."""
+
+    def start(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DelegatedSpan | None:
+        if not DELEGATING.get():
+            return None
+        task = args[0] if args else kwargs.get("task")
+        span, outer, child, attrs = _start_task_span(tel, task, agent, delegated=True)
+        # Metric labels stay low-cardinality: the ad-hoc task's description is the manager
+        # LLM's free text, so the agent metrics name the task it was delegated from.
+        labels = dict(attrs)
+        labels.pop(A.TASK_NAME, None)
+        if outer.task:
+            labels[A.TASK_NAME] = outer.task
+        return DelegatedSpan(tel, span, child, labels)
+
+    return start
+
+
+def delegation_marker(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``BaseAgentTool._execute`` (delegate work / ask a question): marks the coworker's
+    ``Agent.execute_task`` call below it as delegated work."""
+    token = DELEGATING.set(True)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        DELEGATING.reset(token)
 
 
 def _is_internal(flow: Any) -> bool:

@@ -8,7 +8,6 @@ span above it, and every other crewscope span carries the ids of its nearest run
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,69 +15,16 @@ import pytest
 from crewscope.demo.crew import make_llm
 from tests.helpers.projects import SHAPES, shapes
 from tests.helpers.projects.research_crew.crew import ResearchCrew
+from tests.instrumentation._runs import (
+    KIND,
+    METHOD,
+    PARENT_ID,
+    ROOT_ID,
+    RUN_ID,
+    check_run_attributes,
+    hex_id,
+)
 from tests.instrumentation._tree import by_name, parent_of, roots
-
-KIND = "crewscope.run.kind"
-RUN_ID = "crewscope.run.id"
-ROOT_ID = "crewscope.run.root_id"
-PARENT_ID = "crewscope.run.parent_id"
-METHOD = "crewscope.flow.method"
-OURS = ("invoke_workflow", "invoke_agent", "step", "chat", "execute_tool", "memory", "flow_method")
-
-
-def hex_id(span: Any) -> str:
-    return format(span.context.span_id, "016x")
-
-
-def ancestors(finished: Sequence[Any], span: Any) -> list[Any]:
-    """Nearest first; stops at the first parent that did not finish here."""
-    ids = {s.context.span_id for s in finished}
-    out = []
-    while span.parent is not None and span.parent.span_id in ids:
-        span = parent_of(finished, span)
-        out.append(span)
-    return out
-
-
-def run_spans(finished: Sequence[Any]) -> list[Any]:
-    return sorted((s for s in finished if KIND in s.attributes), key=lambda s: s.start_time)
-
-
-def check_run_attributes(finished: Sequence[Any]) -> list[Any]:
-    """Every run and every crewscope span inside one carries ids that match the tree;
-    returns the run spans in start order."""
-    runs = run_spans(finished)
-    assert runs, "no run spans"
-    for run in runs:
-        a = run.attributes
-        assert a[KIND] in ("flow", "crew", "agent")
-        assert a[RUN_ID] == hex_id(run) and len(a[RUN_ID]) == 16
-        outer = [s for s in ancestors(finished, run) if KIND in s.attributes]
-        if not outer:
-            assert PARENT_ID not in a and a[ROOT_ID] == a[RUN_ID], run.name
-            assert METHOD not in a, run.name
-            continue
-        parent = outer[0]
-        assert a[PARENT_ID] == hex_id(parent), run.name
-        assert a[ROOT_ID] == parent.attributes[ROOT_ID] == hex_id(outer[-1]), run.name
-        methods = [s for s in ancestors(finished, run) if s.name.startswith("flow_method ")]
-        if parent.attributes[KIND] == "flow":
-            assert a[METHOD] == methods[0].attributes["crewai.flow.method"], run.name
-        else:
-            assert METHOD not in a, run.name
-    assert len({r.attributes[RUN_ID] for r in runs}) == len(runs), "run ids are not unique"
-    for span in finished:
-        if KIND in span.attributes:
-            continue
-        outer = [s for s in ancestors(finished, span) if KIND in s.attributes]
-        if span.name.split(" ")[0] not in OURS:
-            assert RUN_ID not in span.attributes, span.name  # the caller's own span
-            continue
-        assert outer, f"{span.name} is outside every run"
-        assert span.attributes[RUN_ID] == hex_id(outer[0]), span.name
-        assert span.attributes[ROOT_ID] == hex_id(outer[-1]), span.name
-        assert PARENT_ID not in span.attributes and KIND not in span.attributes, span.name
-    return runs
 
 
 def _run(name: str, base_url: str, tracing: Any) -> None:
@@ -101,6 +47,8 @@ def test_every_shape_has_consistent_run_attributes(name, spans, llm_server, _tra
     assert len({s.context.trace_id for s in finished}) == shape.traces
     # every task, LLM call and tool call belongs to a run (checked above) and is counted once
     assert len(by_name(finished, "chat ")) == len(llm_server.calls)
+    delegated = [s for s in finished if s.attributes.get("crewscope.delegated")]
+    assert sorted(s.attributes["gen_ai.agent.name"] for s in delegated) == sorted(shape.delegated)
 
 
 def test_content_flow_crew_runs_name_their_flow_method(spans, llm_server):
@@ -274,3 +222,17 @@ def test_runs_nested_in_a_crew_tool_and_in_a_flow_method(spans, llm_server):
     assert agent_run.attributes[PARENT_ID] == hex_id(flow)
     assert {r.attributes[ROOT_ID] for r in (outer_run, inner_run, agent_run)} == {hex_id(flow)}
     assert by_name(finished, "execute_tool word_counter")[0].attributes[RUN_ID] == hex_id(inner_run)
+
+
+def test_memory_spans_belong_to_the_run(spans, llm_server, tmp_path):
+    """Memory saves run on CrewAI's memory-save thread pool: the run ids still reach them."""
+    from crewscope.demo.crew import build_crew, make_memory
+
+    llm = make_llm(llm_server.base_url)
+    build_crew(llm, memory=make_memory(llm, str(tmp_path / "memory"))).kickoff(
+        inputs={"topic": "memory"}
+    )
+    finished = spans.get_finished_spans()
+    [run] = check_run_attributes(finished)
+    memory = by_name(finished, "memory ")
+    assert memory and {s.attributes[RUN_ID] for s in memory} == {hex_id(run)}
