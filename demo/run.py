@@ -1,4 +1,5 @@
-"""The main job: run the sample crew instrumented, land it in DuckDB, print a summary.
+"""The main job: run the sample crews and flow instrumented, land them in DuckDB, print a
+summary.
 
 By default the crew talks to the bundled fake OpenAI-compatible server on 127.0.0.1,
 so nothing leaves the machine. ``--real`` uses OpenAI itself (needs ``OPENAI_API_KEY``;
@@ -11,13 +12,16 @@ import argparse
 import os
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from crewscope.demo.env import apply_offline_env
 
 SUMMARY_SQL = """
 SELECT
-    count(*) FILTER (WHERE GenAiOperation = 'invoke_workflow')  AS runs,
+    count(*) FILTER (WHERE run_kind IS NOT NULL AND parent IS NULL)   AS runs,
+    count(*) FILTER (WHERE run_kind = 'flow')                         AS flow_runs,
+    count(*) FILTER (WHERE run_kind = 'crew' AND parent IS NOT NULL)  AS nested_crew_runs,
     count(*) FILTER (WHERE GenAiOperation = 'invoke_agent')     AS tasks,
     count(DISTINCT AgentName) FILTER (WHERE GenAiOperation = 'invoke_agent') AS agents,
     count(*) FILTER (WHERE SpanName LIKE 'step %')              AS steps,
@@ -28,19 +32,23 @@ SELECT
     coalesce(sum(InputTokens) FILTER (WHERE GenAiOperation = 'chat'), 0)  AS input_tokens,
     coalesce(sum(OutputTokens) FILTER (WHERE GenAiOperation = 'chat'), 0) AS output_tokens,
     sum(CostUsd) FILTER (WHERE GenAiOperation = 'chat')         AS cost_usd
-FROM otel_traces WHERE TraceId IN ({traces})
+FROM (
+    SELECT *, SpanAttributes['crewscope.run.kind'] AS run_kind,
+        SpanAttributes['crewscope.run.parent_id'] AS parent
+    FROM otel_traces WHERE Timestamp >= ?
+)
 """
 
 PER_TASK_SQL = """
-SELECT AgentName, TaskName, StatusCode, Duration / 1e6 AS ms, InputTokens, OutputTokens
+SELECT CrewName, AgentName, TaskName, StatusCode, Duration / 1e6 AS ms, InputTokens, OutputTokens
 FROM otel_traces
-WHERE GenAiOperation = 'invoke_agent' AND TraceId IN ({traces})
+WHERE GenAiOperation = 'invoke_agent' AND Timestamp >= ?
 ORDER BY Timestamp
 """
 
 
-def _run_crews(base_url: str | None, model: str, runs: int, memory_dir: str) -> list[str]:
-    """Kick off the sample crew ``runs`` times; returns the crews' ids.
+def _run_crews(base_url: str | None, model: str, runs: int, memory_dir: str) -> None:
+    """Kick off the sample crew ``runs`` times, then the sample flow once.
 
     Every other run uses a tool that raises (CrewAI recovers; the tool span is an error), and
     the first crew has memory (offline embedder), so every kind of span shows up.
@@ -53,52 +61,43 @@ def _run_crews(base_url: str | None, model: str, runs: int, memory_dir: str) -> 
         ("research_crew", word_counter_tool()),
         ("flaky_tool_crew", word_counter_tool(fail=True)),
     ]
-    crew_ids = []
     for i in range(runs):
         name, tool = crews[i % len(crews)]
         extra = {"memory": memory} if name == "research_crew" else {}
         crew = build_crew(llm, tool=tool, name=name, **extra)
         crew.kickoff(inputs={"topic": ["OpenTelemetry", "DuckDB", "CrewAI"][i % 3]})
-        crew_ids.append(str(crew.id))
-    return crew_ids
+    from crewscope.demo.flow import build_flow
+
+    build_flow(llm).kickoff(inputs={"topic": "agent observability"})
 
 
-TRACES_OF_CREWS = """
-SELECT DISTINCT TraceId FROM otel_traces
-WHERE GenAiOperation = 'invoke_workflow' AND SpanAttributes['crewai.crew.id'] IN ({crews})
-"""
-
-
-def _print_summary(db_path: str, crew_ids: list[str], seconds: float) -> None:
+def _print_summary(db_path: str, since: datetime, seconds: float) -> None:
     import duckdb
 
     con = duckdb.connect(db_path, read_only=True)
     try:
-        crews = ", ".join("?" for _ in crew_ids)
-        trace_ids = [
-            r[0] for r in con.execute(TRACES_OF_CREWS.format(crews=crews), crew_ids).fetchall()
-        ]
-        placeholders = ", ".join("?" for _ in trace_ids) or "NULL"
-        cur = con.execute(SUMMARY_SQL.format(traces=placeholders), trace_ids)
+        cur = con.execute(SUMMARY_SQL, [since])
         row = cur.fetchone()
         assert row is not None and cur.description is not None
         summary = dict(zip([d[0] for d in cur.description], row, strict=True))
-        tasks = con.execute(PER_TASK_SQL.format(traces=placeholders), trace_ids).fetchall()
+        tasks = con.execute(PER_TASK_SQL, [since]).fetchall()
     finally:
         con.close()
-    print(f"\ncrewscope demo: {len(trace_ids)} crew runs in {seconds:.1f}s -> {db_path}")
+    print(f"\ncrewscope demo: {summary['runs']} runs in {seconds:.1f}s -> {db_path}")
     for key, value in summary.items():
         shown = f"{value:.6f}" if isinstance(value, float) else value
-        print(f"  {key:<14} {shown}")
-    print("\n  agent        task      status  ms       in/out tokens")
-    for agent, task, status, ms, tin, tout in tasks:
-        print(f"  {agent:<12} {task:<9} {status:<7} {ms:8.1f} {tin}/{tout}")
+        print(f"  {key:<16} {shown}")
+    print("\n  crew             agent        task      status  ms       in/out tokens")
+    for crew, agent, task, status, ms, tin, tout in tasks:
+        print(f"  {crew or '':<16} {agent:<12} {task:<9} {status:<7} {ms:8.1f} {tin}/{tout}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crewscope demo", description=__doc__)
     parser.add_argument("--db", default=os.environ.get("CREWSCOPE_DB", "crewscope.duckdb"))
-    parser.add_argument("--runs", type=int, default=4, help="crew kickoffs (default 4)")
+    parser.add_argument(
+        "--runs", type=int, default=4, help="crew kickoffs before the flow (default 4)"
+    )
     parser.add_argument("--real", action="store_true", help="use OpenAI (OPENAI_API_KEY)")
     parser.add_argument("--model", default="gpt-4o-mini")
     ns = parser.parse_args(argv)
@@ -123,14 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         service_name=os.environ.get("OTEL_SERVICE_NAME") or "crewscope-demo",
     )
     started = time.perf_counter()
+    since = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
         memory_dir = os.path.join(os.path.dirname(os.path.abspath(ns.db)), ".crewscope-memory")
-        crew_ids = _run_crews(base_url, ns.model, ns.runs, memory_dir)
+        _run_crews(base_url, ns.model, ns.runs, memory_dir)
     finally:
         telemetry.shutdown()  # flushes and releases the DuckDB file for the server
         if server is not None:
             server.stop()
-    _print_summary(ns.db, crew_ids, time.perf_counter() - started)
+    _print_summary(ns.db, since, time.perf_counter() - started)
     return 0
 
 

@@ -122,12 +122,14 @@ def test_demo_subcommand_runs_the_sample_crew(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    assert "2 crew runs" in out and "llm_calls" in out
+    assert "3 runs" in out and "llm_calls" in out  # two crew runs, then the sample flow
     con = duckdb.connect(db, read_only=True)
     try:
         runs = con.execute(
-            "SELECT count(*) FROM otel_traces WHERE GenAiOperation = 'invoke_workflow'"
-        ).fetchone()
+            "SELECT SpanAttributes['crewscope.run.kind'], "
+            "SpanAttributes['crewscope.run.parent_id'] IS NULL, count(*) FROM otel_traces "
+            "WHERE GenAiOperation = 'invoke_workflow' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
     finally:
         con.close()
-    assert runs == (2,)
+    assert runs == [("crew", False, 2), ("crew", True, 2), ("flow", True, 1)]
