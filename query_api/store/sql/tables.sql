@@ -38,6 +38,20 @@ CREATE TABLE IF NOT EXISTS crewscope_runs (
     "OutputPreview" VARCHAR
 );
 
+-- The run spans among the spans with rowid in [lo, hi], with their kind: flow and crew
+-- kickoffs (invoke_workflow) and standalone agent kickoffs (invoke_agent marked as a run).
+-- The instrumentation stamps the run attributes when a span starts; spans without them
+-- (written before, or by other instrumentations) are top-level runs of their own.
+CREATE OR REPLACE MACRO crewscope_run_spans(lo, hi) AS TABLE
+SELECT *, coalesce(
+    "SpanAttributes"['crewscope.run.kind'],
+    CASE WHEN "SpanAttributes"['crewai.flow.name'] IS NOT NULL THEN 'flow' ELSE 'crew' END
+) AS kind
+FROM otel_traces
+WHERE rowid BETWEEN lo AND hi
+  AND ("GenAiOperation" = 'invoke_workflow'
+       OR ("GenAiOperation" = 'invoke_agent' AND "SpanAttributes"['crewscope.run.kind'] = 'agent'));
+
 CREATE TABLE IF NOT EXISTS crewscope_tasks (
     "TraceId"       VARCHAR NOT NULL,
     "SpanId"        VARCHAR NOT NULL,

@@ -9,15 +9,6 @@ SELECT
     count(*) FILTER (WHERE "StatusCode" = 'Error') AS "Failed",
     coalesce(sum("InputTokens"), 0) AS "InputTokens",
     coalesce(sum("OutputTokens"), 0) AS "OutputTokens"
-FROM (
-    SELECT *, coalesce(
-        "SpanAttributes"['crewscope.run.kind'],
-        CASE WHEN "SpanAttributes"['crewai.flow.name'] IS NOT NULL THEN 'flow' ELSE 'crew' END
-    ) AS kind
-    FROM otel_traces
-    WHERE rowid BETWEEN $lo AND $hi
-      AND ("GenAiOperation" = 'invoke_workflow'
-           OR ("GenAiOperation" = 'invoke_agent' AND "SpanAttributes"['crewscope.run.kind'] = 'agent'))
-      AND nullif("SpanAttributes"['crewscope.run.parent_id'], '') IS NULL
-)
+FROM crewscope_run_spans($lo, $hi)
+WHERE nullif("SpanAttributes"['crewscope.run.parent_id'], '') IS NULL
 GROUP BY ALL

@@ -1,8 +1,6 @@
 -- Copy the run spans with rowid in [$lo, $hi] into crewscope_runs: flow and crew kickoffs
 -- (invoke_workflow) and standalone agent kickoffs (invoke_agent marked as a run). Pure
--- projection of each span's own values: the instrumentation stamps the run ids on the span
--- when it starts; spans without them (written before, or by other instrumentations) are
--- top-level runs of their own.
+-- projection of each span's own values (crewscope_run_spans, tables.sql).
 INSERT INTO crewscope_runs
 SELECT
     "TraceId",
@@ -25,13 +23,4 @@ SELECT
     "SpanAttributes"['crewai.crew.input_keys'],
     coalesce("SpanAttributes"['crewai.crew.inputs'], "SpanAttributes"['crewai.flow.inputs']),
     left("SpanAttributes"['crewscope.output.preview'], 1000)
-FROM (
-    SELECT *, coalesce(
-        "SpanAttributes"['crewscope.run.kind'],
-        CASE WHEN "SpanAttributes"['crewai.flow.name'] IS NOT NULL THEN 'flow' ELSE 'crew' END
-    ) AS kind
-    FROM otel_traces
-    WHERE rowid BETWEEN $lo AND $hi
-      AND ("GenAiOperation" = 'invoke_workflow'
-           OR ("GenAiOperation" = 'invoke_agent' AND "SpanAttributes"['crewscope.run.kind'] = 'agent'))
-)
+FROM crewscope_run_spans($lo, $hi)
