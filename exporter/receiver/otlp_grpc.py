@@ -2,6 +2,8 @@
 
 Full queue or failed write -> ``UNAVAILABLE`` (retried by OTLP clients and the Collector);
 undecodable data never reaches us (gRPC rejects it), malformed ids -> partial success.
+With a token set, a missing or wrong ``authorization: Bearer <token>`` -> ``UNAUTHENTICATED``
+(the constant-time check OTLP/HTTP uses, `crewscope.exporter.receiver.auth`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import grpc
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from crewscope.exporter.receiver.auth import bearer_token_ok
 from crewscope.exporter.receiver.ingest import IngestQueue, Writer
 from crewscope.exporter.receiver.otlp_decode import to_columns
 
@@ -42,8 +45,10 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         if self._token is not None:
-            metadata = dict(context.invocation_metadata())
-            if metadata.get("authorization") != f"Bearer {self._token}":
+            authorization = dict(context.invocation_metadata()).get("authorization")
+            if not isinstance(authorization, str) or not bearer_token_ok(
+                authorization, self._token
+            ):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         decoded = to_columns(request)
         future = self._queue.submit(decoded.table, decoded.accepted, self._writer, "traces")

@@ -11,7 +11,6 @@ sent only after the batch is committed to DuckDB.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import zlib
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from google.rpc import status_pb2
 
+from crewscope.exporter.receiver.auth import bearer_token_ok
 from crewscope.exporter.receiver.decode_pool import DecodePool
 from crewscope.exporter.receiver.ingest import IngestQueue, Writer
 from crewscope.exporter.receiver.otlp_decode import (
@@ -124,8 +124,7 @@ def _content_type(request: Request) -> str:
 def _check_token(request: Request, token: str | None) -> None:
     if token is None:
         return
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+    if not bearer_token_ok(request.headers.get("authorization"), token):
         raise _Reject(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
 
