@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from crewscope.exporter import SpanStore
+from crewscope.exporter.receiver.decode_pool import default_workers
 from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver, config_from_env
 from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS
 from crewscope.query_api.jobs.rollups import JobState
@@ -61,14 +62,14 @@ def create_app(
 
     The app also receives OTLP: ``POST /v1/traces`` (HTTP) and, when `grpc_address` is given,
     OTLP/gRPC there; both land in the same file (env: ``CREWSCOPE_INGEST_TOKEN``,
-    ``CREWSCOPE_INGEST_MAX_BYTES``, ``CREWSCOPE_INGEST_QUEUE_SPANS``).
+    ``CREWSCOPE_INGEST_MAX_BYTES``, ``CREWSCOPE_INGEST_QUEUE_SPANS``, ...; a malformed value
+    raises `crewscope.exporter.receiver.config.ConfigError` before the file is opened).
 
     ``GET /metrics`` serves Prometheus text; unless `self_telemetry` is False (default: env
     ``CREWSCOPE_SELF_TELEMETRY``, else on) the app's own HTTP requests are measured there and
     their server spans stored in the file (see `crewscope.query_api.ops.prometheus`). The live
     feed (``WS /api/v1/monitoring/live``) polls for new rows every `live_poll_interval_s`.
     """
-    db = Database(db_path, store=store)
     overrides = {
         k: v
         for k, v in {
@@ -77,8 +78,13 @@ def create_app(
         }.items()
         if v is not None
     }
+    # Settings first: a bad CREWSCOPE_INGEST_* value (ConfigError) leaves no file open.
     receiver_config, queue_spans = config_from_env(**overrides)
-    receiver = OtlpReceiver(db.store, receiver_config, max_queued_spans=queue_spans)
+    decode_workers = default_workers()
+    db = Database(db_path, store=store)
+    receiver = OtlpReceiver(
+        db.store, receiver_config, max_queued_spans=queue_spans, decode_workers=decode_workers
+    )
     feed = LiveFeed(db, poll_interval_s=live_poll_interval_s)
     jobs = {
         "rollup": JobState("rollup", rollup_interval_s),

@@ -70,6 +70,7 @@ def _progress() -> Progress:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from crewscope.exporter.receiver.config import ConfigError
     from crewscope.query_api.app import create_app
 
     try:
@@ -79,6 +80,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
             retention_days=None if args.retention_days <= 0 else args.retention_days,
             grpc_address=args.grpc or None,
         )
+    except ConfigError as exc:  # a bad CREWSCOPE_INGEST_* value: one line, as written
+        err.print(f"crewscope: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
     except Exception as exc:
         if is_lock_error(exc):
             raise CliError(f"{args.db} is open in another process; only one may write it") from exc

@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 import pyarrow as pa
 from fastapi.concurrency import run_in_threadpool
 
+from crewscope.exporter.receiver.config import env_int
 from crewscope.exporter.receiver.otlp_decode import DecodedSpans, decode_traces
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,11 @@ CREWSCOPE_INGEST_DECODE_WORKERS = "CREWSCOPE_INGEST_DECODE_WORKERS"
 
 
 def default_workers() -> int:
-    raw = os.environ.get(CREWSCOPE_INGEST_DECODE_WORKERS, "").strip()
-    if raw:
-        return max(0, int(raw))
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    """``CREWSCOPE_INGEST_DECODE_WORKERS``, else CPUs - 1 (at most 4); raises `ConfigError`."""
+    auto = max(0, min(4, (os.cpu_count() or 1) - 1))
+    return env_int(
+        CREWSCOPE_INGEST_DECODE_WORKERS, auto, minimum=0, what="a whole number of processes"
+    )
 
 
 def _warm() -> bool:

@@ -11,6 +11,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from crewscope.exporter.receiver.config import env_int, env_seconds
 from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
 from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
 from crewscope.exporter.receiver.otlp_http import ReceiverConfig, otlp_router
@@ -35,16 +36,29 @@ CREWSCOPE_INGEST_COMMIT_TIMEOUT_S = "CREWSCOPE_INGEST_COMMIT_TIMEOUT_S"
 def config_from_env(
     *, max_body_bytes: int | None = None, max_queued_spans: int | None = None
 ) -> tuple[ReceiverConfig, int]:
-    """The receiver's settings and queue size from the environment; arguments win over it."""
+    """The receiver's settings and queue size from the environment; arguments win over it.
+
+    Raises `ConfigError` (a ValueError naming the variable, its value and what is expected)
+    for a malformed or out-of-range value. The token is never part of a message.
+    """
+    defaults = ReceiverConfig()
     config = ReceiverConfig(
-        max_body_bytes=int(os.environ.get(CREWSCOPE_INGEST_MAX_BYTES, 16 * 1024 * 1024)),
+        max_body_bytes=env_int(
+            CREWSCOPE_INGEST_MAX_BYTES, defaults.max_body_bytes, minimum=1,
+            what="a whole number of bytes",
+        ),
         token=os.environ.get(CREWSCOPE_INGEST_TOKEN) or None,
-        commit_timeout_s=float(os.environ.get(CREWSCOPE_INGEST_COMMIT_TIMEOUT_S, 30.0)),
-        max_inflight=int(os.environ.get(CREWSCOPE_INGEST_MAX_INFLIGHT, 16)),
-    )
+        commit_timeout_s=env_seconds(CREWSCOPE_INGEST_COMMIT_TIMEOUT_S, defaults.commit_timeout_s),
+        max_inflight=env_int(
+            CREWSCOPE_INGEST_MAX_INFLIGHT, defaults.max_inflight, minimum=1,
+            what="a whole number of requests",
+        ),
+    )  # fmt: skip
     if max_body_bytes is not None:
         config = replace(config, max_body_bytes=max_body_bytes)
-    queue_spans = max_queued_spans or int(os.environ.get(CREWSCOPE_INGEST_QUEUE_SPANS, 200_000))
+    queue_spans = max_queued_spans or env_int(
+        CREWSCOPE_INGEST_QUEUE_SPANS, 200_000, minimum=1, what="a whole number of spans"
+    )
     return config, queue_spans
 
 

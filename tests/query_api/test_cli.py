@@ -73,6 +73,28 @@ def test_locked_file_is_a_clear_error(db_file: str) -> None:
         holder.wait()
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CREWSCOPE_INGEST_MAX_BYTES", "abc"), ("CREWSCOPE_INGEST_QUEUE_SPANS", "-5"),
+     ("CREWSCOPE_INGEST_DECODE_WORKERS", "[/x]")],
+)  # fmt: skip
+def test_serve_with_a_bad_setting_prints_one_line_and_exits_2(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    db = tmp_path / "never.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "crewscope.query_api.cli", "serve", "--db", str(db),
+         "--port", str(_free_port()), "--grpc", ""],
+        capture_output=True, text=True, env=subprocess_env(**{name: value}), timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()  # one line, unwrapped, the value as given
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"crewscope: {name}={value!r} is not valid: expected "), lines
+    assert "(default " in lines[0]
+    assert not db.exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
