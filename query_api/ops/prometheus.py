@@ -43,11 +43,22 @@ from the stored spans, cached ``cache_ttl_s``):
 ``crewscope_llm_cost_usd_total{model}``               from LLM-call spans
 ==========================================  =======  ========================================
 
-The ``agent_execution*`` counters count the executions stored now, so retention (deleting old spans)
-lowers them; Prometheus treats that as a counter reset. Mapping to the instrumentation's own
-OTel metrics, which an instrumented app exposes itself with ``OTEL_METRICS_EXPORTER=prometheus``
-(names as the OTel Prometheus exporter writes them; labels are the attribute names with
-dots turned into underscores):
+The counters computed from the stored spans (``agent_execution_total``,
+``agent_execution_errors_total``, the ``agent_execution_duration_seconds`` buckets, count and
+sum, ``crewscope_llm_*_total``) never decrease while the server runs, even when retention
+deletes old spans: `MonotonicCounters` remembers, per series, the last value reported and an
+offset; when a recomputed value is lower than the last one (spans were deleted), the
+difference is added to that series' offset, so the value served is recomputed + offset and
+``rate()``/``increase()`` stay right. A series whose spans are all gone keeps its last value;
+histogram buckets stay cumulative (each >= the one below). Executions stored between two
+recomputations (``cache_ttl_s``) in which retention deleted at least as many of the same
+series are not counted (the counter only stays level). The offsets live in the server
+process: a restart starts the counters again from what is stored, which Prometheus handles as
+an ordinary counter reset.
+
+Mapping to the instrumentation's own OTel metrics, which an instrumented app exposes itself
+with ``OTEL_METRICS_EXPORTER=prometheus`` (names as the OTel Prometheus exporter writes them;
+labels are the attribute names with dots turned into underscores):
 
 * ``agent_execution_total{agent,status}`` = ``crewscope_agent_executions_total
   {gen_ai_agent_name, crewscope_execution_status}`` (status values are the same)
@@ -105,6 +116,40 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
 
 
+SeriesKey = tuple[str, ...]
+"""A series: the sample name, then its label values."""
+
+
+class MonotonicCounters:
+    """Counters recomputed from stored data, kept from ever going down (see the module doc).
+
+    ``value(key, recomputed)`` returns ``recomputed + offset[key]``, raising the offset
+    first if that would be below the last value returned for `key`. Not thread-safe: the
+    collector calls it under its lock.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[SeriesKey, float] = {}
+        self._offset: dict[SeriesKey, float] = {}
+
+    def value(self, key: SeriesKey, recomputed: float, *, at_least: float = 0.0) -> float:
+        """The value to expose for `key`, >= every earlier one and >= `at_least` (used to
+        keep histogram buckets cumulative)."""
+        offset = self._offset.get(key, 0.0)
+        value = recomputed + offset
+        floor = max(self._last.get(key, 0.0), at_least)
+        if value < floor:
+            offset += floor - value
+            self._offset[key] = offset
+            value = floor
+        self._last[key] = value
+        return value
+
+    def known(self, name: str) -> set[SeriesKey]:
+        """Label values of every series of `name` reported so far."""
+        return {key[1:] for key in self._last if key[0] == name}
+
+
 class ServerCollector:
     """prometheus_client collector: ingest, queues, live feed, and data-derived metrics."""
 
@@ -127,6 +172,7 @@ class ServerCollector:
         self.cache_ttl_s = cache_ttl_s
         self._cache: tuple[float, list[Metric]] | None = None
         self._lock = threading.Lock()
+        self._counters = MonotonicCounters()
 
     def describe(self) -> list[Metric]:
         return []  # names are dynamic; never checked against other collectors
@@ -228,8 +274,8 @@ class ServerCollector:
             "agent_execution_duration_seconds", "task execution duration per agent",
             labels=["agent"],
         )  # fmt: skip
-        counts: dict[tuple[str, str], int] = {}
-        errs: dict[tuple[str, str], int] = {}
+        counts: dict[SeriesKey, float] = {}
+        errs: dict[SeriesKey, float] = {}
         hist: dict[str, list[int]] = {}
         sums: dict[str, float] = {}
         for agent, failed, error_type, bucket, n, seconds in execs:
@@ -240,16 +286,21 @@ class ServerCollector:
                 errs[ek] = errs.get(ek, 0) + n
             hist.setdefault(agent, [0] * (len(bounds) + 1))[bucket] += n
             sums[agent] = sums.get(agent, 0.0) + float(seconds or 0.0)
-        for (agent, status), n in sorted(counts.items()):
-            total.add_metric([agent, status], n)
-        for (agent, error_type), n in sorted(errs.items()):
-            errors.add_metric([agent, error_type], n)
-        for agent, per_bucket in sorted(hist.items()):
-            cumulative, buckets = 0, []
-            for bound, n in zip([*map(_le, bounds), "+Inf"], per_bucket, strict=True):
+        self._add_counters(total, counts)
+        self._add_counters(errors, errs)
+        les = [*map(_le, bounds), "+Inf"]
+        bucket_name = f"{duration.name}_bucket"
+        agents = set(hist) | {key[0] for key in self._counters.known(bucket_name)}
+        for agent in sorted(agents):
+            per_bucket = hist.get(agent, [0] * len(les))
+            cumulative, exposed, buckets = 0, 0.0, []
+            for bound, n in zip(les, per_bucket, strict=True):
                 cumulative += n
-                buckets.append((bound, cumulative))
-            duration.add_metric([agent], buckets, sum_value=sums[agent])
+                exposed = self._counters.value((bucket_name, agent, bound), cumulative,
+                                               at_least=exposed)  # fmt: skip
+                buckets.append((bound, exposed))
+            sum_value = self._counters.value((f"{duration.name}_sum", agent), sums.get(agent, 0.0))
+            duration.add_metric([agent], buckets, sum_value=sum_value)
         rate = GaugeMetricFamily(
             "agent_success_rate",
             f"share of successful task executions per agent, 0..1, last {SUCCESS_RATE_DAYS * 24} h",
@@ -264,12 +315,26 @@ class ServerCollector:
         cost = CounterMetricFamily(
             "crewscope_llm_cost_usd", "LLM cost (USD, known prices) per model", labels=["model"]
         )
+        per_model: dict[SeriesKey, float] = {}
+        per_token: dict[SeriesKey, float] = {}
+        per_cost: dict[SeriesKey, float] = {}
         for model, n, inp, out, usd in llm:
-            calls.add_metric([model], n)
-            tokens.add_metric([model, "input"], inp)
-            tokens.add_metric([model, "output"], out)
-            cost.add_metric([model], float(usd))
+            per_model[(model,)] = n
+            per_token[(model, "input")] = inp
+            per_token[(model, "output")] = out
+            per_cost[(model,)] = float(usd)
+        self._add_counters(calls, per_model)
+        self._add_counters(tokens, per_token)
+        self._add_counters(cost, per_cost)
         return [total, errors, duration, rate, calls, tokens, cost]
+
+    def _add_counters(self, family: CounterMetricFamily, values: dict[SeriesKey, float]) -> None:
+        """One sample per series, recomputed now or reported before, never below the last."""
+        name = f"{family.name}_total"
+        for labels in sorted(set(values) | self._counters.known(name)):
+            family.add_metric(
+                list(labels), self._counters.value((name, *labels), values.get(labels, 0))
+            )
 
 
 def _le(bound: float) -> str:
