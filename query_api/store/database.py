@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CREWSCOPE_DUCKDB_MEMORY_LIMIT", "Database", "is_lock_error", "open_store"]
 
+CLOSE_WAIT_S = 10.0
 CREWSCOPE_DUCKDB_MEMORY_LIMIT = "CREWSCOPE_DUCKDB_MEMORY_LIMIT"
 """DuckDB's buffer-cache limit for the server (default 512MB; DuckDB's own default is 80% of RAM,
 which lets a long-running ingest server's memory grow with the file)."""
@@ -41,6 +43,8 @@ class Database:
         self._owns_store = store is None
         self.store = store if store is not None else open_store(db_path)
         self.projections = Projections()
+        self._sessions = 0
+        self._idle = threading.Condition()
         with self.reader() as s:
             s.execute(named("tables"))
             create_rollup_tables(s)
@@ -49,7 +53,15 @@ class Database:
 
     def new_session(self) -> DuckDBSession:
         """A session of its own (one per thread / request); the caller closes it."""
-        return DuckDBSession(self.store.cursor())
+        cursor = self.store.cursor()
+        with self._idle:
+            self._sessions += 1
+        return DuckDBSession(cursor, on_close=self._session_closed)
+
+    def _session_closed(self) -> None:
+        with self._idle:
+            self._sessions -= 1
+            self._idle.notify_all()
 
     @contextmanager
     def reader(self) -> Iterator[DuckDBSession]:
@@ -67,6 +79,11 @@ class Database:
             self.projections.sync(s)
             yield s
 
-    def close(self) -> None:
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Close the file once the sessions still at work (a job or live-feed poll in a worker
+        thread, an export being streamed) are done, or after `wait_s`."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._sessions == 0, wait_s):
+                logger.warning("closing %s with %d sessions still open", self.path, self._sessions)
         if self._owns_store:
             self.store.close()

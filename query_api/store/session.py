@@ -10,7 +10,7 @@ connection, so a second engine plugs in here with its own `Session` and its own
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -51,9 +51,12 @@ class Session(Protocol):
 class DuckDBSession:
     """A `Session` on one DuckDB cursor."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, on_close: Callable[[], None] | None = None
+    ) -> None:
         self._cur = cursor
         self._in_tx = False
+        self._on_close = on_close
 
     def _run(
         self, query: Query, params: Params | None, slots: Mapping[str, Fragment]
@@ -138,7 +141,13 @@ class DuckDBSession:
         self._cur.execute("CHECKPOINT")
 
     def close(self) -> None:
-        self._cur.close()
+        """Close the cursor (idempotent); tells the database the session is done."""
+        on_close, self._on_close = self._on_close, None
+        try:
+            self._cur.close()
+        finally:
+            if on_close is not None:
+                on_close()
 
     def __enter__(self) -> DuckDBSession:
         return self
