@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -26,31 +30,28 @@ def _raw(name: str) -> str | None:
     return raw or None
 
 
-def env_int(name: str, default: int, *, minimum: int, what: str = "a whole number") -> int:
-    """``int(os.environ[name])``, at least `minimum`; `default` when unset or empty."""
+def _env(
+    name: str, default: T, parse: Callable[[str], T], ok: Callable[[T], bool], expected: str
+) -> T:
     raw = _raw(name)
     if raw is None:
         return default
-    expected = f"{what} of at least {minimum} (default {default})"
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
         raise ConfigError(name, raw, expected) from None
-    if value < minimum:
+    if not ok(value):
         raise ConfigError(name, raw, expected)
     return value
+
+
+def env_int(name: str, default: int, *, minimum: int, what: str = "a whole number") -> int:
+    """``int(os.environ[name])``, at least `minimum`; `default` when unset or empty."""
+    expected = f"{what} of at least {minimum} (default {default})"
+    return _env(name, default, int, lambda v: v >= minimum, expected)
 
 
 def env_seconds(name: str, default: float) -> float:
     """A positive, finite number of seconds from ``os.environ[name]``; `default` when unset."""
-    raw = _raw(name)
-    if raw is None:
-        return default
     expected = f"a number of seconds greater than 0 (default {default:g})"
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(name, raw, expected) from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(name, raw, expected)
-    return value
+    return _env(name, default, float, lambda v: math.isfinite(v) and v > 0, expected)
