@@ -182,11 +182,16 @@ def decode_traces(body: bytes, content_type: str) -> DecodedSpans:
     return to_columns(parse_request(body, content_type, ExportTraceServiceRequest))
 
 
+def encode_reply(response: Message, content_type: str) -> bytes:
+    """An OTLP reply in the request's content type (protobuf or JSON)."""
+    if content_type == PROTOBUF:
+        return response.SerializeToString()
+    return json_format.MessageToJson(response, indent=None).encode()
+
+
 def trace_response(rejected: int, error: str | None, content_type: str) -> bytes:
     response = ExportTraceServiceResponse()
     if rejected:
         response.partial_success.rejected_spans = rejected
         response.partial_success.error_message = error or ""
-    if content_type == PROTOBUF:
-        return response.SerializeToString()
-    return json_format.MessageToJson(response, indent=None).encode()
+    return encode_reply(response, content_type)

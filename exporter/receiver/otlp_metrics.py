@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
-from google.protobuf import json_format
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -28,7 +27,7 @@ from crewscope.exporter.metric_rows import (
     SUM_TABLE,
 )
 from crewscope.exporter.receiver.ingest import Writer
-from crewscope.exporter.receiver.otlp_decode import PROTOBUF, parse_request, string_map
+from crewscope.exporter.receiver.otlp_decode import encode_reply, parse_request, string_map
 from crewscope.exporter.receiver.otlp_http import MetricTables
 from crewscope.exporter.store import SpanStore
 
@@ -146,9 +145,7 @@ def metrics_response(rejected: int, error: str | None, content_type: str) -> byt
     if rejected:
         response.partial_success.rejected_data_points = rejected
         response.partial_success.error_message = error or ""
-    if content_type == PROTOBUF:
-        return response.SerializeToString()
-    return json_format.MessageToJson(response, indent=None).encode()
+    return encode_reply(response, content_type)
 
 
 def metric_writer(store: SpanStore) -> Writer[MetricTables]:
