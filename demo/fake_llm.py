@@ -13,6 +13,9 @@ without reaching any provider. Behaviour:
   e.g. a hierarchical manager delegating to a real coworker.
 * If the conversation is in CrewAI's ReAct format ("Action:" instructions) and no
   observation has come back yet, it answers with an ``Action:`` block.
+* If the request asks for structured output (``response_format`` ``json_schema`` or
+  ``json_object``), it answers with a JSON object that fits the schema (``FakeCall``
+  notes the schema's name in ``response_format``).
 * Otherwise it answers with a final answer.
 
 Every reply is logged (``server.calls``) with its token usage, so tests can compare
@@ -45,6 +48,8 @@ class FakeCall:
     status: int = 200
     stream: bool = False
     tool_name: str | None = None
+    response_format: str | None = None
+    """Structured output asked for: the ``json_schema`` name (or ``json_object``)."""
 
 
 @dataclass
@@ -234,6 +239,12 @@ class _Handler(BaseHTTPRequestHandler):
             message.get("content") or json.dumps(message.get("tool_calls"))
         )
         tool_name = None
+        response_format = body.get("response_format") or {}
+        structured = None
+        if response_format.get("type") == "json_schema":
+            structured = str((response_format.get("json_schema") or {}).get("name") or "schema")
+        elif response_format.get("type") == "json_object":
+            structured = "json_object"
         if message.get("tool_calls"):
             tool_name = message["tool_calls"][0]["function"]["name"]
         with state.lock:
@@ -245,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
                     completion_tokens,
                     stream=stream,
                     tool_name=tool_name,
+                    response_format=structured,
                 )
             )
         usage = {

@@ -11,7 +11,15 @@ from opentelemetry.util.types import AttributeValue
 
 from crewscope.instrumentation import _attributes as A
 from crewscope.instrumentation._spans import SpanHandle, StartHook, Telemetry, error_type, reset_var
-from crewscope.instrumentation._state import CHAT, RUN_INFO, STEPS, TOTALS, SpanKey, span_key
+from crewscope.instrumentation._state import (
+    ATTEMPT,
+    CHAT,
+    RUN_INFO,
+    STEPS,
+    TOTALS,
+    SpanKey,
+    span_key,
+)
 
 STEP_TOOL_CALL = "tool_call"
 STEP_FINAL_ANSWER = "final_answer"
@@ -65,6 +73,9 @@ def agent_step(tel: Telemetry) -> StartHook:
         info = RUN_INFO.get()
         attrs = info.attributes()
         attrs[A.STEP_INDEX] = index
+        attempt = ATTEMPT.get()
+        if attempt is not None:
+            attrs[A.TASK_ATTEMPT] = attempt
         if role:
             attrs[A.AGENT_NAME] = role
         span = tel.tracer.start_span(

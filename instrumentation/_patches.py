@@ -98,8 +98,10 @@ def targets(tel: Telemetry) -> list[Target]:
         ),
         ("crewai.task", "Task._execute_core", traced(run.task_execution(tel))),
         ("crewai.task", "Task._aexecute_core", traced(run.task_execution(tel), is_async=True)),
-        # delegation: the coworker runs in Agent.execute_task inside the delegation tool
-        ("crewai.agent.core", "Agent.execute_task", traced(run.delegated_execution(tel))),
+        # delegation: the coworker runs in Agent.execute_task inside the delegation tool; in a
+        # task, each execute_task is one agent execution (guardrail / error retries: more)
+        ("crewai.agent.core", "Agent.execute_task", run.agent_execution(tel)),
+        ("crewai.agent.core", "Agent.aexecute_task", run.async_agent_execution),
         (
             "crewai.tools.agent_tools.base_agent_tools",
             "BaseAgentTool._execute",

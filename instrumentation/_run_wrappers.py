@@ -9,6 +9,7 @@ nearest enclosing run and of the top-level run (``RunInfo.attributes``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextvars import Token
 from typing import Any
 
@@ -23,8 +24,11 @@ from crewscope.instrumentation._spans import (
     Wrapper,
     error_type,
     reset_var,
+    traced,
 )
 from crewscope.instrumentation._state import (
+    ATTEMPT,
+    ATTEMPTS,
     CREW_ACTIVE,
     DELEGATING,
     KICKOFF_KIND,
@@ -32,6 +36,7 @@ from crewscope.instrumentation._state import (
     STEPS,
     TOOL,
     TOTALS,
+    Attempts,
     RunInfo,
     Totals,
     span_key,
@@ -65,25 +70,45 @@ class RunSpan(SpanHandle):
     """A unit of the run (crew, task, standalone agent, flow): the token and call totals of
     the chat and tool spans beneath it, an output preview, OK status on success."""
 
-    __slots__ = ("_chain", "_info", "_info_token", "_tel", "_totals_token", "totals")
+    __slots__ = (
+        "_attempt_token",
+        "_attempts_token",
+        "_chain",
+        "_info",
+        "_info_token",
+        "_tel",
+        "_totals_token",
+        "attempts",
+        "totals",
+    )
 
     ok_status = True
+    first_attempt: int | None = None
+    """The attempt number of the steps right beneath this span (see ``agent_execution``)."""
 
     def __init__(self, tel: Telemetry, span: Span, info: RunInfo | None) -> None:
         super().__init__(span)
         self._tel = tel
         self.totals = Totals()
+        self.attempts: Attempts | None = None  # task spans: their agent executions
         self._info = info  # None: the names of the enclosing units stay as they are
         self._chain = (*TOTALS.get(), self.totals)
         self._info_token: Token[RunInfo] | None = None
         self._totals_token: Token[tuple[Totals, ...]] | None = None
+        self._attempts_token: Token[Attempts | None] | None = None
+        self._attempt_token: Token[int | None] | None = None
 
     def set_context(self) -> None:
         if self._info is not None:
             self._info_token = RUN_INFO.set(self._info)
         self._totals_token = TOTALS.set(self._chain)
+        # a run inside a task (a crew or agent kicked off by a tool) counts no attempts of it
+        self._attempts_token = ATTEMPTS.set(self.attempts)
+        self._attempt_token = ATTEMPT.set(self.first_attempt)
 
     def reset_context(self) -> None:
+        reset_var(ATTEMPT, self._attempt_token)
+        reset_var(ATTEMPTS, self._attempts_token)
         reset_var(TOTALS, self._totals_token)
         reset_var(RUN_INFO, self._info_token)
 
@@ -141,12 +166,15 @@ class TaskSpan(RunSpan):
         self._attrs = attrs
         self._started = time.perf_counter()
         self._error: str | None = None
+        self.attempts = Attempts(1 if self.first_attempt else 0)
 
     def on_fail(self, exc: BaseException) -> None:
         self._error = error_type(exc)
 
     def on_exit(self) -> None:
         super().on_exit()
+        if self.attempts is not None and self.attempts.count:
+            self.span.set_attribute(A.TASK_ATTEMPTS, self.attempts.count)
         STEPS.end(span_key(self.span), forget=True)
         metrics = self._tel.metrics
         if metrics is not None:
@@ -268,6 +296,8 @@ class DelegatedSpan(TaskSpan):
 
     __slots__ = ("_delegating_token", "_tool_token")
 
+    first_attempt = 1  # the span is opened by the coworker's first ``execute_task``
+
     def __init__(
         self, tel: Telemetry, span: Span, info: RunInfo, attrs: dict[str, AttributeValue]
     ) -> None:
@@ -306,6 +336,50 @@ def delegated_execution(tel: Telemetry) -> StartHook:
         return DelegatedSpan(tel, span, child, labels)
 
     return start
+
+
+def agent_execution(tel: Telemetry) -> Wrapper:
+    """``Agent.execute_task``: delegated work (see ``delegated_execution``) opens a span;
+    inside a task span each call is one agent execution of that task, numbered for its steps
+    (``crewai.task.attempt``): CrewAI calls it again inside the same task for a guardrail
+    retry and after an error, and those executions' steps are siblings of the first's."""
+    delegated = traced(delegated_execution(tel))
+
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if DELEGATING.get():
+            return delegated(wrapped, instance, args, kwargs)
+        token = _next_attempt()
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            reset_var(ATTEMPT, token)
+
+    return wrapper
+
+
+def async_agent_execution(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``Agent.aexecute_task`` (``akickoff``'s tasks and their guardrail retries): as
+    ``agent_execution``, without delegation (delegation tools call ``execute_task``)."""
+
+    async def run() -> Any:
+        token = _next_attempt()
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            reset_var(ATTEMPT, token)
+
+    return run()
+
+
+def _next_attempt() -> Token[int | None] | None:
+    attempts = ATTEMPTS.get()
+    if attempts is None:
+        return None
+    return ATTEMPT.set(attempts.next())
 
 
 def delegation_marker(

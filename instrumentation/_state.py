@@ -79,6 +79,23 @@ class Totals:
             self.tool_calls += 1
 
 
+class Attempts:
+    """The agent executions of one task span: CrewAI runs ``Agent.execute_task`` again inside
+    the same task for a guardrail retry (``Task._invoke_guardrail_function``) and after an
+    error (``Agent._handle_execution_error``)."""
+
+    __slots__ = ("_lock", "count")
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self.count += 1
+            return self.count
+
+
 RUN_INFO: ContextVar[RunInfo] = ContextVar(
     "crewscope_run_info",
     default=RunInfo(),  # noqa: B039 - frozen dataclass, never mutated
@@ -88,6 +105,11 @@ TOOL: ContextVar[ToolSpan | None] = ContextVar("crewscope_tool", default=None)
 CHAT: ContextVar[ChatSpan | None] = ContextVar("crewscope_chat", default=None)
 CREW_ACTIVE: ContextVar[frozenset[int]] = ContextVar("crewscope_crews", default=frozenset())
 KICKOFF_KIND: ContextVar[str | None] = ContextVar("crewscope_kickoff_kind", default=None)
+ATTEMPTS: ContextVar[Attempts | None] = ContextVar("crewscope_attempts", default=None)
+"""The agent executions of the innermost open task span (None outside one, and inside a
+run nested in a task: a crew or agent kicked off by a tool)."""
+ATTEMPT: ContextVar[int | None] = ContextVar("crewscope_attempt", default=None)
+"""Which agent execution of its task is running (1-based), for the steps beneath it."""
 DELEGATING: ContextVar[bool] = ContextVar("crewscope_delegating", default=False)
 """True inside a delegation tool (``BaseAgentTool._execute``) until the coworker's
 ``Agent.execute_task`` opens its own ``invoke_agent`` span."""

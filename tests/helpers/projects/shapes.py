@@ -15,7 +15,11 @@ from typing import Any
 from crewscope.demo.crew import make_llm, word_counter_tool
 from tests.helpers.projects.batch_flow.main import ITEMS, BatchFlow
 from tests.helpers.projects.content_flow.main import ContentFlow
+from tests.helpers.projects.guarded_crew.crew import GuardedCrew
+from tests.helpers.projects.knowledge_crew.crew import KnowledgeCrew
+from tests.helpers.projects.market_crew.crew import MarketCrew
 from tests.helpers.projects.research_crew.crew import ResearchCrew
+from tests.helpers.projects.structured_crew.crew import StructuredCrew
 from tests.helpers.projects.support_crew.crew import SupportCrew
 
 TOPICS = ("AI agents", "vector stores", "tracing")
@@ -98,6 +102,33 @@ def streaming_crew(base_url: str) -> Any:
     return streaming.result
 
 
+def market_crew(base_url: str) -> Any:
+    """``MarketCrew``: one crew run; ``tech_task`` and ``market_task`` are
+    ``async_execution=True`` (each on a thread of its own), ``strategy_task`` waits for both
+    (``context=[tech_task, market_task]``). One LLM call per task."""
+    return MarketCrew(make_llm(base_url)).crew().kickoff(inputs={"topic": TOPICS[0]})
+
+
+def guarded_crew(base_url: str) -> Any:
+    """``GuardedCrew``: one crew run; the function guardrail of ``draft_task`` rejects the
+    first draft and accepts the retry, so the Copy Writer runs twice inside that one task
+    (two LLM calls), then ``edit_task`` (one)."""
+    return GuardedCrew(make_llm(base_url)).crew().kickoff(inputs={"product": "Acme"})
+
+
+def structured_crew(base_url: str) -> Any:
+    """``StructuredCrew``: one crew run; ``score_task`` (``output_pydantic``, agent with a
+    tool: tool call, answer, then the converter's LLM call) and ``summary_task``
+    (``output_json``, no tools: one LLM call asking for the JSON schema)."""
+    return StructuredCrew(make_llm(base_url)).crew().kickoff(inputs={"topic": TOPICS[2]})
+
+
+def knowledge_crew(base_url: str) -> Any:
+    """``KnowledgeCrew``: one crew run with crew knowledge (``StringKnowledgeSource``,
+    offline embedder); the task makes the knowledge search-query LLM call, then its answer."""
+    return KnowledgeCrew(make_llm(base_url)).crew().kickoff(inputs={"product": "Acme"})
+
+
 @dataclass(frozen=True)
 class Shape:
     run: Callable[..., Any]
@@ -122,4 +153,8 @@ SHAPES: dict[str, Shape] = {
     "standalone_agent": Shape(standalone_agent, {"agent": 1}),
     "kickoff_async_crew": Shape(kickoff_async_crew, {"crew": 1}),
     "streaming_crew": Shape(streaming_crew, {"crew": 1}),
+    "market_crew": Shape(market_crew, {"crew": 1}),
+    "guarded_crew": Shape(guarded_crew, {"crew": 1}),
+    "structured_crew": Shape(structured_crew, {"crew": 1}),
+    "knowledge_crew": Shape(knowledge_crew, {"crew": 1}),
 }

@@ -1,0 +1,2 @@
+"""A ``crewai create crew`` project: ``GuardedCrew`` (a draft task with a function guardrail
+that rejects the first answer and accepts the retry, then an editing task)."""

@@ -1,0 +1,2 @@
+"""A ``crewai create crew`` project: ``KnowledgeCrew`` (crew knowledge from a
+``StringKnowledgeSource``, embedded offline)."""
