@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 # BY NAME so the insert does not depend on column order, only on ARROW_SCHEMA's names.
 INSERT_SPANS = 'INSERT INTO otel_traces BY NAME SELECT * FROM "{view}"'
 
+DEFAULT_DDL: tuple[str, ...] = ("schema.sql", "metrics_schema.sql", "logs_schema.sql")
+"""The ``sql/`` files a read-write open runs: traces, metrics and logs tables."""
+
 
 def read_sql(name: str) -> str:
     """The text of ``exporter/sql/<name>``."""
@@ -35,7 +38,7 @@ class SpanStore:
     """Owns one DuckDB connection to a crewscope database file.
 
     Opening raises DuckDB's errors unchanged (see `is_lock_error`); the caller decides
-    whether to retry. Read-write opens create the tables from ``sql/schema.sql``.
+    whether to retry. Read-write opens create the tables from `DEFAULT_DDL`.
     Within one process, open a file with one configuration only: DuckDB shares one
     instance per file and refuses a second open with other settings (e.g. read-only).
     """
@@ -46,7 +49,7 @@ class SpanStore:
         *,
         read_only: bool = False,
         config: dict[str, str] | None = None,
-        ddl: tuple[str, ...] = ("schema.sql", "metrics_schema.sql"),
+        ddl: tuple[str, ...] = DEFAULT_DDL,
     ) -> None:
         self.path = path
         self.read_only = read_only

@@ -165,7 +165,9 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     telemetry = ServerTelemetry.install(
         app, db=db, receiver=receiver, health=app.state.health, live=feed,
-        untraced_routes=("/v1/traces", "/v1/metrics", "/metrics", f"{API_PREFIX}/live"),
+        untraced_routes=(
+            "/v1/traces", "/v1/metrics", "/v1/logs", "/metrics", f"{API_PREFIX}/live",
+        ),
         instrument_http=self_telemetry,
     )  # fmt: skip
     app.state.telemetry = telemetry

@@ -1,4 +1,5 @@
-"""OTLP/gRPC receiver (port 4317 by default) on the same ingest queue as OTLP/HTTP.
+"""OTLP/gRPC receiver (port 4317 by default) on the same ingest queue as OTLP/HTTP: the
+TraceService and, when a log writer is given, the LogsService.
 
 Full queue or failed write -> ``UNAVAILABLE`` (retried by OTLP clients and the Collector);
 undecodable data never reaches us (gRPC rejects it), malformed ids -> partial success.
@@ -14,11 +15,13 @@ from concurrent import futures
 
 import grpc
 import pyarrow as pa
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from crewscope.exporter.receiver.auth import bearer_token_ok
 from crewscope.exporter.receiver.ingest import IngestQueue, Writer
 from crewscope.exporter.receiver.otlp_decode import to_columns
+from crewscope.exporter.receiver.otlp_logs import to_log_rows
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,38 @@ logger = logging.getLogger(__name__)
 _add_trace_service: Callable[[trace_service_pb2_grpc.TraceServiceServicer, grpc.Server], None] = (
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server
 )
+_add_logs_service: Callable[[logs_service_pb2_grpc.LogsServiceServicer, grpc.Server], None] = (
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server
+)
+
+
+def _check_token(context: grpc.ServicerContext, token: str | None) -> None:
+    if token is None:
+        return
+    authorization = dict(context.invocation_metadata()).get("authorization")
+    if not isinstance(authorization, str) or not bearer_token_ok(authorization, token):
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+
+
+def _store(
+    queue: IngestQueue,
+    writer: Writer[pa.Table],
+    table: pa.Table,
+    accepted: int,
+    rejected: int,
+    signal: str,
+    timeout_s: float,
+    context: grpc.ServicerContext,
+) -> None:
+    """Queue the rows and wait for their commit; aborts UNAVAILABLE when that fails."""
+    future = queue.submit(table, accepted, writer, signal)
+    if future is None:
+        context.abort(grpc.StatusCode.UNAVAILABLE, "ingest queue is full, retry later")
+    queue.count_rejected(rejected)
+    try:
+        future.result(timeout_s)
+    except Exception as exc:  # noqa: BLE001 - timeout or any writer error: not committed, retry
+        context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the batch: {exc}")
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
@@ -44,24 +79,44 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(  # the gRPC method name
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
-        if self._token is not None:
-            authorization = dict(context.invocation_metadata()).get("authorization")
-            if not isinstance(authorization, str) or not bearer_token_ok(
-                authorization, self._token
-            ):
-                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        _check_token(context, self._token)
         decoded = to_columns(request)
-        future = self._queue.submit(decoded.table, decoded.accepted, self._writer, "traces")
-        if future is None:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "ingest queue is full, retry later")
-        self._queue.count_rejected(decoded.rejected)
-        try:
-            future.result(self._timeout_s)
-        except Exception as exc:  # noqa: BLE001 - timeout or any writer error: not committed, retry
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the batch: {exc}")
+        _store(
+            self._queue, self._writer, decoded.table, decoded.accepted, decoded.rejected,
+            "traces", self._timeout_s, context,
+        )  # fmt: skip
         response = trace_service_pb2.ExportTraceServiceResponse()
         if decoded.rejected:
             response.partial_success.rejected_spans = decoded.rejected
+            response.partial_success.error_message = decoded.error or ""
+        return response
+
+
+class _LogsService(logs_service_pb2_grpc.LogsServiceServicer):
+    def __init__(
+        self,
+        queue: IngestQueue,
+        writer: Writer[pa.Table],
+        token: str | None,
+        timeout_s: float,
+    ) -> None:
+        self._queue = queue
+        self._writer = writer
+        self._token = token
+        self._timeout_s = timeout_s
+
+    def Export(  # the gRPC method name
+        self, request: logs_service_pb2.ExportLogsServiceRequest, context: grpc.ServicerContext
+    ) -> logs_service_pb2.ExportLogsServiceResponse:
+        _check_token(context, self._token)
+        decoded = to_log_rows(request)
+        _store(
+            self._queue, self._writer, decoded.table, decoded.accepted, decoded.rejected,
+            "logs", self._timeout_s, context,
+        )  # fmt: skip
+        response = logs_service_pb2.ExportLogsServiceResponse()
+        if decoded.rejected:
+            response.partial_success.rejected_log_records = decoded.rejected
             response.partial_success.error_message = decoded.error or ""
         return response
 
@@ -74,13 +129,17 @@ def start_grpc_receiver(
     token: str | None = None,
     max_message_bytes: int = 16 * 1024 * 1024,
     timeout_s: float = 30.0,
+    log_writer: Writer[pa.Table] | None = None,
 ) -> tuple[grpc.Server, int]:
-    """Start the gRPC server; returns it and the bound port (``:0`` picks a free one)."""
+    """Start the gRPC server (the LogsService too when `log_writer` is given); returns it and
+    the bound port (``:0`` picks a free one)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="crewscope-otlp-grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
     _add_trace_service(_TraceService(queue, span_writer, token, timeout_s), server)
+    if log_writer is not None:
+        _add_logs_service(_LogsService(queue, log_writer, token, timeout_s), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind the OTLP/gRPC receiver to {address}")

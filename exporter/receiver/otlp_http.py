@@ -1,4 +1,5 @@
-"""OTLP/HTTP receiver: ``POST /v1/traces`` (and ``/v1/metrics`` when a metric decoder is given).
+"""OTLP/HTTP receiver: ``POST /v1/traces`` (and ``/v1/metrics``, ``/v1/logs`` when their
+decoders are given).
 
 Follows the OTLP/HTTP spec as the Collector's ``otlphttp`` exporter expects it: protobuf
 or JSON bodies, optional gzip, the reply in the request's content type; 400 (not retried)
@@ -200,9 +201,11 @@ def otlp_router(
     config: ReceiverConfig | None = None,
     metrics: tuple[Decoder[MetricTables], Responder, Writer[MetricTables]] | None = None,
     decode_pool: DecodePool | None = None,
+    logs: tuple[Decoder[pa.Table], Responder, Writer[pa.Table]] | None = None,
 ) -> APIRouter:
-    """Routes for ``/v1/traces`` (and ``/v1/metrics`` if ``metrics`` is given); trace
-    bodies are decoded in `decode_pool`'s worker processes when one is given."""
+    """Routes for ``/v1/traces`` (and ``/v1/metrics`` / ``/v1/logs`` if ``metrics`` / ``logs``
+    are given); trace bodies are decoded in `decode_pool`'s worker processes when one is
+    given."""
     cfg = config or ReceiverConfig()
     router = APIRouter(tags=["otlp"])
     admission = Admission()
@@ -223,6 +226,16 @@ def otlp_router(
             return await receive(
                 request, config=cfg, admission=admission, queue=queue, decode=decode_metrics,
                 respond=metric_response, writer=metric_writer, signal="metrics",
+            )  # fmt: skip
+
+    if logs is not None:
+        decode_logs, log_response, log_writer = logs
+
+        @router.post("/v1/logs", summary="OTLP/HTTP log export")
+        async def logs_route(request: Request) -> Response:
+            return await receive(
+                request, config=cfg, admission=admission, queue=queue, decode=decode_logs,
+                respond=log_response, writer=log_writer, signal="logs",
             )  # fmt: skip
 
     return router

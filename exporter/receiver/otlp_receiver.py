@@ -1,8 +1,8 @@
 """The OTLP receiver as one object: ingest queue, HTTP routes, optional gRPC server.
 
 ``crewscope serve`` (the process that owns the DuckDB file) creates one and mounts its
-router; everything it acknowledges is committed to the same ``otel_traces`` rows the
-in-process exporter writes.
+router; everything it acknowledges is committed to the same ``otel_traces`` (and
+``otel_metrics_*``, ``otel_logs``) rows the in-process exporters write.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from crewscope.exporter.receiver.config import env_int, env_seconds
 from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
 from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
 from crewscope.exporter.receiver.otlp_http import ReceiverConfig, otlp_router
+from crewscope.exporter.receiver.otlp_logs import decode_logs, log_writer, logs_response
 from crewscope.exporter.receiver.otlp_metrics import decode_metrics, metric_writer, metrics_response
 from crewscope.exporter.store import SpanStore
 
@@ -76,6 +77,7 @@ class OtlpReceiver:
         self.config = config or ReceiverConfig()
         self.queue = IngestQueue(max_queued_spans=max_queued_spans)
         self.span_writer = span_writer(store.append)
+        self.log_writer = log_writer(store)
         workers = default_workers() if decode_workers is None else decode_workers
         self.decode_pool = DecodePool(workers) if workers > 0 else None
         self.router = otlp_router(
@@ -84,6 +86,7 @@ class OtlpReceiver:
             self.config,
             metrics=(decode_metrics, metrics_response, metric_writer(store)),
             decode_pool=self.decode_pool,
+            logs=(decode_logs, logs_response, self.log_writer),
         )
         self._grpc: grpc.Server | None = None
         self.grpc_port: int | None = None
@@ -93,7 +96,7 @@ class OtlpReceiver:
 
         self._grpc, self.grpc_port = start_grpc_receiver(
             self.queue, self.span_writer, address, token=self.config.token,
-            max_message_bytes=self.config.max_body_bytes,
+            max_message_bytes=self.config.max_body_bytes, log_writer=self.log_writer,
         )  # fmt: skip
         return self.grpc_port
 
