@@ -39,6 +39,7 @@ from the stored spans, cached ``cache_ttl_s``):
 ``agent_execution_errors_total{agent,error_type}``    failed executions
 ``agent_execution_duration_seconds{agent}``  histogram AGENT_DURATION_BUCKETS
 ``agent_success_rate{agent}``                gauge    0..1 over the last 24 h
+``crewscope_runs_total{kind,name,status}``  counter  top-level runs (as the dashboard counts)
 ``crewscope_llm_calls_total{model}`` / ``crewscope_llm_tokens_total{model,type}`` /
 ``crewscope_llm_cost_usd_total{model}``               from LLM-call spans
 ==========================================  =======  ========================================
@@ -262,6 +263,7 @@ class ServerCollector:
                 named("reads/agent_success_rate"), {"start": start, "end": end, "crew": None}
             )
             llm = s.tuples(named("reads/prom_llm_usage"), {"llm_ops": list(LLM_OPERATIONS)})
+            run_rows = s.tuples(named("reads/prom_runs"))
         total = CounterMetricFamily(
             "agent_execution", "task executions per agent, from stored spans",
             labels=["agent", "status"],
@@ -326,7 +328,12 @@ class ServerCollector:
         self._add_counters(calls, per_model)
         self._add_counters(tokens, per_token)
         self._add_counters(cost, per_cost)
-        return [total, errors, duration, rate, calls, tokens, cost]
+        runs = CounterMetricFamily(
+            "crewscope_runs", "top-level runs (flow, crew or agent kickoffs) by outcome",
+            labels=["kind", "name", "status"],
+        )  # fmt: skip
+        self._add_counters(runs, {(kind, name, st): n for kind, name, st, n in run_rows})
+        return [total, errors, duration, rate, calls, tokens, cost, runs]
 
     def _add_counters(self, family: CounterMetricFamily, values: dict[SeriesKey, float]) -> None:
         """One sample per series, recomputed now or reported before, never below the last."""

@@ -19,6 +19,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from prometheus_client.parser import text_string_to_metric_families
 
 from crewscope.exporter import DuckDBSpanExporter
 from crewscope.instrumentation import CrewAIInstrumentor
@@ -189,3 +190,12 @@ def test_dashboard_and_rollups_count_runs_the_same_way(shapes: Shapes) -> None:
     crews = shapes.get("/rollups/daily", group_by="crew", date_from=day, limit=100)["rows"]
     crew_runs = shapes.get("/runs", limit=100, include_nested="true", kind="crew")["total"]
     assert sum(r["executions"] for r in crews) == crew_runs
+    scrape = httpx.get(shapes.url + "/metrics", timeout=30).text
+    exposed = [
+        s
+        for family in text_string_to_metric_families(scrape)
+        for s in family.samples
+        if s.name == "crewscope_runs_total"
+    ]
+    assert sum(s.value for s in exposed) == top_level
+    assert {s.labels["kind"] for s in exposed} == {"flow", "crew", "agent"}
