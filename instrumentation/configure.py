@@ -15,6 +15,14 @@ Defaults follow the OpenTelemetry environment: ``OTEL_SERVICE_NAME``,
 Metrics are collected every ``CREWSCOPE_METRICS_INTERVAL_MS``, else
 ``OTEL_METRIC_EXPORT_INTERVAL``, else 2000 ms; ``telemetry.process_metrics.watch(pid)``
 adds the stats of another process (e.g. a crew running in a subprocess).
+
+Logs (``configure(logs=True)``, or on by itself when ``OTEL_LOGS_EXPORTER`` names an
+exporter): a logger provider with one batch processor per log exporter
+(``OTEL_LOGS_EXPORTER``, default ``duckdb``) and a handler on the root logger, so the app's
+``logging`` records land with the trace and span id of the span current when they were
+emitted, plus crewscope's crew/agent/task/run attributes. It exports records from
+``CREWSCOPE_LOG_LEVEL`` (default INFO) of what the app's logging configuration lets through,
+and of CrewAI's own loggers only from ``CREWSCOPE_CREWAI_LOG_LEVEL`` (default WARNING).
 """
 
 from __future__ import annotations
@@ -26,7 +34,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from opentelemetry import metrics, trace
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    ConsoleLogRecordExporter,
+    LogRecordExporter,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -49,7 +63,7 @@ CREWSCOPE_METRICS_INTERVAL_MS = "CREWSCOPE_METRICS_INTERVAL_MS"
 
 DEFAULT_METRICS_INTERVAL_MS = 2000  # seed 001: live process stats every 2 s
 
-E = TypeVar("E", SpanExporter, MetricExporter)
+E = TypeVar("E", SpanExporter, MetricExporter, LogRecordExporter)
 
 
 @dataclass
@@ -61,6 +75,10 @@ class Telemetry:
     instrumentor: CrewAIInstrumentor | None = None
     meter_provider: MeterProvider | None = None
     metric_exporters: list[MetricExporter] = field(default_factory=list)
+    logger_provider: LoggerProvider | None = None
+    log_exporters: list[LogRecordExporter] = field(default_factory=list)
+    log_handler: LoggingHandler | None = None
+    """On the root logger while configured; ``shutdown()`` removes it."""
 
     @property
     def process_metrics(self) -> ProcessMetrics | None:
@@ -72,6 +90,8 @@ class Telemetry:
         ok = bool(self.tracer_provider.force_flush(timeout_millis))
         if self.meter_provider is not None:
             ok = bool(self.meter_provider.force_flush(timeout_millis)) and ok
+        if self.logger_provider is not None:
+            ok = bool(self.logger_provider.force_flush(timeout_millis)) and ok
         return ok
 
     def shutdown(self) -> None:
@@ -80,6 +100,11 @@ class Telemetry:
         self.tracer_provider.shutdown()
         if self.meter_provider is not None:
             self.meter_provider.shutdown()  # a last collection and export, then close
+        if self.log_handler is not None:
+            logging.getLogger().removeHandler(self.log_handler)
+            self.log_handler = None
+        if self.logger_provider is not None:
+            self.logger_provider.shutdown()  # exports what is queued, then closes
 
 
 @dataclass(frozen=True)
@@ -87,7 +112,7 @@ class _Signal(Generic[E]):
     """Where one signal's exporters are; all but the console one are imported only when
     chosen (DuckDB pulls in its dependencies; the grpc exporters are an optional install)."""
 
-    name: str  # traces / metrics: OTEL_EXPORTER_OTLP_<NAME>_PROTOCOL, <endpoint>/v1/<name>
+    name: str  # traces / metrics / logs: OTEL_EXPORTER_OTLP_<NAME>_PROTOCOL, <endpoint>/v1/<name>
     duckdb: str  # module:class
     otlp: str  # module (under opentelemetry.exporter.otlp.proto.<grpc|http>):class
     console: Callable[[], E]
@@ -104,6 +129,12 @@ _METRICS = _Signal[MetricExporter](
     "crewscope.exporter.metric_exporter:DuckDBMetricExporter",
     "metric_exporter:OTLPMetricExporter",
     ConsoleMetricExporter,
+)
+_LOGS = _Signal[LogRecordExporter](
+    "logs",
+    "crewscope.exporter.log_exporter:DuckDBLogExporter",
+    "_log_exporter:OTLPLogExporter",
+    ConsoleLogRecordExporter,
 )
 
 
@@ -151,9 +182,9 @@ def metrics_interval_ms() -> int:
     return DEFAULT_METRICS_INTERVAL_MS
 
 
-def _names(value: Sequence[str] | None, env: str) -> list[str]:
+def _names(value: Sequence[str] | None, env: str, default: str = "duckdb") -> list[str]:
     if value is None:
-        value = os.environ.get(env, "duckdb").split(",")
+        value = (os.environ.get(env) or default).split(",")
     return [e.strip() for e in value if e.strip() and e.strip() != "none"]
 
 
@@ -169,9 +200,19 @@ def configure(
     resource_attributes: dict[str, Any] | None = None,
     metrics_interval_millis: int | None = None,
     process_metrics: bool | None = None,
+    logs: bool | None = None,
+    logs_exporters: Sequence[str] | None = None,
+    log_level: int | str | None = None,
+    crewai_log_level: int | str | None = None,
 ) -> Telemetry:
     """Tracer provider + batch processor per span exporter, meter provider + periodic
-    reader per metric exporter, and the CrewAI instrumentor."""
+    reader per metric exporter, the CrewAI instrumentor, and with `logs` a logger provider
+    + batch processor per log exporter and a handler on the root logger.
+
+    `logs` defaults to on when `logs_exporters` is given or ``OTEL_LOGS_EXPORTER`` names an
+    exporter; `log_level` / `crewai_log_level` override ``CREWSCOPE_LOG_LEVEL`` /
+    ``CREWSCOPE_CREWAI_LOG_LEVEL`` (see ``_log_context``).
+    """
     exporters = _names(exporters, "OTEL_TRACES_EXPORTER")
     metric_names = _names(metrics_exporters, "OTEL_METRICS_EXPORTER")
     attributes = dict(resource_attributes or {})
@@ -193,10 +234,22 @@ def configure(
             ],
             resource=resource,
         )
+    log_names = _names(logs_exporters, "OTEL_LOGS_EXPORTER")
+    if logs is None:  # on when asked for by name: an argument or OTEL_LOGS_EXPORTER
+        logs = bool(_names(logs_exporters, "OTEL_LOGS_EXPORTER", default="none"))
+    logger_provider: LoggerProvider | None = None
+    log_exporters: list[LogRecordExporter] = []
+    log_handler: LoggingHandler | None = None
+    if logs and log_names:
+        logger_provider, log_exporters = _logger_provider(
+            resource, log_names, db_path, otlp_endpoint
+        )
     if set_global:
         trace.set_tracer_provider(provider)
         if meter_provider is not None:
             metrics.set_meter_provider(meter_provider)
+        if logger_provider is not None:
+            _logs.set_logger_provider(logger_provider)
     instrumentor = CrewAIInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
@@ -207,4 +260,29 @@ def configure(
         capture_content=capture_content,
         process_metrics=process_metrics if meter_provider is not None else False,
     )
-    return Telemetry(provider, made, instrumentor, meter_provider, metric_exporters)
+    if logger_provider is not None:
+        # Last, once everything else is set up: records flow from here on.
+        from crewscope.instrumentation._log_context import logging_handler
+
+        log_handler = logging_handler(
+            logger_provider, level=log_level, crewai_level=crewai_log_level
+        )
+        logging.getLogger().addHandler(log_handler)
+    return Telemetry(
+        provider, made, instrumentor, meter_provider, metric_exporters,
+        logger_provider, log_exporters, log_handler,
+    )  # fmt: skip
+
+
+def _logger_provider(
+    resource: Resource, names: Sequence[str], db_path: str | None, otlp_endpoint: str | None
+) -> tuple[LoggerProvider, list[LogRecordExporter]]:
+    """A logger provider stamping crewscope's run context, then exporting to `names`."""
+    from crewscope.instrumentation._log_context import install_run_context
+
+    logger_provider = LoggerProvider(resource=resource)
+    install_run_context(logger_provider)  # before the exporters: processors run in order
+    log_exporters = [_make_exporter(_LOGS, n, db_path, otlp_endpoint) for n in names]
+    for exporter in log_exporters:
+        logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    return logger_provider, log_exporters

@@ -12,3 +12,13 @@ instrumentations spell it.
 
 CREWSCOPE_CAPTURE_MAX_LENGTH = "CREWSCOPE_CAPTURE_MAX_LENGTH"
 """Maximum characters kept of each captured content value (default 4096)."""
+
+CREWSCOPE_LOG_LEVEL = "CREWSCOPE_LOG_LEVEL"
+"""Least level of the app's ``logging`` records that ``configure(logs=True)`` exports
+(``DEBUG``, ``INFO`` (default), ``WARNING``, ... or a number; ``none`` exports none). Only
+records the app's logging configuration lets through reach it."""
+
+CREWSCOPE_CREWAI_LOG_LEVEL = "CREWSCOPE_CREWAI_LOG_LEVEL"
+"""Least level of the records of CrewAI's own loggers (``crewai.*``) that
+``configure(logs=True)`` exports: ``WARNING`` (default); ``INFO`` or ``DEBUG`` to mirror
+more of CrewAI's internals, ``none`` for none."""
