@@ -25,6 +25,7 @@ from crewscope.query_api.routes import (
     flows,
     health,
     live,
+    logs,
     metrics,
     rollups,
     runs,
@@ -161,6 +162,7 @@ def create_app(
         export,
         metrics,
         live,
+        logs,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     telemetry = ServerTelemetry.install(

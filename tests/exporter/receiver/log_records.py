@@ -58,12 +58,12 @@ def records(recs: Iterable[Rec], service: str = "log-app") -> Sequence[ReadableL
     return memory.get_finished_logs()
 
 
-def send_http(url: str, recs: Iterable[Rec], **kwargs: Any) -> Any:
+def send_http(url: str, recs: Iterable[Rec], service: str = "log-app", **kwargs: Any) -> Any:
     """Send `recs` to ``{url}/v1/logs`` with the official OTLP/HTTP log exporter."""
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
     exporter = OTLPLogExporter(endpoint=f"{url}/v1/logs", **kwargs)
     try:
-        return exporter.export(records(recs))
+        return exporter.export(records(recs, service))
     finally:
         exporter.shutdown()

@@ -1,0 +1,50 @@
+-- The last $limit activity lines of agent $agent, newest first: its task starts and ends,
+-- steps, tool calls and LLM calls (from its spans; ends at the span's end time) and its log
+-- records at or above $min_severity.
+WITH spans AS (
+    SELECT
+        "Timestamp", "Duration", "SpanId", "SpanName", "GenAiOperation", "StatusCode",
+        "StatusMessage", "ErrorType", "TaskName", "ToolName", "Model", "InputTokens",
+        "OutputTokens",
+        coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "TraceId") AS run_id,
+        "SpanAttributes"['crewai.step.index'] AS step_index,
+        "SpanAttributes"['crewai.step.type'] AS step_type,
+        "Timestamp" + to_microseconds("Duration" // 1000) AS end_time
+    FROM otel_traces
+    WHERE "AgentName" = $agent
+      AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
+           OR list_contains($llm_ops, "GenAiOperation")
+           OR starts_with("SpanName", 'step '))
+),
+lines AS (
+    SELECT "Timestamp" AS time, 'task_started' AS kind, run_id, "SpanId" AS span_id,
+        'unset' AS status, "TaskName" AS name, NULL::BIGINT AS input_tokens,
+        NULL::BIGINT AS output_tokens, NULL AS detail, NULL AS error_type, NULL AS message,
+        NULL::INTEGER AS severity
+    FROM spans WHERE "GenAiOperation" = 'invoke_agent'
+    UNION ALL
+    SELECT end_time,
+        CASE WHEN "StatusCode" = 'Error' THEN 'task_failed' ELSE 'task_finished' END,
+        run_id, "SpanId", lower("StatusCode"), "TaskName", "InputTokens", "OutputTokens",
+        NULL, "ErrorType", "StatusMessage", NULL
+    FROM spans WHERE "GenAiOperation" = 'invoke_agent'
+    UNION ALL
+    SELECT "Timestamp", 'step', run_id, "SpanId", lower("StatusCode"), "TaskName", NULL, NULL,
+        concat_ws(' ', step_index, step_type), "ErrorType", "StatusMessage", NULL
+    FROM spans WHERE starts_with("SpanName", 'step ') AND "GenAiOperation" IS NULL
+    UNION ALL
+    SELECT end_time, 'tool_call', run_id, "SpanId", lower("StatusCode"), "ToolName", NULL, NULL,
+        NULL, "ErrorType", "StatusMessage", NULL
+    FROM spans WHERE "GenAiOperation" = 'execute_tool'
+    UNION ALL
+    SELECT end_time, 'llm_call', run_id, "SpanId", lower("StatusCode"), "Model", "InputTokens",
+        "OutputTokens", NULL, "ErrorType", "StatusMessage", NULL
+    FROM spans WHERE list_contains($llm_ops, "GenAiOperation")
+    UNION ALL
+    SELECT "Timestamp", 'log', coalesce(nullif("RunId", ''), nullif("TraceId", '')),
+        nullif("SpanId", ''), NULL, "TaskName", NULL, NULL, NULL, NULL, "Body",
+        "SeverityNumber"
+    FROM otel_logs
+    WHERE "AgentName" = $agent AND "SeverityNumber" >= $min_severity
+)
+SELECT * FROM lines ORDER BY time DESC, kind LIMIT $limit
