@@ -335,10 +335,12 @@ def test_configure_logs_real_crew_tool_warning_has_tool_span_and_run(
     assert_tool_logs_correlated(db, service="logs-crew")
 
 
-def assert_tool_logs_correlated(db: str, *, service: str, run_columns: bool = True) -> None:
+def assert_tool_logs_correlated(
+    db: str, *, service: str, run_columns: bool = True, crewai_filtered: bool = True
+) -> None:
     """The tool's WARNING and INFO rows carry the tool span's ids (and, with `run_columns`,
-    its crew/agent/task/run); CrewAI's INFO record is not exported; the record logged
-    outside the run has no ids. Shared with the zero-code test."""
+    its crew/agent/task/run); with `crewai_filtered`, CrewAI's INFO record is not exported;
+    the record logged outside the run has no ids. Shared with the zero-code test."""
     tools = _sql(
         db,
         """SELECT TraceId, SpanId, SpanAttributes['crewscope.run.id'],
@@ -358,7 +360,7 @@ def assert_tool_logs_correlated(db: str, *, service: str, run_columns: bool = Tr
     )
     bodies = [r[0] for r in rows]
     warning, info = logs_app.WARNING_TEXT, logs_app.INFO_TEXT
-    assert logs_app.CREWAI_INFO_TEXT not in bodies
+    assert (logs_app.CREWAI_INFO_TEXT in bodies) is not crewai_filtered
     tool_rows = [r for r in rows if r[0] in (warning, info)]
     # one WARNING and one INFO per tool call, each with its tool span's ids
     assert sorted(r[0] for r in tool_rows) == sorted([warning, info] * len(tools)), bodies
