@@ -1,4 +1,5 @@
-"""OTLP log payloads (protobuf or JSON) -> ``otel_logs`` rows (exporter/sql/logs_schema.sql).
+"""OTLP log payloads (protobuf or JSON) -> the same ``otel_logs`` rows the in-process log
+exporter writes (`crewscope.exporter.log_rows.LogColumns`, sql/logs_schema.sql).
 
 The columns follow the Collector ClickHouse exporter: ``Timestamp`` is the record's time, or
 its observed time when the record has none; ``TraceId`` / ``SpanId`` lowercase hex, ``''``
@@ -12,7 +13,6 @@ rejected (partial success).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
+from crewscope.exporter.log_rows import LogColumns
 from crewscope.exporter.receiver.ingest import Writer
 from crewscope.exporter.receiver.otlp_decode import (
     any_value,
@@ -32,43 +33,6 @@ from crewscope.exporter.receiver.otlp_decode import (
 )
 from crewscope.exporter.span_rows import attr_to_str
 from crewscope.exporter.store import SpanStore
-
-LOGS_TABLE = "otel_logs"
-_TS = pa.timestamp("ns")
-_STR = pa.string()
-_MAP = pa.map_(pa.string(), pa.string())
-
-PROMOTED_LOG_COLUMNS = {
-    "CrewName": "crewai.crew.name",
-    "AgentName": "gen_ai.agent.name",
-    "TaskName": "crewai.task.name",
-    "RunId": "crewscope.run.id",
-    "RootRunId": "crewscope.run.root_id",
-}
-"""Typed column -> the record attribute it copies (table order)."""
-
-LOG_SCHEMA = pa.schema(
-    [
-        pa.field("Timestamp", _TS, nullable=False),
-        pa.field("TraceId", _STR, nullable=False),
-        pa.field("SpanId", _STR, nullable=False),
-        pa.field("TraceFlags", pa.int32(), nullable=False),
-        pa.field("SeverityText", _STR),
-        pa.field("SeverityNumber", pa.int32(), nullable=False),
-        pa.field("ServiceName", _STR),
-        pa.field("Body", _STR),
-        pa.field("ResourceSchemaUrl", _STR),
-        pa.field("ResourceAttributes", _MAP),
-        pa.field("ScopeSchemaUrl", _STR),
-        pa.field("ScopeName", _STR),
-        pa.field("ScopeVersion", _STR),
-        pa.field("ScopeAttributes", _MAP),
-        pa.field("LogAttributes", _MAP),
-        pa.field("EventName", _STR),
-        *(pa.field(c, _STR) for c in PROMOTED_LOG_COLUMNS),
-    ]
-)
-"""Arrow schema of ``otel_logs``: same names, order and types as sql/logs_schema.sql."""
 
 _INSERT = 'INSERT INTO otel_logs BY NAME SELECT * FROM "{view}"'
 
@@ -94,53 +58,39 @@ def _body(record: LogRecord) -> str | None:
     return attr_to_str(any_value(value))
 
 
-def log_row(
-    record: LogRecord,
-    resource: Mapping[str, str],
-    base: Mapping[str, object],
-) -> dict[str, object]:
-    """One record's row; `base` holds its resource and scope columns."""
-    attributes = string_map(record.attributes)
-    return {
-        "Timestamp": record.time_unix_nano or record.observed_time_unix_nano,
-        "TraceId": record.trace_id.hex(),
-        "SpanId": record.span_id.hex(),
-        "TraceFlags": record.flags & 0xFF,
-        "SeverityText": record.severity_text or None,
-        "SeverityNumber": int(record.severity_number),
-        "Body": _body(record),
-        **base,
-        "LogAttributes": list(attributes.items()),
-        "EventName": record.event_name or attributes.get("event.name"),
-        **{column: attributes.get(key) for column, key in PROMOTED_LOG_COLUMNS.items()},
-    }
-
-
 def to_log_rows(request: ExportLogsServiceRequest) -> DecodedLogs:
-    rows: list[dict[str, object]] = []
+    """Records with malformed ids are rejected (partial success); the rest become rows
+    through `LogColumns.add_log`, as the in-process log exporter's."""
+    columns = LogColumns()
     rejected = 0
     for resource_logs in request.resource_logs:
         resource = string_map(resource_logs.resource.attributes)
-        resource_items = list(resource.items())
         for scope_logs in resource_logs.scope_logs:
             scope = scope_logs.scope
-            base: dict[str, object] = {
-                "ServiceName": resource.get("service.name"),
-                "ResourceSchemaUrl": resource_logs.schema_url or None,
-                "ResourceAttributes": resource_items,
-                "ScopeSchemaUrl": scope_logs.schema_url or None,
-                "ScopeName": scope.name or None,
-                "ScopeVersion": scope.version or None,
-                "ScopeAttributes": list(string_map(scope.attributes).items()),
-            }
+            scope_attributes = string_map(scope.attributes)
             for record in scope_logs.log_records:
                 if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8):
                     rejected += 1
                     continue
-                rows.append(log_row(record, resource, base))
-    table = pa.Table.from_pylist(rows, schema=LOG_SCHEMA)
+                columns.add_log(
+                    timestamp_ns=record.time_unix_nano or record.observed_time_unix_nano,
+                    trace_id=record.trace_id.hex(),
+                    span_id=record.span_id.hex(),
+                    trace_flags=record.flags & 0xFF,
+                    severity_text=record.severity_text or None,
+                    severity_number=int(record.severity_number),
+                    body=_body(record),
+                    resource_attributes=resource,
+                    resource_schema_url=resource_logs.schema_url or None,
+                    scope_name=scope.name or None,
+                    scope_version=scope.version or None,
+                    scope_schema_url=scope_logs.schema_url or None,
+                    scope_attributes=scope_attributes,
+                    attributes=string_map(record.attributes),
+                    event_name=record.event_name or None,
+                )
     error = f"{rejected} log records with invalid trace or span ids" if rejected else None
-    return DecodedLogs(table, len(rows), rejected, error)
+    return DecodedLogs(columns.to_table(), len(columns), rejected, error)
 
 
 def decode_logs(body: bytes, content_type: str) -> DecodedLogs:

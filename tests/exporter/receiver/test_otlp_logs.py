@@ -216,3 +216,23 @@ def test_full_queue_answers_503_with_retry_after(make_served):
     first.join(30)
     assert status == [200]  # acknowledged only once committed
     assert served.rows("SELECT count(*) FROM otel_logs") == [(3,)]
+
+
+def test_received_rows_equal_the_in_process_exporters(served, tmp_path):
+    import duckdb
+
+    from crewscope.exporter import DuckDBLogExporter
+
+    path = str(tmp_path / "direct-logs.duckdb")
+    direct = DuckDBLogExporter(path)
+    finished = records(_recs())
+    assert direct.export(finished) is LogRecordExportResult.SUCCESS
+    direct.shutdown()
+    assert send_http(served.url, _recs()) is LogRecordExportResult.SUCCESS
+    columns = ALL_COLUMNS.replace("Timestamp, ", "")  # the debug record's time is "now"
+    sql = f"SELECT {columns} FROM otel_logs ORDER BY SeverityNumber"
+    con = duckdb.connect(path, read_only=True)
+    expected = con.execute(sql).fetchall()
+    con.close()
+    assert len(expected) == 3
+    assert served.rows(sql) == expected
