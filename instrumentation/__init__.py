@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from opentelemetry._logs import get_logger
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.metrics import get_meter
 from opentelemetry.semconv.schemas import Schemas
@@ -40,7 +41,10 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``CREWSCOPE_PROCESS_METRICS=false``; ``self.process_metrics.watch(pid)`` adds other
     processes), ``capture_content`` (bool or a capture mode name, overrides
     ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``max_content_length``
-    (overrides ``CREWSCOPE_CAPTURE_MAX_LENGTH``).
+    (overrides ``CREWSCOPE_CAPTURE_MAX_LENGTH``), ``logger_provider`` (where the
+    ``gen_ai.client.inference.operation.details`` log events of the ``EVENT_ONLY`` and
+    ``SPAN_AND_EVENT`` capture modes go; default the global LoggerProvider, a no-op unless
+    one is set).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -48,6 +52,7 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         # CrewAI is imported only here: `import crewscope.instrumentation` stays cheap.
+        from crewscope.instrumentation._events import InferenceEvents
         from crewscope.instrumentation._metrics import Instruments
         from crewscope.instrumentation._patches import Patcher
         from crewscope.instrumentation._process_metrics import ProcessMetrics, enabled_by_env
@@ -75,8 +80,17 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self.process_metrics = (
             ProcessMetrics(meter) if process_metrics and instruments is not None else None
         )
+        events = None
+        if capture.as_event:
+            logger = get_logger(
+                __name__,
+                __version__,
+                kwargs.get("logger_provider"),
+                schema_url=Schemas.V1_37_0.value,
+            )
+            events = InferenceEvents(logger)
         self._patcher = Patcher()
-        self._patcher.apply(Telemetry(tracer, capture, instruments))
+        self._patcher.apply(Telemetry(tracer, capture, instruments, events))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         patcher = getattr(self, "_patcher", None)

@@ -65,7 +65,9 @@ DELEGATED = "crewscope.delegated"  # a coworker's invoke_agent run inside a dele
 RUN_FLOW = "flow"
 RUN_CREW = "crew"
 RUN_AGENT = "agent"
-CONTENT_EVENT = "gen_ai.client.inference.operation.details"
+# The GenAI log event of one LLM call (semconv; no constant in opentelemetry-semantic-conventions
+# 0.66b2): emitted as a log record in the EVENT_ONLY / SPAN_AND_EVENT capture modes
+INFERENCE_EVENT = "gen_ai.client.inference.operation.details"
 
 _PROVIDER_ALIASES = {"gemini": "gcp.gemini", "azure": "azure.ai.openai", "bedrock": "aws.bedrock"}
 
@@ -219,7 +221,13 @@ def tool_call_part(call: Any, limit: int) -> dict[str, Any] | None:
 
 
 def input_messages(messages: Any, limit: int) -> str | None:
-    """CrewAI messages -> semconv ``gen_ai.input.messages`` JSON.
+    """CrewAI messages -> semconv ``gen_ai.input.messages`` JSON (the span attribute)."""
+    out = input_message_list(messages, limit)
+    return None if out is None else json.dumps(out)
+
+
+def input_message_list(messages: Any, limit: int) -> list[dict[str, Any]] | None:
+    """CrewAI messages -> semconv ``gen_ai.input.messages`` (structured, as on a log event).
 
     Tool calls the model asked for are ``tool_call`` parts of the assistant message; a tool
     result (``role: tool``) is a ``tool_call_response`` part with the call's id.
@@ -250,12 +258,18 @@ def input_messages(messages: Any, limit: int) -> str | None:
                 if part is not None:
                     parts.append(part)
         out.append({"role": role, "parts": parts})
-    return json.dumps(out)
+    return out
 
 
 def output_messages(result: Any, limit: int) -> str:
-    """An LLM call's return value -> semconv ``gen_ai.output.messages`` JSON: text, or (native
-    function calling) a list of tool calls as ``tool_call`` parts."""
+    """An LLM call's return value -> semconv ``gen_ai.output.messages`` JSON (the span
+    attribute)."""
+    return json.dumps(output_message_list(result, limit))
+
+
+def output_message_list(result: Any, limit: int) -> list[dict[str, Any]]:
+    """An LLM call's return value -> semconv ``gen_ai.output.messages`` (structured): text,
+    or (native function calling) a list of tool calls as ``tool_call`` parts."""
     finish = "stop"
     if isinstance(result, list):
         parts = []
@@ -268,7 +282,7 @@ def output_messages(result: Any, limit: int) -> str:
             parts.append(part)
     else:
         parts = [{"type": "text", "content": truncate(to_text(result), limit)}]
-    return json.dumps([{"role": "assistant", "parts": parts, "finish_reason": finish}])
+    return [{"role": "assistant", "parts": parts, "finish_reason": finish}]
 
 
 def normalize_usage(usage: Any) -> tuple[int, int, int] | None:

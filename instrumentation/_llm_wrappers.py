@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from contextvars import Token
 from typing import Any
@@ -100,6 +101,8 @@ class ChatSpan(SpanHandle):
         "_attrs",
         "_chat_token",
         "_error",
+        "_input_messages",
+        "_output_messages",
         "_started",
         "_tel",
         "cache_read_tokens",
@@ -109,10 +112,18 @@ class ChatSpan(SpanHandle):
         "response_model",
     )
 
-    def __init__(self, tel: Telemetry, span: Span, attrs: dict[str, AttributeValue]) -> None:
+    def __init__(
+        self,
+        tel: Telemetry,
+        span: Span,
+        attrs: dict[str, AttributeValue],
+        input_messages: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(span)
         self._tel = tel
         self._attrs = attrs
+        self._input_messages = input_messages  # captured content, for the log event
+        self._output_messages: list[dict[str, Any]] | None = None
         self._started = time.perf_counter()
         self._error: str | None = None
         self._chat_token: Token[ChatSpan | None] | None = None
@@ -137,8 +148,9 @@ class ChatSpan(SpanHandle):
     def on_finish(self, result: Any) -> bool:
         capture = self._tel.capture
         if capture.enabled:
-            messages = A.output_messages(result, capture.max_length)
-            self._tel.content(self.span, {A.OUTPUT_MESSAGES: messages})
+            messages = A.output_message_list(result, capture.max_length)
+            self._output_messages = messages
+            self._tel.content(self.span, {A.OUTPUT_MESSAGES: json.dumps(messages)})
         return False
 
     def on_fail(self, exc: BaseException) -> None:
@@ -156,6 +168,17 @@ class ChatSpan(SpanHandle):
                 span.set_attribute(A.CACHE_READ_TOKENS, self.cache_read_tokens)
         for totals in TOTALS.get():
             totals.add_llm(self.input_tokens, self.output_tokens)
+        events = self._tel.events
+        if events is not None and events.enabled():
+            events.emit(
+                span,
+                self._attrs,
+                response_model=self.response_model,
+                tokens=(self.input_tokens, self.output_tokens) if self.reported else None,
+                input_messages=self._input_messages,
+                output_messages=self._output_messages,
+                error=self._error,
+            )
         metrics = self._tel.metrics
         if metrics is not None:
             metrics.llm_call(
@@ -190,12 +213,13 @@ def llm_call(tel: Telemetry) -> StartHook:
             )
         )
         span = tel.tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attrs)
+        captured = None
         if tel.capture.enabled:
             messages = args[0] if args else kwargs.get("messages")
-            tel.content(
-                span, {A.INPUT_MESSAGES: A.input_messages(messages, tel.capture.max_length)}
-            )
-        return ChatSpan(tel, span, attrs)
+            captured = A.input_message_list(messages, tel.capture.max_length)
+            if captured is not None:
+                tel.content(span, {A.INPUT_MESSAGES: json.dumps(captured)})
+        return ChatSpan(tel, span, attrs, captured)
 
     return start
 

@@ -23,10 +23,11 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
-from crewscope.instrumentation._attributes import CONTENT_EVENT, ERROR_TYPE
+from crewscope.instrumentation._attributes import ERROR_TYPE
 from crewscope.instrumentation._config import CaptureConfig
 
 if TYPE_CHECKING:
+    from crewscope.instrumentation._events import InferenceEvents
     from crewscope.instrumentation._metrics import Instruments
 
 logger = logging.getLogger(__name__)
@@ -285,19 +286,25 @@ def passthrough_wrapper(
 
 @dataclass(frozen=True)
 class Telemetry:
-    """What every hook needs: the tracer, the content-capture settings and the metrics."""
+    """What every hook needs: the tracer, the content-capture settings, the metrics and the
+    GenAI log events."""
 
     tracer: Tracer
     capture: CaptureConfig
     metrics: Instruments | None = None
     """None when no MeterProvider records: the hooks then skip all metric work."""
+    events: InferenceEvents | None = None
+    """The inference log events; None unless the capture mode asks for events."""
 
     def content(self, span: Span, attrs: dict[str, AttributeValue | None]) -> None:
-        """Record content attributes on the span and/or as an event, per the capture mode."""
-        kept: dict[str, AttributeValue] = {k: v for k, v in attrs.items() if v is not None}
-        if not kept or not self.capture.enabled:
+        """Record content attributes on the span if the capture mode puts content on spans.
+
+        There is no span-event copy: in ``EVENT_ONLY`` content leaves only as the LLM
+        calls' log events (``_events.py``), so tool arguments/results, crew inputs and
+        output previews, which have no GenAI event, are not recorded in that mode.
+        """
+        if not self.capture.on_span:
             return
-        if self.capture.on_span:
+        kept: dict[str, AttributeValue] = {k: v for k, v in attrs.items() if v is not None}
+        if kept:
             span.set_attributes(kept)
-        if self.capture.as_event:
-            span.add_event(CONTENT_EVENT, kept)

@@ -167,22 +167,6 @@ def test_captured_tool_calls_are_semconv_message_parts(capture_spans, llm_server
     assert result["parts"] == [{"type": "tool_call_response", "id": call_id, "response": "4"}]
 
 
-def test_event_only_mode_puts_content_in_events_not_attributes(_tracing, llm_server, monkeypatch):
-    provider, exporter = _tracing
-    exporter.clear()
-    instrumentor = CrewAIInstrumentor()
-    instrumentor.instrument(tracer_provider=provider, capture_content="EVENT_ONLY")
-    try:
-        build_crew(make_llm(llm_server.base_url)).kickoff(inputs={"topic": "t"})
-    finally:
-        instrumentor.uninstrument()
-    chat = by_name(exporter.get_finished_spans(), "chat ")[0]
-    assert "gen_ai.input.messages" not in chat.attributes
-    [event] = [e for e in chat.events if e.name == "gen_ai.client.inference.operation.details"][:1]
-    assert "gen_ai.input.messages" in event.attributes
-    exporter.clear()
-
-
 class _Unprintable(Exception):
     """An app exception whose message cannot be rendered: recording it on a span fails."""
 
