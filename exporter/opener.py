@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import duckdb
 
-from crewscope.exporter.store import SpanStore, is_lock_error
+from crewscope.exporter.store import DEFAULT_DDL, SpanStore, is_lock_error
 
 
 @dataclass
@@ -71,7 +71,7 @@ class StoreOpener:
         warnings: WarnOnce,
         logger: logging.Logger,
         config: dict[str, str] | None = None,
-        ddl: tuple[str, ...] = ("schema.sql", "metrics_schema.sql"),
+        ddl: tuple[str, ...] = DEFAULT_DDL,
         retry_interval_s: float = 5.0,
     ) -> None:
         self.path = path
