@@ -6,13 +6,15 @@ process itself (an in-process exporter sharing the store, crewscope's own HTTP s
 background task therefore polls the tables by rowid watermark every ``poll_interval_s``
 (250 ms): DuckDB gives appended rows increasing rowids and a snapshot always sees a rowid
 prefix of committed appends, so ``rowid BETWEEN watermark AND max(rowid)`` is exactly what is
-new, whatever path wrote it (`store.rowids`, as the projection sync). A poll is three cheap
+new, whatever path wrote it (`store.rowids`, as the projection sync). A poll is four cheap
 ``max(rowid)`` lookups when nothing landed; the data is read only while clients listen.
 
 Spans land when they end, so events are completions: ``llm_call`` (with tokens and cost),
 ``tool_call``, ``agent_step``, ``task_completed``, ``run_completed``, ``memory``,
-``flow_completed``. Within one poll they are ordered by end time, so a run's task events
-come before its ``run_completed``. Process stats (``process.*`` metric points) become one
+``flow_completed``; log records become ``log`` messages (``type`` and ``event`` ``log``:
+severity, body, crew/agent/task, run and trace/span ids) at their own time. Within one
+poll they are ordered by end time, so a run's task events come before its
+``run_completed``. Process stats (``process.*`` metric points) become one
 ``process`` message per (service, PID) and collection, throttled to at most one per
 ``process_interval_s`` (1 s) per process: a newer sample replaces a pending one.
 
@@ -38,6 +40,7 @@ from crewscope.query_api.live.messages import (
     FeedStats,
     FilterError,
     Filters,
+    log_message,
     process_messages,
     span_event,
 )
@@ -49,8 +52,13 @@ logger = logging.getLogger(__name__)
 
 MAX_ROWS_PER_POLL = 5_000
 YIELD_EVERY = 200  # messages published between yields to the event loop (senders drain)
-TABLES = {"spans": "otel_traces", "sum": "otel_metrics_sum", "gauge": "otel_metrics_gauge"}
+TABLES = {
+    "spans": "otel_traces", "sum": "otel_metrics_sum", "gauge": "otel_metrics_gauge",
+    "logs": "otel_logs",
+}  # fmt: skip
+MAX_LIVE_BODY = 4096  # characters of a log record's body in a live message
 LIVE_SPANS = named("reads/live_spans")
+LIVE_LOGS = named("reads/live_logs")
 PROCESS_POINTS = named("reads/process_points")
 NEW_SUMS = Where().add("rowid BETWEEN $lo_sum AND $hi_sum AND \"MetricName\" LIKE 'process.%'")
 NEW_GAUGES = Where().add(
@@ -83,8 +91,10 @@ class LiveFeed:
 
     # --- polling -----------------------------------------------------------------------
 
-    def _read(self, want_rows: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """New span and process rows since the watermarks (runs in a worker thread)."""
+    def _read(
+        self, want_rows: bool
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """New span, process and log rows since the watermarks (runs in a worker thread)."""
         with self.db.reader() as s:
             if self._marks is None:  # start at the end: the feed shows what lands from now
                 self._marks = {k: last_rowid(s, table) + 1 for k, table in TABLES.items()}
@@ -97,6 +107,7 @@ class LiveFeed:
                 his[key] = newest
             spans: list[dict[str, Any]] = []
             process: list[dict[str, Any]] = []
+            logs: list[dict[str, Any]] = []
             lo = dict(self._marks)
             hi = {
                 k: min(v, lo[k] + MAX_ROWS_PER_POLL - 1) if v is not None else lo[k] - 1
@@ -104,6 +115,10 @@ class LiveFeed:
             }
             if want_rows and hi["spans"] >= lo["spans"]:
                 spans = s.rows(LIVE_SPANS, {"lo": lo["spans"], "hi": hi["spans"]})
+            if want_rows and hi["logs"] >= lo["logs"]:
+                logs = s.rows(
+                    LIVE_LOGS, {"lo": lo["logs"], "hi": hi["logs"], "max_body": MAX_LIVE_BODY}
+                )
             if want_rows and (hi["sum"] >= lo["sum"] or hi["gauge"] >= lo["gauge"]):
                 process = s.rows(
                     PROCESS_POINTS,
@@ -114,12 +129,13 @@ class LiveFeed:
                 )  # fmt: skip
             for k in hi:
                 self._marks[k] = max(self._marks[k], hi[k] + 1)
-            return spans, process
+            return spans, process, logs
 
     async def poll_once(self) -> None:
-        spans, process = await asyncio.to_thread(self._read, bool(self.clients))
+        spans, process, logs = await asyncio.to_thread(self._read, bool(self.clients))
         self.stats.polls += 1
         events = [e for e in map(span_event, spans) if e is not None]
+        events.extend(map(log_message, logs))
         # within one poll, completion order (a run ends after its tasks); rowid breaks ties
         order = {id(e): i for i, e in enumerate(events)}
         events.sort(key=lambda e: (e["timestamp"], order[id(e)]))

@@ -1,5 +1,6 @@
 """Live-feed messages: subscription filters, per-client bounded queues, and the conversion of
-new span rows and process metric points into messages (see `live` for the poller)."""
+new span rows, log records and process metric points into messages (see `live` for the
+poller)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 EVENT_TYPES = (
     "llm_call", "tool_call", "agent_step", "task_completed", "run_completed", "memory",
-    "flow_completed", "process",
+    "flow_completed", "process", "log",
 )  # fmt: skip
 FILTER_KEYS = ("crew", "agent", "service", "pid", "events")
 
@@ -179,6 +180,34 @@ def span_event(r: dict[str, Any]) -> dict[str, Any] | None:
             "start_time": start_ns / 1e9,
             "duration_ms": dur_ns / 1e6,
         },
+    }
+
+
+LOG_LEVELS = ((21, "fatal"), (17, "error"), (13, "warn"), (9, "info"), (1, "debug"))
+"""The lowest OTLP SeverityNumber of each level (1..4 TRACE count as debug)."""
+
+
+def log_message(r: dict[str, Any]) -> dict[str, Any]:
+    """One ``log`` message from one ``live_logs.sql`` row."""
+    number = int(r["SeverityNumber"] or 0)
+    level = next((name for lowest, name in LOG_LEVELS if number >= lowest), None)
+    return {
+        "type": "log",
+        "event": "log",
+        "timestamp": int(r["t_ns"]) / 1e9,
+        "service": r["ServiceName"],
+        "crew": r["CrewName"],
+        "agent": r["AgentName"],
+        "task": r["TaskName"],
+        "run_id": r["RunId"],
+        "root_run_id": r["RootRunId"],
+        "trace_id": r["TraceId"] or None,
+        "span_id": r["SpanId"] or None,
+        "severity": level,
+        "severity_text": r["SeverityText"],
+        "severity_number": number,
+        "event_name": r["EventName"],
+        "body": r["Body"],
     }
 
 

@@ -4,8 +4,9 @@ Filters as query parameters (``?crew=research_crew&agent=Writer&events=llm_call,
 also ``service`` and ``pid``), or later as a JSON message
 ``{"action": "subscribe", "crew": ..., "agent": ..., "events": [...]}`` that replaces them.
 Messages: ``subscribed`` (the filters in force), ``event`` (``event`` = llm_call, tool_call,
-agent_step, task_completed, run_completed, memory, flow_completed), ``process`` (at most one
-per second per process), ``dropped`` (``count`` messages lost because the client read too
+agent_step, task_completed, run_completed, memory, flow_completed), ``log`` (a log record:
+``severity``, ``body``, ``crew``, ``agent``, ``task``, ``run_id``, ``trace_id``, ``span_id``;
+``events=log`` selects them), ``process`` (at most one per second per process), ``dropped`` (``count`` messages lost because the client read too
 slowly), ``error``, ``pong``. See `crewscope.query_api.live.feed`.
 """
 

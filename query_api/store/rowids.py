@@ -11,7 +11,7 @@ from __future__ import annotations
 from crewscope.query_api.store.query import Ident, inline
 from crewscope.query_api.store.session import Session
 
-ROWID_TABLES = frozenset({"otel_traces", "otel_metrics_sum", "otel_metrics_gauge"})
+ROWID_TABLES = frozenset({"otel_traces", "otel_metrics_sum", "otel_metrics_gauge", "otel_logs"})
 """The tables read by rowid (allowlist)."""
 
 MAX_ROWID_FROM = inline("max_rowid_from", "SELECT max(rowid) FROM {{table}} WHERE rowid >= $lo")
