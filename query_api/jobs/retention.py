@@ -1,4 +1,5 @@
-"""Retention: delete spans and metric points older than N days, keeping the rollups.
+"""Retention: delete spans, log records and metric points older than N days, keeping the
+rollups.
 
 Before deleting, the rollups of the affected days are refreshed, and the cutoff day is
 recorded so later refreshes leave those (now span-less) days alone.
@@ -20,9 +21,10 @@ from crewscope.query_api.store.session import EngineError, Session
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 30
-# Fixed allowlist of (table, time column): spans and the ClickHouse-style metric tables.
+# Fixed allowlist of (table, time column): spans, logs and the ClickHouse-style metric tables.
 RETAINED_TABLES = (
     ("otel_traces", "Timestamp"),
+    ("otel_logs", "Timestamp"),
     ("otel_metrics_gauge", "TimeUnix"),
     ("otel_metrics_sum", "TimeUnix"),
     ("otel_metrics_histogram", "TimeUnix"),

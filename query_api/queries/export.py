@@ -1,4 +1,5 @@
-"""Streamed CSV / JSON export of runs, tasks and rollups (rows fetched in batches)."""
+"""Streamed CSV / JSON export of runs, tasks, rollups and log records (rows fetched in
+batches)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from crewscope.query_api.queries.executions import Started
+from crewscope.query_api.queries.logs import LogFilters
 from crewscope.query_api.queries.runs import run_filters
 from crewscope.query_api.queries.tasks import task_filters
 from crewscope.query_api.store.query import Fragment, Ident, Query, Where, named
@@ -25,6 +27,7 @@ class Dataset(str, Enum):
     TASKS = "tasks"
     ROLLUPS_AGENT = "rollups_agent"
     ROLLUPS_CREW = "rollups_crew"
+    LOGS = "logs"
 
 
 class ExportFormat(str, Enum):
@@ -54,6 +57,8 @@ def export_filters(
     if dataset is Dataset.TASKS:
         return task_filters(crew, agent, started=started)
     start_from, start_to = started.start_from, started.start_to
+    if dataset is Dataset.LOGS:  # records have no outcome: status does not apply
+        return LogFilters(crew=crew, agent=agent, start=start_from, end=start_to).where(Where())
     group = ROLLUP_GROUPS[dataset]
     where = Where()
     column = rollup_slots(group)["name_column"].sql()
