@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 # BY NAME so the insert does not depend on column order, only on ARROW_SCHEMA's names.
 INSERT_SPANS = 'INSERT INTO otel_traces BY NAME SELECT * FROM "{view}"'
 
+_SCHEMA_LOCK = threading.Lock()
 DEFAULT_DDL: tuple[str, ...] = ("schema.sql", "metrics_schema.sql", "logs_schema.sql")
 """The ``sql/`` files a read-write open runs: traces, metrics and logs tables."""
 
@@ -61,8 +62,12 @@ class SpanStore:
         )
         try:
             if not read_only:
-                for name in ddl:
-                    self._con.execute(read_sql(name))
+                # Stores of one process on one file (span, metric and log exporters, the
+                # server) share one DuckDB instance: creating the tables from two threads
+                # at once is a write-write conflict, so the schema is created one at a time.
+                with _SCHEMA_LOCK:
+                    for name in ddl:
+                        self._con.execute(read_sql(name))
         except BaseException:
             self._con.close()
             raise

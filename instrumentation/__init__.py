@@ -53,6 +53,7 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         # CrewAI is imported only here: `import crewscope.instrumentation` stays cheap.
         from crewscope.instrumentation._events import InferenceEvents
+        from crewscope.instrumentation._log_context import install_run_context
         from crewscope.instrumentation._metrics import Instruments
         from crewscope.instrumentation._patches import Patcher
         from crewscope.instrumentation._process_metrics import ProcessMetrics, enabled_by_env
@@ -89,6 +90,9 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 schema_url=Schemas.V1_37_0.value,
             )
             events = InferenceEvents(logger)
+        # Log records emitted inside a run name its crew, agent, task and run (zero-code too:
+        # opentelemetry-instrument's logger provider gets the processor here).
+        install_run_context(kwargs.get("logger_provider"))
         self._patcher = Patcher()
         self._patcher.apply(Telemetry(tracer, capture, instruments, events))
 

@@ -259,6 +259,7 @@ def configure(
         meter_provider=meter_provider or metrics.NoOpMeterProvider(),
         capture_content=capture_content,
         process_metrics=process_metrics if meter_provider is not None else False,
+        logger_provider=logger_provider or _logs.NoOpLoggerProvider(),
     )
     if logger_provider is not None:
         # Last, once everything else is set up: records flow from here on.

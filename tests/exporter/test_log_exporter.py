@@ -416,3 +416,42 @@ def test_records_inside_a_span_without_run_keep_ids(tmp_path):
     provider.shutdown()
     [(log_span, run)] = _sql(exp.path, 'SELECT "SpanId", "RunId" FROM otel_logs')
     assert _sql(exp.path, "SELECT SpanId FROM otel_traces") == [(log_span,)] and run is None
+
+
+@pytest.mark.timeout(180)
+def test_configure_event_only_lands_one_inference_event_per_llm_call(tmp_path, llm_server):
+    """configure(logs=True) + EVENT_ONLY: each LLM call's details are a log record in
+    otel_logs, on its chat span, with the fake LLM's exact tokens."""
+    from crewscope.instrumentation.configure import configure
+    from tests.helpers.projects import research_crew
+
+    db = str(tmp_path / "events.duckdb")
+    telemetry = configure(
+        service_name="events-crew", logs=True, exporters=["duckdb"], metrics_exporters=[],
+        db_path=db, set_global=False, capture_content="EVENT_ONLY",
+    )  # fmt: skip
+    try:
+        research_crew(llm_server.base_url)
+    finally:
+        telemetry.shutdown()
+    calls = [c for c in llm_server.calls if c.status == 200]
+    con = duckdb.connect(db, read_only=True)
+    try:
+        events = con.execute(
+            "SELECT l.SpanId, t.SpanName, l.LogAttributes['gen_ai.usage.input_tokens'], "
+            "l.LogAttributes['gen_ai.usage.output_tokens'] FROM otel_logs l "
+            "JOIN otel_traces t ON t.SpanId = l.SpanId AND t.TraceId = l.TraceId "
+            "WHERE l.EventName = 'gen_ai.client.inference.operation.details' ORDER BY l.Timestamp"
+        ).fetchall()
+        chat_content = con.execute(
+            "SELECT count(*) FROM otel_traces WHERE GenAiOperation = 'chat' "
+            "AND SpanAttributes['gen_ai.input.messages'] IS NOT NULL"
+        ).fetchone()
+    finally:
+        con.close()
+    assert len(events) == len(calls) > 0
+    assert all(name.startswith("chat ") for _, name, _, _ in events)
+    assert [(int(i), int(o)) for _, _, i, o in events] == [
+        (c.prompt_tokens, c.completion_tokens) for c in calls
+    ]
+    assert chat_content == (0,)  # EVENT_ONLY: no content on the spans

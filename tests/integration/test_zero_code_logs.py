@@ -71,12 +71,6 @@ def test_zero_code_tool_logs_carry_the_tool_span_ids(zero_code_db: str) -> None:
     assert n > 5  # spans and logs in one file
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="zero-code has no hook that adds RunContextProcessor to the SDK's logger provider: "
-    "CrewAIInstrumentor._instrument should call _log_context.install_run_context() "
-    "(instrumentation/__init__.py, outside this change)",
-)
 @pytest.mark.timeout(300)
 def test_zero_code_tool_logs_carry_the_run_columns(zero_code_db: str) -> None:
     assert_tool_logs_correlated(
