@@ -270,6 +270,7 @@ SINK_FILES = {
     "jaeger": "jaeger-traces.jsonl",
     "tempo": "tempo-traces.jsonl",
     "mimir": "mimir-metrics.jsonl",
+    "loki": "loki-logs.jsonl",
 }
 
 
@@ -297,6 +298,11 @@ class OtlpSink:
         """For ``MIMIR_OTLP_ENDPOINT``; ``/otlp`` like Mimir's real OTLP base path."""
         return f"http://{self.http_endpoint}/otlp"
 
+    @property
+    def loki_endpoint(self) -> str:
+        """For ``LOKI_OTLP_ENDPOINT``; ``/otlp`` like Loki's real OTLP base path."""
+        return f"http://{self.http_endpoint}/otlp"
+
     def path(self, destination: str) -> Path:
         return self.directory / SINK_FILES[destination]
 
@@ -306,6 +312,25 @@ class OtlpSink:
 
     def spans(self, destination: str) -> list[dict[str, Any]]:
         return list(iter_spans(self.requests(destination)))
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """Every log record that reached the Loki stand-in (OTLP JSON)."""
+        return [
+            record
+            for request in self.requests("loki")
+            for rl in request.get("resourceLogs", [])
+            for sl in rl.get("scopeLogs", [])
+            for record in sl.get("logRecords", [])
+        ]
+
+    def wait_for_log_bodies(self, bodies: Iterable[str], timeout: float = 30.0) -> set[str]:
+        wanted = set(bodies)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {r.get("body", {}).get("stringValue") for r in self.log_records()} & wanted
+            if found == wanted or time.monotonic() > deadline:
+                return found  # type: ignore[return-value]
+            time.sleep(0.1)
 
     def metric_names(self) -> set[str]:
         return {m["name"] for m in iter_metrics(self.requests("mimir"))}
@@ -486,7 +511,7 @@ def main_collector_env(
 ) -> dict[str, str]:
     """Environment for otel-collector.yaml with every endpoint on a fresh loopback port.
 
-    Without a sink, Jaeger/Tempo/Mimir point at ports where nothing listens.
+    Without a sink, Jaeger/Tempo/Mimir/Loki point at ports where nothing listens.
     """
 
     def nowhere() -> str:
@@ -502,6 +527,7 @@ def main_collector_env(
         "JAEGER_OTLP_ENDPOINT": sink.jaeger_endpoint if sink else nowhere(),
         "TEMPO_OTLP_ENDPOINT": sink.tempo_endpoint if sink else f"http://{nowhere()}",
         "MIMIR_OTLP_ENDPOINT": sink.mimir_endpoint if sink else f"http://{nowhere()}/otlp",
+        "LOKI_OTLP_ENDPOINT": sink.loki_endpoint if sink else f"http://{nowhere()}/otlp",
     }
     env.update(extra_env or {})
     return base_env(env)

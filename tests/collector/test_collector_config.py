@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-DESTINATIONS = {"otlp_http/crewscope", "otlp_grpc/jaeger", "otlp_http/tempo", "otlp_http/mimir"}
+DESTINATIONS = {
+    "otlp_http/crewscope", "otlp_grpc/jaeger", "otlp_http/tempo", "otlp_http/mimir",
+    "otlp_http/loki",
+}  # fmt: skip
 
 
 def run(
@@ -74,7 +77,7 @@ def test_defaults_pipelines_and_queues(otelcol_binary: Path, collector_harness: 
     assert {"health_check", "file_storage/queue"} <= set(service["extensions"])
 
     pipelines = service["pipelines"]
-    assert set(pipelines) == {"traces", "metrics"}
+    assert set(pipelines) == {"traces", "metrics", "logs"}
     for name, pipeline in pipelines.items():
         assert pipeline["receivers"] == ["otlp"], name
         assert pipeline["processors"][0] == "memory_limiter", name
@@ -85,6 +88,7 @@ def test_defaults_pipelines_and_queues(otelcol_binary: Path, collector_harness: 
         "otlp_http/tempo",
     ]
     assert pipelines["metrics"]["exporters"] == ["otlp_http/crewscope", "otlp_http/mimir"]
+    assert pipelines["logs"]["exporters"] == ["otlp_http/crewscope", "otlp_http/loki"]
 
     exporters = config["exporters"]
     for name in DESTINATIONS:
@@ -94,6 +98,7 @@ def test_defaults_pipelines_and_queues(otelcol_binary: Path, collector_harness: 
     assert exporters["otlp_http/crewscope"]["endpoint"] == "http://127.0.0.1:8000"
     assert exporters["otlp_grpc/jaeger"]["endpoint"] == "127.0.0.1:14317"
     assert exporters["otlp_http/mimir"]["endpoint"] == "http://127.0.0.1:9009/otlp"
+    assert exporters["otlp_http/loki"]["endpoint"] == "http://127.0.0.1:3100/otlp"
 
     protocols = config["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"] == "127.0.0.1:4317"
@@ -111,6 +116,8 @@ def test_endpoints_and_credentials_come_from_env(
         "TEMPO_OTLP_ENDPOINT": "https://tempo.example.net",
         "TEMPO_AUTHORIZATION": "Basic dXNlcjp0b2tlbg==",
         "MIMIR_TENANT": "team-a",
+        "LOKI_OTLP_ENDPOINT": "https://loki.example.net/otlp",
+        "LOKI_TENANT": "team-b",
         "OTELCOL_QUEUE_DIR": "/var/lib/otelcol-crewscope",
     }
     config = resolved_config(otelcol_binary, collector_harness, env, mode="unredacted")
@@ -125,22 +132,29 @@ def test_endpoints_and_credentials_come_from_env(
     assert exporters["otlp_http/tempo"]["endpoint"] == "https://tempo.example.net"
     assert headers("otlp_http/tempo")["Authorization"] == "Basic dXNlcjp0b2tlbg=="
     assert headers("otlp_http/mimir")["X-Scope-OrgID"] == "team-a"
+    assert exporters["otlp_http/loki"]["endpoint"] == "https://loki.example.net/otlp"
+    assert headers("otlp_http/loki")["X-Scope-OrgID"] == "team-b"
     assert config["extensions"]["file_storage/queue"]["directory"] == "/var/lib/otelcol-crewscope"
 
 
 @pytest.mark.parametrize(
-    ("traces", "metrics"),
+    ("traces", "metrics", "logs"),
     [
-        (["otlp_http/crewscope"], ["otlp_http/crewscope"]),
-        (["otlp_grpc/jaeger", "debug"], ["otlp_http/mimir"]),
+        (["otlp_http/crewscope"], ["otlp_http/crewscope"], ["otlp_http/crewscope"]),
+        (["otlp_grpc/jaeger", "debug"], ["otlp_http/mimir"], ["otlp_http/loki", "debug"]),
     ],
 )
 def test_destinations_are_chosen_by_env(
-    otelcol_binary: Path, collector_harness: ModuleType, traces: list[str], metrics: list[str]
+    otelcol_binary: Path,
+    collector_harness: ModuleType,
+    traces: list[str],
+    metrics: list[str],
+    logs: list[str],
 ) -> None:
     env = {
         "OTELCOL_TRACES_EXPORTERS": "[" + ", ".join(traces) + "]",
         "OTELCOL_METRICS_EXPORTERS": "[" + ", ".join(metrics) + "]",
+        "OTELCOL_LOGS_EXPORTERS": "[" + ", ".join(logs) + "]",
     }
     proc = run(
         otelcol_binary,
@@ -153,6 +167,7 @@ def test_destinations_are_chosen_by_env(
     pipelines = resolved_config(otelcol_binary, collector_harness, env)["service"]["pipelines"]
     assert pipelines["traces"]["exporters"] == traces
     assert pipelines["metrics"]["exporters"] == metrics
+    assert pipelines["logs"]["exporters"] == logs
 
 
 def test_unknown_destination_is_rejected(

@@ -1,7 +1,7 @@
-"""Spans and metrics through the repo's Collector config to a second OTLP destination.
+"""Spans, metrics and logs through the repo's Collector config to a second OTLP destination.
 
 The SDK sends with the official OTLP/gRPC exporters into the main Collector
-(otel-collector.yaml); Jaeger, Tempo and Mimir are played by the sink Collector,
+(otel-collector.yaml); Jaeger, Tempo, Mimir and Loki are played by the sink Collector,
 which writes what arrives to JSON lines. crewscope is pointed at a closed port: its
 exporter only retries, which must not hold back the other destinations.
 """
@@ -149,6 +149,32 @@ def test_metrics_arrive_at_mimir_destination(main_collector: Any, otlp_sink: Any
     assert otlp_sink.wait_for_metrics(wanted, timeout=ARRIVAL_TIMEOUT_S) == wanted
 
 
+def test_logs_arrive_at_loki_destination_with_span_ids(main_collector: Any, otlp_sink: Any) -> None:
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs.export import LogRecordExportResult
+
+    from tests.exporter.receiver.log_records import Rec, records
+
+    trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    recs = [
+        Rec("tool failed", "error", trace_id, span_id, {"gen_ai.agent.name": "Researcher"}),
+        Rec("plain record", "info"),
+    ]
+    exporter = OTLPLogExporter(
+        endpoint=f"http://{main_collector.grpc_endpoint}", insecure=True, timeout=10
+    )
+    try:
+        assert exporter.export(records(recs, SERVICE)) is LogRecordExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+    wanted = {"tool failed", "plain record"}
+    assert otlp_sink.wait_for_log_bodies(wanted, timeout=ARRIVAL_TIMEOUT_S) == wanted
+    failed = next(r for r in otlp_sink.log_records() if r["body"]["stringValue"] == "tool failed")
+    assert (failed["traceId"], failed["spanId"]) == (trace_id, span_id)
+    assert failed["severityNumber"] == 17
+    assert main_collector.metric("otelcol_receiver_accepted_log_records") == 2
+
+
 def test_starts_without_destinations_and_queue_survives_restart(
     start_main_collector: Any, start_sink: Any
 ) -> None:
@@ -171,6 +197,7 @@ def test_starts_without_destinations_and_queue_survives_restart(
         JAEGER_OTLP_ENDPOINT=sink.jaeger_endpoint,
         TEMPO_OTLP_ENDPOINT=sink.tempo_endpoint,
         MIMIR_OTLP_ENDPOINT=sink.mimir_endpoint,
+        LOKI_OTLP_ENDPOINT=sink.loki_endpoint,
     )
     collector.process.start()
     span_ids = [hex_ids(s)[1] for s in spans]

@@ -389,3 +389,38 @@ def test_ingest_rate_collector_backlog_into_crewscope_serve(
     )
     assert ok, f"{report}\n{crewscope_cli.log_tail()}"
     assert _count_in_file(crewscope_cli) == (n, n), report
+
+
+def test_logs_through_the_collector_land_in_crewscope_and_loki(
+    start_main_collector: Any, otlp_sink: Any, crewscope: Any
+) -> None:
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs.export import LogRecordExportResult
+
+    from tests.exporter.receiver.log_records import Rec, records
+
+    served = crewscope()
+    collector = start_main_collector(otlp_sink, crewscope_endpoint=served.url)
+    trace_id, span_id, run_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", "1" * 16
+    attrs = {"gen_ai.agent.name": "Researcher", "crewscope.run.id": run_id}
+    recs = [Rec("tool failed", "error", trace_id, span_id, attrs), Rec("plain record", "info")]
+    exporter = OTLPLogExporter(endpoint=f"http://{collector.grpc_endpoint}", insecure=True)
+    try:
+        assert exporter.export(records(recs, "e2e-logs")) is LogRecordExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+
+    def stored() -> list[tuple[Any, ...]]:
+        return served.rows(
+            "SELECT Body, TraceId, SpanId, SeverityNumber, AgentName, RunId, ServiceName "
+            "FROM otel_logs ORDER BY SeverityNumber"
+        )
+
+    ok, _ = e2e.wait_until(lambda: len(stored()) >= 2, timeout=30)
+    assert ok, collector.process.log_tail()
+    assert stored() == [
+        ("plain record", "", "", 9, None, None, "e2e-logs"),
+        ("tool failed", trace_id, span_id, 17, "Researcher", run_id, "e2e-logs"),
+    ]
+    wanted = {"tool failed", "plain record"}
+    assert otlp_sink.wait_for_log_bodies(wanted, timeout=30) == wanted
