@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 
@@ -23,6 +24,9 @@ def word_counter_tool(fail: bool = False) -> Any:
 
         def _run(self, text: str) -> str:
             if fail:
+                logging.getLogger("crewscope.demo.tools").warning(
+                    "word_counter failed on a %d-character text", len(text)
+                )
                 raise RuntimeError("word counter is broken")
             return str(len(text.split()))
 

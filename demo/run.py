@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("OPENAI_API_KEY", "sk-crewscope-local")
     telemetry = configure(
         exporters=["duckdb"],
+        logs=True,
         db_path=ns.db,
         service_name=os.environ.get("OTEL_SERVICE_NAME") or "crewscope-demo",
     )
