@@ -17,27 +17,21 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import duckdb
-import pyarrow as pa
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from crewscope.exporter.batch_writer import BatchWriter
 from crewscope.exporter.log_rows import records_to_table
-from crewscope.exporter.opener import StoreOpener, WarnOnce, WriteStats
-from crewscope.exporter.store import DEFAULT_DDL, SpanStore
+from crewscope.exporter.opener import WriteStats
 
 logger = logging.getLogger(__name__)
 
 CREWSCOPE_DB: Final = "CREWSCOPE_DB"
 DEFAULT_DB_PATH: Final = "./crewscope.duckdb"
-
-_INSERT: Final = 'INSERT INTO otel_logs BY NAME SELECT * FROM "{view}"'
 
 
 @dataclass
@@ -50,6 +44,9 @@ class LogExporterStats(WriteStats):
     def drop(self, reason: str, count: int) -> None:
         self.records_dropped += count
         self.count_dropped(reason, count)
+
+    def wrote(self, count: int) -> None:
+        self.records_written += count
 
 
 class DuckDBLogExporter(LogRecordExporter):
@@ -69,108 +66,40 @@ class DuckDBLogExporter(LogRecordExporter):
     ) -> None:
         self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = LogExporterStats()
-        self._lock = threading.Lock()
-        self._store: SpanStore | None = None
-        self._cursor: duckdb.DuckDBPyConnection | None = None
-        self._stopped = False
-        self._warnings = WarnOnce(logger)
-        self._opener = StoreOpener(
-            self.path, what="logs", stats=self.stats, warnings=self._warnings, logger=logger,
-            config=duckdb_config, ddl=DEFAULT_DDL, retry_interval_s=retry_interval_s,
+        self._writer = BatchWriter(
+            self.path, what="logs", stats=self.stats, logger=logger,
+            retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
         )  # fmt: skip
-        self._view = f"_crewscope_logs_{id(self):x}"
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Write `batch`; never raises. FAILURE means the batch was not stored."""
         try:
             return self._export(batch)
         except Exception as exc:  # noqa: BLE001 - SDK contract: export never raises into the app
-            with self._lock:
-                self.stats.drop("internal_error", _count(batch))
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._warnings.warn("internal", "crewscope log exporter error: %r", exc)
+            self._writer.failed(exc, _count(batch))
             return LogRecordExportResult.FAILURE
 
     def _export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        if self._stopped:
-            with self._lock:
-                self.stats.drop("shutdown", len(batch))
+        if self._writer.stopped:
+            self._writer.drop("shutdown", len(batch))
             return LogRecordExportResult.FAILURE
         if not batch:
             return LogRecordExportResult.SUCCESS
         table, failed = records_to_table(batch)  # outside the lock: the costly part
-        with self._lock:
-            if failed:
-                self.stats.drop("conversion_error", failed)
-                if not table.num_rows:
-                    return LogRecordExportResult.FAILURE
-            if self._stopped:
-                self.stats.drop("shutdown", table.num_rows)
+        if failed:  # counted; the rest are stored
+            self._writer.drop("conversion_error", failed)
+            if not table.num_rows:
                 return LogRecordExportResult.FAILURE
-            cursor = self._open()
-            if cursor is None:
-                self.stats.drop(self.stats.state, table.num_rows)
-                return LogRecordExportResult.FAILURE
-            try:
-                cursor.register(self._view, table)
-                try:
-                    # Autocommit: returning means the batch is in the WAL, i.e. durable.
-                    cursor.execute(_INSERT.format(view=self._view))
-                finally:
-                    cursor.unregister(self._view)
-            except (duckdb.Error, pa.ArrowException) as exc:  # disk full, invalidated, bad data
-                self.stats.drop("write_error", table.num_rows)
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._warnings.warn(
-                    "write", "crewscope: writing logs to %s failed: %s", self.path, exc
-                )
-                if isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc):
-                    self._close_store()
-                    self.stats.state = "unavailable"
-                return LogRecordExportResult.FAILURE
-            self.stats.records_written += table.num_rows
-            self.stats.batches_written += 1
-            self.stats.last_write_unix_ns = time.time_ns()
-            self._warnings.recovered("write")
-        # Records that failed conversion are counted in stats; the rest are stored.
-        return LogRecordExportResult.SUCCESS
-
-    def _open(self) -> duckdb.DuckDBPyConnection | None:
-        """A cursor on the database, opening it if due; None while it cannot be opened."""
-        if self._cursor is None:
-            store = self._opener.open()
-            if store is None:
-                return None
-            try:
-                self._cursor = store.cursor()
-            except duckdb.Error as exc:  # counted by the caller as unavailable
-                store.close()
-                self.stats.state = "unavailable"
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                return None
-            self._store = store
-        return self._cursor
-
-    def _close_store(self) -> None:
-        cursor, self._cursor = self._cursor, None
-        store, self._store = self._store, None
-        for closable in (cursor, store):
-            if closable is not None:
-                try:
-                    closable.close()
-                except duckdb.Error:
-                    logger.debug("crewscope: close failed", exc_info=True)
+        stored = self._writer.write({"otel_logs": table}, table.num_rows)
+        return LogRecordExportResult.SUCCESS if stored else LogRecordExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Nothing is buffered here: every successful export is already committed."""
         return True
 
     def shutdown(self) -> None:
-        """Close the connection; later exports return FAILURE."""
-        with self._lock:
-            self._stopped = True
-            self.stats.state = "shutdown"
-            self._close_store()
+        """Close the file; later exports return FAILURE."""
+        self._writer.shutdown()
 
 
 def _count(batch: Sequence[ReadableLogRecord]) -> int:

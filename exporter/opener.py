@@ -28,6 +28,14 @@ class WriteStats:
     last_error: str | None = None
     last_write_unix_ns: int | None = None
 
+    def drop(self, reason: str, count: int) -> None:
+        """Count `count` items not stored (the exporter's own total and per reason)."""
+        raise NotImplementedError
+
+    def wrote(self, count: int) -> None:
+        """Count `count` items committed."""
+        raise NotImplementedError
+
     def count_dropped(self, reason: str, count: int) -> None:
         if count:
             self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count

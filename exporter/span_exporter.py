@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -17,7 +14,8 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 from opentelemetry.util.types import Attributes
 
-from crewscope.exporter.opener import StoreOpener, WarnOnce, WriteStats
+from crewscope.exporter.batch_writer import BatchWriter
+from crewscope.exporter.opener import WriteStats
 from crewscope.exporter.pricing import preload as preload_pricing
 from crewscope.exporter.span_rows import (
     ARROW_SCHEMA,
@@ -49,6 +47,9 @@ class ExporterStats(WriteStats):
         self.spans_dropped += count
         self.count_dropped(reason, count)
 
+    def wrote(self, count: int) -> None:
+        self.spans_written += count
+
 
 class DuckDBSpanExporter(SpanExporter):
     """Writes each span batch to DuckDB as one committed Arrow insert.
@@ -68,93 +69,46 @@ class DuckDBSpanExporter(SpanExporter):
         self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = ExporterStats()
         preload_pricing()  # never import it first on the export thread (see pricing.preload)
-        self._lock = threading.Lock()
-        self._store: SpanStore | None = None
-        self._stopped = False
-        self._warnings = WarnOnce(logger)
-        self._opener = StoreOpener(
-            self.path, what="spans", stats=self.stats, warnings=self._warnings, logger=logger,
-            config=duckdb_config, retry_interval_s=retry_interval_s,
+        self._writer = BatchWriter(
+            self.path, what="spans", stats=self.stats, logger=logger,
+            retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
         )  # fmt: skip
 
     @property
     def store(self) -> SpanStore | None:
         """The open store (e.g. for an in-process query API to take a `cursor()`), or None."""
-        return self._store
+        return self._writer.store
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Write `spans`; never raises. FAILURE means the batch was not stored."""
         try:
             return self._export(spans)
         except Exception as exc:  # noqa: BLE001 - SDK contract: export never raises into the app
-            with self._lock:
-                self.stats.drop("internal_error", len(spans))
-                self._warnings.warn("internal", "crewscope exporter error: %r", exc, exc_info=True)
+            self._writer.failed(exc, len(spans))
             return SpanExportResult.FAILURE
 
     def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._stopped:
-            with self._lock:
-                self.stats.drop("shutdown", len(spans))
+        if self._writer.stopped:
+            self._writer.drop("shutdown", len(spans))
             return SpanExportResult.FAILURE
         if not spans:
             return SpanExportResult.SUCCESS
         # Convert outside the lock: it is the expensive part and touches no shared state.
         table, failed = spans_to_table(spans)
-        with self._lock:
-            if failed:
-                self.stats.drop("conversion_error", failed)
-                if not table.num_rows:
-                    return SpanExportResult.FAILURE
-            if self._stopped:
-                self.stats.drop("shutdown", table.num_rows)
+        if failed:  # counted; the rest are stored
+            self._writer.drop("conversion_error", failed)
+            if not table.num_rows:
                 return SpanExportResult.FAILURE
-            store = self._open_store()
-            if store is None:
-                self.stats.drop(self.stats.state, table.num_rows)
-                return SpanExportResult.FAILURE
-            try:
-                store.append(table)
-            except (duckdb.Error, pa.ArrowException) as exc:  # disk full, invalidated, bad data
-                self.stats.drop("write_error", table.num_rows)
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._warnings.warn(
-                    "write", "crewscope: writing spans to %s failed: %s", self.path, exc
-                )
-                if _is_fatal(exc):  # DuckDB invalidated the connection: reopen next time
-                    store.close()
-                    self._store = None
-                    self.stats.state = "unavailable"
-                return SpanExportResult.FAILURE
-            self.stats.spans_written += table.num_rows
-            self.stats.batches_written += 1
-            self.stats.last_write_unix_ns = time.time_ns()
-            self._warnings.recovered("write")
-        # Spans that failed conversion are counted in stats; the rest are stored.
-        return SpanExportResult.SUCCESS
-
-    def _open_store(self) -> SpanStore | None:
-        """The store, opening it if due; None while the file cannot be opened."""
-        if self._store is None:
-            self._store = self._opener.open()
-        return self._store
+        stored = self._writer.write({"otel_traces": table}, table.num_rows)
+        return SpanExportResult.SUCCESS if stored else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Close the file; later exports return FAILURE."""
-        with self._lock:
-            self._stopped = True
-            self.stats.state = "shutdown"
-            store, self._store = self._store, None
-        if store is not None:
-            store.close()
+        self._writer.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here: every successful export is already committed."""
         return True
-
-
-def _is_fatal(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc)
 
 
 def spans_to_table(spans: Sequence[ReadableSpan]) -> tuple[pa.Table, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from importlib import resources
 from types import TracebackType
 
@@ -17,8 +18,7 @@ import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
-# BY NAME so the insert does not depend on column order, only on ARROW_SCHEMA's names.
-INSERT_SPANS = 'INSERT INTO otel_traces BY NAME SELECT * FROM "{view}"'
+INSERT_BY_NAME = 'INSERT INTO "{table}" BY NAME SELECT * FROM "{view}"'
 
 _SCHEMA_LOCK = threading.Lock()
 DEFAULT_DDL: tuple[str, ...] = ("schema.sql", "metrics_schema.sql", "logs_schema.sql")
@@ -83,17 +83,39 @@ class SpanStore:
         return self._con
 
     def append(self, table: pa.Table) -> None:
-        """Insert `table` (with `_rows.ARROW_SCHEMA`) as one committed, columnar insert."""
-        if table.num_rows == 0:
+        """Insert spans (`span_rows.ARROW_SCHEMA`) as one committed, columnar insert."""
+        self.append_tables({"otel_traces": table})
+
+    def append_tables(self, tables: Mapping[str, pa.Table]) -> None:
+        """Insert each Arrow table into the table named by its key (names from code, never
+        input), all committed together: returning means they are durable."""
+        tables = {name: table for name, table in tables.items() if table.num_rows}
+        if not tables:
             return
         with self._lock:
             con = self._connection()
-            con.register(self._view, table)
+            if len(tables) == 1:  # autocommit: returning means the batch is in the WAL
+                self._insert(con, *next(iter(tables.items())))
+                return
+            con.begin()
             try:
-                # Autocommit: returning means the batch is in the WAL, i.e. durable.
-                con.execute(INSERT_SPANS.format(view=self._view))
-            finally:
-                con.unregister(self._view)
+                for name, table in tables.items():
+                    self._insert(con, name, table)
+                con.commit()
+            except BaseException:
+                try:
+                    con.rollback()
+                except duckdb.Error:  # the connection is gone: the original error matters
+                    pass
+                raise
+
+    def _insert(self, con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+        con.register(self._view, table)
+        try:
+            # BY NAME: the insert depends on the Arrow schema's names, not on column order.
+            con.execute(INSERT_BY_NAME.format(table=name, view=self._view))
+        finally:
+            con.unregister(self._view)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the same database, for use by one other thread."""

@@ -36,7 +36,7 @@ from opentelemetry.util.types import AttributeValue
 
 from crewscope.exporter import pricing
 from crewscope.exporter.span_exporter import spans_to_table
-from crewscope.exporter.store import INSERT_SPANS, SpanStore
+from crewscope.exporter.store import INSERT_BY_NAME, SpanStore
 from crewscope.instrumentation import _attributes as A
 from crewscope.instrumentation.version import __version__
 
@@ -165,7 +165,7 @@ def insert_spans(target: Any, spans: Iterable[ReadableSpan]) -> None:
         view = f"_generated_spans_{id(table):x}"
         target.register(view, table)
         try:
-            target.execute(INSERT_SPANS.format(view=view))
+            target.execute(INSERT_BY_NAME.format(table="otel_traces", view=view))
         finally:
             target.unregister(view)
     else:
