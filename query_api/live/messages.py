@@ -168,7 +168,10 @@ def span_event(r: dict[str, Any]) -> dict[str, Any] | None:
         "crew": r["CrewName"],
         "agent": r["AgentName"],
         "task": r["TaskName"],
-        "run_id": r["TraceId"],
+        # the run as GET /runs names it (top-level); spans that name no run: their trace
+        "run_id": r["root_run_id"] or r["TraceId"],
+        "crew_run_id": r["run_id"],
+        "trace_id": r["TraceId"],
         "span_id": r["SpanId"],
         "parent_span_id": r["ParentSpanId"] or None,
         "name": name,

@@ -9,7 +9,9 @@ SELECT
     "SpanAttributes"['crewai.step.index'] AS step_index,
     "SpanAttributes"['crewai.step.type'] AS step_type,
     "SpanAttributes"['crewai.memory.operation'] AS memory_operation,
-    "SpanAttributes"['crewai.flow.name'] AS flow
+    "SpanAttributes"['crewai.flow.name'] AS flow,
+    nullif("SpanAttributes"['crewscope.run.id'], '') AS run_id,
+    nullif("SpanAttributes"['crewscope.run.root_id'], '') AS root_run_id
 FROM otel_traces
 WHERE rowid BETWEEN $lo AND $hi
   AND ("GenAiOperation" IS NOT NULL OR "SpanName" LIKE 'step %' OR "SpanName" LIKE 'memory %')
