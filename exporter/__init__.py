@@ -9,9 +9,10 @@ opentelemetry-instrument python app.py`` (file from ``CREWSCOPE_DB``, default
     logger_provider.add_log_record_processor(BatchLogRecordProcessor(DuckDBLogExporter(...)))
 """
 
+from crewscope.exporter.batch_writer import CREWSCOPE_DB
 from crewscope.exporter.log_exporter import DuckDBLogExporter, LogExporterStats
 from crewscope.exporter.metric_exporter import DuckDBMetricExporter, MetricExporterStats
-from crewscope.exporter.span_exporter import CREWSCOPE_DB, DuckDBSpanExporter, ExporterStats
+from crewscope.exporter.span_exporter import DuckDBSpanExporter, ExporterStats
 from crewscope.exporter.store import SpanStore
 
 __all__ = [

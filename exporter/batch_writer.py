@@ -9,6 +9,7 @@ every batch that is not stored is counted in the exporter's `WriteStats` by reas
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -19,13 +20,17 @@ import pyarrow as pa
 from crewscope.exporter.opener import StoreOpener, WarnOnce, WriteStats
 from crewscope.exporter.store import SpanStore
 
+CREWSCOPE_DB = "CREWSCOPE_DB"
+"""Path of the DuckDB file the exporters write; default ``./crewscope.duckdb``."""
+DEFAULT_DB_PATH = "./crewscope.duckdb"
+
 
 class BatchWriter:
     """One exporter's handle on the file: opening, committing, counting, shutting down."""
 
     def __init__(
         self,
-        path: str,
+        path: str | None,
         *,
         what: str,
         stats: WriteStats,
@@ -33,7 +38,7 @@ class BatchWriter:
         retry_interval_s: float,
         duckdb_config: dict[str, str] | None,
     ) -> None:
-        self.path = path
+        self.path = path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = stats
         self.stopped = False
         self._what = what

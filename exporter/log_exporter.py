@@ -16,10 +16,8 @@ instance, so no exporter hits the file lock. Keep ``duckdb_config`` equal betwee
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -29,9 +27,6 @@ from crewscope.exporter.log_rows import records_to_table
 from crewscope.exporter.opener import WriteStats
 
 logger = logging.getLogger(__name__)
-
-CREWSCOPE_DB: Final = "CREWSCOPE_DB"
-DEFAULT_DB_PATH: Final = "./crewscope.duckdb"
 
 
 @dataclass
@@ -64,12 +59,12 @@ class DuckDBLogExporter(LogRecordExporter):
         retry_interval_s: float = 5.0,
         duckdb_config: dict[str, str] | None = None,
     ) -> None:
-        self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = LogExporterStats()
         self._writer = BatchWriter(
-            self.path, what="logs", stats=self.stats, logger=logger,
+            path, what="logs", stats=self.stats, logger=logger,
             retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
         )  # fmt: skip
+        self.path = self._writer.path
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Write `batch`; never raises. FAILURE means the batch was not stored."""

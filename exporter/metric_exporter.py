@@ -15,7 +15,6 @@ Keep ``duckdb_config`` equal between them, or DuckDB refuses the second connecti
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,9 +41,6 @@ from crewscope.exporter.metric_rows import (
 from crewscope.exporter.opener import WriteStats
 
 logger = logging.getLogger(__name__)
-
-CREWSCOPE_DB: Final = "CREWSCOPE_DB"
-DEFAULT_DB_PATH: Final = "./crewscope.duckdb"
 
 
 # Counters and histograms as DELTA: a series is written only in intervals where it changed,
@@ -110,12 +106,12 @@ class DuckDBMetricExporter(MetricExporter):
             preferred_temporality={**DEFAULT_TEMPORALITY, **(preferred_temporality or {})},
             preferred_aggregation=preferred_aggregation,
         )
-        self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = MetricExporterStats()
         self._writer = BatchWriter(
-            self.path, what="metrics", stats=self.stats, logger=logger,
+            path, what="metrics", stats=self.stats, logger=logger,
             retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
         )  # fmt: skip
+        self.path = self._writer.path
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,11 +28,6 @@ from crewscope.exporter.span_rows import (
 from crewscope.exporter.store import SpanStore
 
 logger = logging.getLogger(__name__)
-
-CREWSCOPE_DB = "CREWSCOPE_DB"
-"""Path of the DuckDB file the exporter writes; default ``./crewscope.duckdb``."""
-
-DEFAULT_DB_PATH = "./crewscope.duckdb"
 
 
 @dataclass
@@ -66,13 +60,13 @@ class DuckDBSpanExporter(SpanExporter):
         retry_interval_s: float = 5.0,
         duckdb_config: dict[str, str] | None = None,
     ) -> None:
-        self.path = path or os.environ.get(CREWSCOPE_DB) or DEFAULT_DB_PATH
         self.stats = ExporterStats()
         preload_pricing()  # never import it first on the export thread (see pricing.preload)
         self._writer = BatchWriter(
-            self.path, what="spans", stats=self.stats, logger=logger,
+            path, what="spans", stats=self.stats, logger=logger,
             retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
         )  # fmt: skip
+        self.path = self._writer.path
 
     @property
     def store(self) -> SpanStore | None:

@@ -63,7 +63,9 @@ def _store(
         context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the batch: {exc}")
 
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+class _Ingest:
+    """What the signal services share: the queue, the writer, the token, the commit wait."""
+
     def __init__(
         self,
         queue: IngestQueue,
@@ -76,15 +78,23 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self._token = token
         self._timeout_s = timeout_s
 
+    def _ingest(
+        self, table: pa.Table, accepted: int, rejected: int, signal: str,
+        context: grpc.ServicerContext,
+    ) -> None:  # fmt: skip
+        _store(
+            self._queue, self._writer, table, accepted, rejected, signal, self._timeout_s,
+            context,
+        )  # fmt: skip
+
+
+class _TraceService(_Ingest, trace_service_pb2_grpc.TraceServiceServicer):
     def Export(  # the gRPC method name
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         _check_token(context, self._token)
         decoded = to_columns(request)
-        _store(
-            self._queue, self._writer, decoded.table, decoded.accepted, decoded.rejected,
-            "traces", self._timeout_s, context,
-        )  # fmt: skip
+        self._ingest(decoded.table, decoded.accepted, decoded.rejected, "traces", context)
         response = trace_service_pb2.ExportTraceServiceResponse()
         if decoded.rejected:
             response.partial_success.rejected_spans = decoded.rejected
@@ -92,28 +102,13 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         return response
 
 
-class _LogsService(logs_service_pb2_grpc.LogsServiceServicer):
-    def __init__(
-        self,
-        queue: IngestQueue,
-        writer: Writer[pa.Table],
-        token: str | None,
-        timeout_s: float,
-    ) -> None:
-        self._queue = queue
-        self._writer = writer
-        self._token = token
-        self._timeout_s = timeout_s
-
+class _LogsService(_Ingest, logs_service_pb2_grpc.LogsServiceServicer):
     def Export(  # the gRPC method name
         self, request: logs_service_pb2.ExportLogsServiceRequest, context: grpc.ServicerContext
     ) -> logs_service_pb2.ExportLogsServiceResponse:
         _check_token(context, self._token)
         decoded = to_log_rows(request)
-        _store(
-            self._queue, self._writer, decoded.table, decoded.accepted, decoded.rejected,
-            "logs", self._timeout_s, context,
-        )  # fmt: skip
+        self._ingest(decoded.table, decoded.accepted, decoded.rejected, "logs", context)
         response = logs_service_pb2.ExportLogsServiceResponse()
         if decoded.rejected:
             response.partial_success.rejected_log_records = decoded.rejected
