@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 
 from crewscope.exporter import SpanStore
 from crewscope.exporter.receiver.decode_pool import default_workers
@@ -176,6 +177,7 @@ def create_app(
     app.add_api_route(
         "/metrics", metrics_route(lambda: telemetry), methods=["GET"], tags=["health"],
         summary="Prometheus metrics of this server", include_in_schema=True,
+        response_class=PlainTextResponse,  # the text exposition format
     )  # fmt: skip
     app.include_router(dashboard.page_router)
     app.include_router(receiver.router)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from crewscope.query_api.deps import DbDep, StartedDep
+from crewscope.query_api.deps import INVALID, DbDep, StartedDep
 from crewscope.query_api.queries.export import (
     MEDIA_TYPES,
     Dataset,
@@ -19,7 +19,7 @@ from crewscope.query_api.queries.export import (
 )
 from crewscope.query_api.store.session import Session
 
-router = APIRouter(prefix="/export", tags=["export"])
+router = APIRouter(prefix="/export", tags=["export"], responses=INVALID)
 
 
 def _stream(session: Session, chunks: Iterator[str]) -> Iterator[str]:

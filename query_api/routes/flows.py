@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crewscope.query_api.deps import Range, SessionDep
+from crewscope.query_api.deps import INVALID, Range, SessionDep
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.flows import FlowListResponse
 from crewscope.query_api.queries.flows import flow_stats
 
-router = APIRouter(prefix="/flows", tags=["flows"])
+router = APIRouter(prefix="/flows", tags=["flows"], responses=INVALID)
 
 
 @router.get("", response_model=FlowListResponse)

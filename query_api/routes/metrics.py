@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
-from crewscope.query_api.deps import AgentQ, CrewQ, Range, SessionDep
+from crewscope.query_api.deps import (
+    INSTANT_DOC,
+    INVALID,
+    AgentQ,
+    CrewQ,
+    Instant,
+    Range,
+    SessionDep,
+    check_range,
+    invalid,
+)
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.series import (
     ExecutionSeriesResponse,
@@ -29,23 +38,24 @@ from crewscope.query_api.queries.metrics import (
     token_series,
 )
 
-router = APIRouter(prefix="/metrics", tags=["metrics"])
+router = APIRouter(prefix="/metrics", tags=["metrics"], responses=INVALID)
 
 ServiceQ = Annotated[str | None, Query(description="service.name")]
 PidQ = Annotated[int | None, Query(ge=0, description="process id")]
 ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m, 1h or 1d")]
-StartQ = Annotated[datetime | None, Query(description="from (ISO 8601); default end - 1h")]
-EndQ = Annotated[datetime | None, Query(description="to (ISO 8601); default now")]
+StartQ = Annotated[Instant | None, Query(description=f"from (default: end - 1h); {INSTANT_DOC}")]
+EndQ = Annotated[Instant | None, Query(description=f"to (default: now); {INSTANT_DOC}")]
 
 
 def get_window(
     resolution: ResolutionQ = Resolution.M1, start: StartQ = None, end: EndQ = None
 ) -> SeriesWindow:
     """The buckets asked for (422 if reversed or too many)."""
+    check_range(start, end)
     try:
         return series_window(start, end, resolution)
-    except RangeError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except RangeError as exc:  # too many buckets
+        raise invalid("resolution", str(exc), "range_too_large", resolution.value) from exc
 
 
 WindowDep = Annotated[SeriesWindow, Depends(get_window)]

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from crewscope.query_api.dates import utcnow
-from crewscope.query_api.deps import Offset, SessionDep, check_range
+from crewscope.query_api.deps import DAY_DOC, INVALID, Day, Offset, SessionDep, check_range
 from crewscope.query_api.jobs.rollups import refresh_rollups
 from crewscope.query_api.models.rollups import RollupGroupBy, RollupRefreshResponse, RollupResponse
 from crewscope.query_api.queries.rollups import read_rollups
 
-router = APIRouter(prefix="/rollups", tags=["rollups"])
+router = APIRouter(prefix="/rollups", tags=["rollups"], responses=INVALID)
 
 
 @router.get("/daily", response_model=RollupResponse)
 def read_daily(
     session: SessionDep,
     group_by: Annotated[RollupGroupBy, Query(description="agent or crew")] = RollupGroupBy.AGENT,
-    date_from: Annotated[date | None, Query(description="first day (default: 30 days ago)")] = None,
-    date_to: Annotated[date | None, Query(description="last day (default: today, UTC)")] = None,
+    date_from: Annotated[
+        Day | None, Query(description=f"first day (default: 30 days ago); {DAY_DOC}")
+    ] = None,
+    date_to: Annotated[
+        Day | None, Query(description=f"last day (default: today, UTC); {DAY_DOC}")
+    ] = None,
     agent: Annotated[str | None, Query(description="only this agent (group_by=agent)")] = None,
     crew: Annotated[str | None, Query(description="only this crew (group_by=crew)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -31,7 +35,7 @@ def read_daily(
     today = utcnow().date()
     date_to = date_to or today
     date_from = date_from or date_to - timedelta(days=29)
-    check_range(date_from, date_to)
+    check_range(date_from, date_to, names=("date_from", "date_to"))
     name = agent if group_by is RollupGroupBy.AGENT else crew
     return read_rollups(session, group_by, date_from, date_to, name, limit, offset)
 
@@ -39,11 +43,15 @@ def read_daily(
 @router.post("/refresh", response_model=RollupRefreshResponse)
 def refresh(
     session: SessionDep,
-    date_from: Annotated[date | None, Query(description="first day (default: all)")] = None,
-    date_to: Annotated[date | None, Query()] = None,
+    date_from: Annotated[
+        Day | None, Query(description=f"first day (default: all); {DAY_DOC}")
+    ] = None,
+    date_to: Annotated[
+        Day | None, Query(description=f"last day (default: today); {DAY_DOC}")
+    ] = None,
 ) -> RollupRefreshResponse:
     """Recompute the rollups of a range of days now (idempotent)."""
-    check_range(date_from, date_to)
+    check_range(date_from, date_to, names=("date_from", "date_to"))
     r = refresh_rollups(session, date_from, date_to)
     return RollupRefreshResponse(
         date_from=r.day_from,

@@ -6,11 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crewscope.query_api.deps import CrewName, PageDep, RunId, SessionDep, StartedDep, found
+from crewscope.query_api.deps import (
+    INVALID,
+    NOT_FOUND,
+    CrewName,
+    PageDep,
+    RunId,
+    SessionDep,
+    StartedDep,
+    found,
+)
 from crewscope.query_api.models.runs import RunDetail, RunKind, RunListResponse
 from crewscope.query_api.queries.runs import get_run, list_runs, run_filters
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/runs", tags=["runs"], responses=INVALID)
 
 
 @router.get("", response_model=RunListResponse)
@@ -38,7 +47,7 @@ def read_runs(
     return list_runs(session, where, page.limit, page.offset)
 
 
-@router.get("/{run_id}", response_model=RunDetail)
+@router.get("/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
 def read_run(session: SessionDep, run_id: RunId) -> RunDetail:
     """One run with its subtree (flow methods, crews, tasks, steps, tools, LLM calls), its totals
     and the runs nested in it."""

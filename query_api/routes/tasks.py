@@ -6,11 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crewscope.query_api.deps import CrewName, PageDep, SessionDep, StartedDep, found
+from crewscope.query_api.deps import (
+    INVALID,
+    NOT_FOUND,
+    CrewName,
+    PageDep,
+    SessionDep,
+    StartedDep,
+    found,
+)
 from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse
 from crewscope.query_api.queries.tasks import get_task, list_tasks, task_filters
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=INVALID)
 
 
 @router.get("", response_model=TaskListResponse)
@@ -35,7 +43,7 @@ def read_tasks(
     return list_tasks(session, where, page.limit, page.offset)
 
 
-@router.get("/{task_id}", response_model=TaskDetail)
+@router.get("/{task_id}", response_model=TaskDetail, responses=NOT_FOUND)
 def read_task(
     session: SessionDep,
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the span id")],

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crewscope.query_api.deps import AgentQ, Range, SessionDep
+from crewscope.query_api.deps import INVALID, AgentQ, Range, SessionDep
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.usage import (
     EndpointPerformanceResponse,
@@ -21,7 +21,7 @@ from crewscope.query_api.queries.usage import (
     tool_usage,
 )
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(tags=["usage"], responses=INVALID)
 
 
 @router.get("/tools", response_model=ToolUsageResponse)

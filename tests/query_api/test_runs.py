@@ -66,7 +66,9 @@ def test_bad_filters_are_422_with_reason(client: TestClient) -> None:
     r = client.get(
         f"{API}/runs?start_date_from=2025-02-01T00:00:00&start_date_to=2025-01-01T00:00:00"
     )
-    assert r.status_code == 422 and "start" in r.json()["detail"]
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert error["type"] == "range_reversed" and error["loc"] == ["query", "start_date_to"]
     assert client.get(f"{API}/runs?start_date_from=yesterday").status_code == 422
 
 
@@ -110,5 +112,8 @@ def test_detail_span_tree(client: TestClient, seeded: Seeded) -> None:
 
 def test_detail_404_and_422(client: TestClient) -> None:
     r = client.get(f"{API}/runs/{'0' * 32}")
-    assert r.status_code == 404 and "not found" in r.json()["detail"]
+    assert r.status_code == 404
+    [error] = r.json()["detail"]
+    assert error["type"] == "not_found" and error["loc"] == ["path", "run_id"]
+    assert "not found" in error["msg"]
     assert client.get(f"{API}/runs/not-a-trace-id").status_code == 422
