@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from crewscope.query_api.deps import PageDep, RunId, SessionDep, check_range, found, not_found
+from crewscope.query_api.deps import (
+    INSTANT_DOC,
+    INVALID,
+    NOT_FOUND,
+    Instant,
+    PageDep,
+    RunId,
+    SessionDep,
+    check_range,
+    found,
+    not_found,
+)
 from crewscope.query_api.models.logs import AgentActivity, LogListResponse, LogSeverity
 from crewscope.query_api.queries.agents import agent_exists
 from crewscope.query_api.queries.logs import (
@@ -19,7 +29,7 @@ from crewscope.query_api.queries.logs import (
 )
 from crewscope.query_api.store.query import Where
 
-router = APIRouter(tags=["logs"])
+router = APIRouter(tags=["logs"], responses=INVALID)
 
 Severity = Annotated[
     LogSeverity | None,
@@ -38,18 +48,18 @@ def get_filters(severity: Severity = None, q: Text = None) -> LogFilters:
 FiltersDep = Annotated[LogFilters, Depends(get_filters)]
 
 
-@router.get("/runs/{run_id}/logs", response_model=LogListResponse)
+@router.get("/runs/{run_id}/logs", response_model=LogListResponse, responses=NOT_FOUND)
 def read_run_logs(
     session: SessionDep, run_id: RunId, filters: FiltersDep, page: PageDep
 ) -> LogListResponse:
     """The run's log records, oldest first: those emitted in the run (or in runs nested in
     it, for a top-level run), and those of its trace within the run's time window that
     name no run."""
-    where = found(run_logs_where(session, run_id, filters), "run", run_id)
+    where = found(run_logs_where(session, run_id, filters), "run", run_id, "run_id")
     return list_logs(session, where, page.limit, page.offset)
 
 
-@router.get("/tasks/{task_id}/logs", response_model=LogListResponse)
+@router.get("/tasks/{task_id}/logs", response_model=LogListResponse, responses=NOT_FOUND)
 def read_task_logs(
     session: SessionDep,
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the task's span id")],
@@ -57,7 +67,7 @@ def read_task_logs(
     page: PageDep,
 ) -> LogListResponse:
     """The task's log records, oldest first: emitted in its span or any span beneath it."""
-    where = found(task_logs_where(session, task_id, filters), "task", task_id)
+    where = found(task_logs_where(session, task_id, filters), "task", task_id, "task_id")
     return list_logs(session, where, page.limit, page.offset)
 
 
@@ -70,8 +80,8 @@ def read_logs(
     service: Annotated[str | None, Query(description="service.name")] = None,
     agent: Annotated[str | None, Query(description="agent role")] = None,
     crew: Annotated[str | None, Query(description="crew name")] = None,
-    start: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
-    end: Annotated[datetime | None, Query(description="at or before (ISO 8601)")] = None,
+    start: Annotated[Instant | None, Query(description=f"at or after; {INSTANT_DOC}")] = None,
+    end: Annotated[Instant | None, Query(description=f"at or before; {INSTANT_DOC}")] = None,
 ) -> LogListResponse:
     """Log records across runs, newest first."""
     check_range(start, end)
@@ -82,7 +92,7 @@ def read_logs(
     return list_logs(session, scoped.where(Where()), page.limit, page.offset, newest_first=True)
 
 
-@router.get("/agents/{agent}/activity", response_model=AgentActivity)
+@router.get("/agents/{agent}/activity", response_model=AgentActivity, responses=NOT_FOUND)
 def read_agent_activity(
     session: SessionDep,
     agent: Annotated[str, Path(min_length=1, max_length=500, description="agent role")],
@@ -93,5 +103,5 @@ def read_agent_activity(
     above."""
     activity = agent_activity(session, agent, limit)
     if not activity.activity and not agent_exists(session, agent):
-        raise not_found("agent", agent)
+        raise not_found("agent", agent, "agent")
     return activity
