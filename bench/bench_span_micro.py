@@ -53,12 +53,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--spans", type=int, default=20_000, help="spans per variant per round")
     p.add_argument("--rounds", type=int, default=15)
     args = p.parse_args(argv)
+    token = RUN_INFO.set(RunInfo(crew="research_crew", task="research", agent="Researcher"))
+    try:
+        return _measure(args)
+    finally:
+        RUN_INFO.reset(token)  # the smoke test runs this in the test process
 
+
+def _measure(args: argparse.Namespace) -> dict[str, Any]:
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(NullExporter()))
     tracer = provider.get_tracer("bench")
     tel = Telemetry(tracer, CaptureConfig.from_env())
-    RUN_INFO.set(RunInfo(crew="research_crew", task="research", agent="Researcher"))
     run_attrs = RUN_INFO.get().attributes()
     tool = FakeTool()
     ours = wrapt.FunctionWrapper(FakeTool.run, traced(direct_tool_run(tel)))
