@@ -35,6 +35,7 @@ from crewscope.query_api.routes import (
 )
 from crewscope.query_api.store.database import Database
 from crewscope.query_api.version import version
+from crewscope.query_api.web import routes as web
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,6 @@ def create_app(
         summary="Prometheus metrics of this server", include_in_schema=True,
         response_class=PlainTextResponse,  # the text exposition format
     )  # fmt: skip
-    app.include_router(dashboard.page_router)
+    app.include_router(web.router)  # the web UI: /, /agents, /runs, /usage, assets under /ui/
     app.include_router(receiver.router)
     return app

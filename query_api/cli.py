@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--db", default=db_default, help=f"DuckDB file (default {db_default})")
         return p
 
-    p = add("serve", "Run the query API and dashboard")
+    p = add("serve", "Run the query API and web UI")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,

@@ -125,7 +125,7 @@ def test_served_over_http(db_file: str) -> None:
         detail = httpx.get(f"{base}{API}/runs/{runs['runs'][0]['run_id']}").json()
         assert detail["spans"][0]["children"]
         assert httpx.get(f"{base}/docs").status_code == 200
-        assert "crewscope" in httpx.get(f"{base}/dashboard").text
+        assert '<script type="module" src="/ui/app.js">' in httpx.get(f"{base}/").text
         assert httpx.get(f"{base}{API}/runs?limit=500").status_code == 422
     finally:
         proc.terminate()

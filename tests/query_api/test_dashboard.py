@@ -27,10 +27,3 @@ def test_dashboard(client: TestClient, seeded: Seeded) -> None:
     trend = body["executions_trend"]
     assert sum(p["executions"] for p in trend) == len(seeded.tasks())
     assert [p["day"] for p in trend] == sorted(p["day"] for p in trend)
-
-
-def test_dashboard_page(client: TestClient) -> None:
-    r = client.get("/dashboard")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "Researcher" in r.text and "<table>" in r.text
-    assert client.get("/", follow_redirects=False).status_code in (302, 307)

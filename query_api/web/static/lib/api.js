@@ -1,0 +1,80 @@
+// The query API client: GET JSON under /api/v1/monitoring, errors with the API's message.
+import { useEffect, useRef, useState } from "./ui.js";
+
+export const API = "/api/v1/monitoring";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function describe(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((d) => {
+        const where = (d.loc || []).filter((p) => p !== "query" && p !== "path").join(".");
+        return where ? `${where}: ${d.msg}` : d.msg;
+      })
+      .join("; ");
+  }
+  return JSON.stringify(detail);
+}
+
+export function apiUrl(path, params = {}) {
+  const url = new URL(API + path, location.origin);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  return url;
+}
+
+export async function getJSON(path, params = {}, signal = undefined) {
+  let response;
+  try {
+    response = await fetch(apiUrl(path, params), { headers: { Accept: "application/json" }, signal });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, `the crewscope server did not answer (${err.message})`);
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = await response.json();
+      if (body && body.detail !== undefined) message = describe(body.detail);
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    throw new ApiError(response.status, message);
+  }
+  return response.json();
+}
+
+// Fetch several API resources at once: requests = {name: [path, params] | null}.
+// Returns {data: {name: body}, error, loading, reload}; a newer key cancels an older fetch.
+export function useApi(requests, key) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const [tick, setTick] = useState(0);
+  const latest = useRef(0);
+  useEffect(() => {
+    const id = ++latest.current;
+    const abort = new AbortController();
+    setState((s) => ({ ...s, loading: true }));
+    const names = Object.keys(requests).filter((n) => requests[n]);
+    Promise.all(names.map((n) => getJSON(requests[n][0], requests[n][1] || {}, abort.signal)))
+      .then((bodies) => {
+        if (id !== latest.current) return;
+        const data = {};
+        names.forEach((n, i) => (data[n] = bodies[i]));
+        setState({ data, error: null, loading: false });
+      })
+      .catch((error) => {
+        if (error.name === "AbortError" || id !== latest.current) return;
+        setState((s) => ({ data: s.data, error, loading: false }));
+      });
+    return () => abort.abort();
+  }, [key, tick]);
+  return { ...state, reload: () => setTick((t) => t + 1) };
+}

@@ -1,0 +1,111 @@
+// Building blocks shared by the views: the page frame and its states, stats, cells, charts.
+import { html, useEffect, useRef } from "./ui.js";
+import { raw, DASH } from "./format.js";
+
+// The view's root: data-state tells tests and screen readers where the page is.
+export function Page({ view, state, title, actions, children }) {
+  return html`<main id="view" data-view=${view} data-state=${state} aria-busy=${state === "loading"}>
+    ${title && html`<div class="page-head"><h1>${title}</h1>${actions}</div>`}
+    ${children}
+  </main>`;
+}
+
+export function Loading() {
+  return html`<p class="muted loading">Loading…</p>`;
+}
+
+export function ErrorBox({ error, retry }) {
+  return html`<div class="error-box" data-testid="error" role="alert">
+    <strong>Could not load this view.</strong>
+    <p>${error && error.message}</p>
+    ${retry && html`<button type="button" onClick=${retry}>Retry</button>`}
+  </div>`;
+}
+
+// No data yet: the two lines that send a crew's telemetry to this server.
+export function Empty({ what = "runs" }) {
+  const origin = location.origin;
+  return html`<div class="empty" data-testid="empty">
+    <h2>No ${what} yet</h2>
+    <p>Instrument a CrewAI app and send its telemetry here:</p>
+    <pre><code>pip install 'crewscope[crewai,otlp]'
+OTEL_EXPORTER_OTLP_ENDPOINT=${origin} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf opentelemetry-instrument python app.py</code></pre>
+    <p class="muted">Runs appear here as they finish; this page updates by itself.</p>
+  </div>`;
+}
+
+// A figure with its label; `value` is the raw number (data-value), `text` the formatted one.
+export function Stat({ label, field, value, text, hint }) {
+  return html`<div class="stat" data-field=${field} data-value=${raw(value)} title=${hint || ""}>
+    <div class="stat-value">${text ?? DASH}</div>
+    <div class="stat-label">${label}</div>
+  </div>`;
+}
+
+export function Num({ field, value, text }) {
+  return html`<td class="num" data-field=${field} data-value=${raw(value)}>${text}</td>`;
+}
+
+export function StatusBadge({ status }) {
+  const s = status || "unset";
+  const cls = { completed: "ok", ok: "ok", failed: "bad", error: "bad", running: "run" }[s] || "dim";
+  return html`<span class="badge ${cls}" data-status=${s}>${s}</span>`;
+}
+
+export function RangeSelect({ value, onChange, options = ["1d", "7d", "30d", "90d"] }) {
+  return html`<label class="range">Range
+    <select name="range" value=${value} onChange=${(e) => onChange(e.target.value)}>
+      ${options.map((o) => html`<option value=${o} selected=${o === value}>${o}</option>`)}
+    </select>
+  </label>`;
+}
+
+// A uPlot time-series chart: x = seconds, series = [{label, values, color, axis?}].
+export function Chart({ testid, x, series, height = 180, title, yLabel = "" }) {
+  const box = useRef(null);
+  const plot = useRef(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || !window.uPlot) return undefined;
+    const opts = {
+      width: Math.max(280, el.clientWidth || 600),
+      height,
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: "#667", grid: { stroke: "#eef" } },
+        { stroke: "#667", grid: { stroke: "#eef" }, label: yLabel, size: 56 },
+      ],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label, stroke: s.color, width: 2,
+          fill: s.fill, points: { show: x.length < 60 }, spanGaps: false,
+          paths: s.bars ? window.uPlot.paths.bars({ size: [0.7, 40] }) : undefined,
+        })),
+      ],
+    };
+    plot.current = new window.uPlot(opts, [x, ...series.map((s) => s.values)], el);
+    const resize = new ResizeObserver(() => {
+      if (plot.current && el.clientWidth) plot.current.setSize({ width: el.clientWidth, height });
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.current && plot.current.destroy();
+      plot.current = null;
+    };
+  }, [JSON.stringify([x, series.map((s) => [s.label, s.values])])]);
+  return html`<figure class="chart" data-testid=${testid}>
+    ${title && html`<figcaption>${title}</figcaption>`}
+    ${x.length === 0 ? html`<p class="muted">No data in this range.</p>` : html`<div ref=${box}></div>`}
+  </figure>`;
+}
+
+export function Section({ title, testid, children, actions }) {
+  return html`<section class="card" data-section=${testid}>
+    <div class="card-head"><h2>${title}</h2>${actions}</div>
+    ${children}
+  </section>`;
+}

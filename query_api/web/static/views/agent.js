@@ -1,0 +1,122 @@
+// Agent detail (/agents/{agent}): latency percentiles and error rate over time, executions
+// per day, top errors, tokens and cost, daily rollups, recent runs and activity.
+import { html } from "../lib/ui.js";
+import { useApi } from "../lib/api.js";
+import { Page, Loading, ErrorBox, Stat, Section, Chart, RangeSelect, Num } from "../lib/components.js";
+import { cost, ms, num, pct } from "../lib/format.js";
+import { queryParams, setQuery } from "../lib/router.js";
+import { RunsTable, ActivityList, windowParams, seconds } from "./shared.js";
+
+const DAYS = { "1d": 1, "7d": 7, "30d": 30, "90d": 90 };
+
+function isoDay(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+function Charts({ agent, range }) {
+  const { data, error } = useApi(
+    { series: ["/metrics/executions/series", { agent, ...windowParams(range) }] }, `${agent}|${range}`,
+  );
+  if (error) return html`<p class="bad-text">${error.message}</p>`;
+  if (!data) return html`<${Loading} />`;
+  const s = data.series.series.find((x) => x.agent === agent) || data.series.series[0];
+  const points = s ? s.points.filter((p) => p.executions > 0) : [];
+  const x = points.map((p) => seconds(p.bucket));
+  return html`<div class="cols">
+    <${Chart} testid="chart-latency" title="Latency (ms)" x=${x} yLabel="ms" series=${[
+      { label: "p50", values: points.map((p) => p.p50_ms ?? null), color: "#4f6bed" },
+      { label: "p95", values: points.map((p) => p.p95_ms ?? null), color: "#e67e22" },
+      { label: "p99", values: points.map((p) => p.p99_ms ?? null), color: "#c0392b" },
+    ]} />
+    <${Chart} testid="chart-errors" title="Error rate (%)" x=${x} yLabel="%" series=${[
+      { label: "error rate", values: points.map((p) => (p.executions ? (p.failed / p.executions) * 100 : null)), color: "#c0392b", fill: "rgba(192,57,43,.1)" },
+    ]} />
+  </div>`;
+}
+
+export function AgentDetail({ param, search }) {
+  const agent = param;
+  const q = queryParams(search);
+  const range = DAYS[q.range] ? q.range : "7d";
+  const to = new Date();
+  const from = new Date(to.getTime() - (DAYS[range] - 1) * 86400000);
+  const enc = encodeURIComponent(agent);
+  const { data, error, reload } = useApi({
+    metrics: [`/agents/${enc}/metrics`, { time_range: range }],
+    rollups: ["/rollups/daily", { agent, group_by: "agent", date_from: isoDay(from), date_to: isoDay(to), limit: 100 }],
+    runs: ["/runs", { agent, limit: 10 }],
+    activity: [`/agents/${enc}/activity`, { limit: 15 }],
+  }, `${agent}|${range}`);
+  const picker = html`<${RangeSelect} value=${range} onChange=${(v) => setQuery({ range: v }, { replace: true })} />`;
+  if (error && !data) {
+    return html`<${Page} view="agent" state="error" title=${agent}>
+      <${ErrorBox} error=${error} retry=${error.status === 404 ? null : reload} /><p><a href="/agents">← All agents</a></p><//>`;
+  }
+  if (!data) return html`<${Page} view="agent" state="loading" title=${agent}><${Loading} /><//>`;
+  const m = data.metrics;
+  const t = m.execution_times;
+  const days = [...data.rollups.rows].sort((a, b) => a.day.localeCompare(b.day));
+  return html`<${Page} view="agent" state="ready" title=${agent} actions=${picker}>
+    <div class="card">
+      <div class="stats" data-testid="agent-stats">
+        <${Stat} label="executions" field="executions" value=${m.total_executions} text=${num(m.total_executions)} />
+        <${Stat} label="success rate" field="success_rate" value=${m.success_rate} text=${pct(m.success_rate)} />
+        <${Stat} label="error rate" field="error_rate" value=${m.error_rate} text=${pct(m.error_rate)} />
+        <${Stat} label="p50" field="p50_ms" value=${t.p50_ms} text=${ms(t.p50_ms)} />
+        <${Stat} label="p95" field="p95_ms" value=${t.p95_ms} text=${ms(t.p95_ms)} />
+        <${Stat} label="p99" field="p99_ms" value=${t.p99_ms} text=${ms(t.p99_ms)} />
+        <${Stat} label="input tokens" field="input_tokens" value=${m.input_tokens} text=${num(m.input_tokens)} />
+        <${Stat} label="output tokens" field="output_tokens" value=${m.output_tokens} text=${num(m.output_tokens)} />
+        <${Stat} label="cost" field="cost_usd" value=${m.cost_usd} text=${cost(m.cost_usd)} />
+      </div>
+      <p class="muted small">Trend: ${m.trend} · window ${range}</p>
+    </div>
+    <${Section} title="Latency and errors over time" testid="agent-charts"><${Charts} agent=${agent} range=${range} /><//>
+    <div class="cols">
+      <${Section} title="Executions per day" testid="executions-per-day">
+        <${Chart} testid="chart-executions" x=${days.map((d) => Date.parse(d.day + "T00:00:00Z") / 1000)} yLabel="executions"
+          series=${[
+            { label: "completed", values: days.map((d) => d.successful), color: "#3b7a57", bars: true },
+            { label: "failed", values: days.map((d) => d.failed), color: "#c0392b", bars: true },
+          ]} />
+      <//>
+      <${Section} title="Top errors" testid="top-errors">
+        <ul class="plain" data-testid="top-errors">
+          ${m.top_errors.length === 0 && html`<p class="muted">No errors in this window.</p>`}
+          ${m.top_errors.map((e) => html`<li class="bad-text"><strong data-value=${e.count}>${num(e.count)}×</strong>
+            ${e.error_type && html`<code>${e.error_type}</code>`} ${e.error}</li>`)}
+        </ul>
+      <//>
+    </div>
+    <${Section} title="Daily rollups" testid="rollups">
+      <table class="grid" data-testid="rollups"><thead><tr>
+        <th>Day</th><th class="num">Executions</th><th class="num">Failed</th><th class="num">Success</th>
+        <th class="num">Avg</th><th class="num">p95</th><th class="num">Tokens in</th><th class="num">Tokens out</th><th class="num">Cost</th>
+      </tr></thead><tbody>
+        ${[...days].reverse().map((d) => html`<tr data-day=${d.day}>
+          <td>${d.day}</td>
+          <${Num} field="executions" value=${d.executions} text=${num(d.executions)} />
+          <${Num} field="failed" value=${d.failed} text=${num(d.failed)} />
+          <${Num} field="success_rate" value=${d.success_rate} text=${pct(d.success_rate)} />
+          <${Num} field="avg_ms" value=${d.avg_ms} text=${ms(d.avg_ms)} />
+          <${Num} field="p95_ms" value=${d.p95_ms} text=${ms(d.p95_ms)} />
+          <${Num} field="input_tokens" value=${d.input_tokens} text=${num(d.input_tokens)} />
+          <${Num} field="output_tokens" value=${d.output_tokens} text=${num(d.output_tokens)} />
+          <${Num} field="cost_usd" value=${d.cost_usd} text=${cost(d.cost_usd)} />
+        </tr>`)}
+      </tbody></table>
+      ${days.length === 0 && html`<p class="muted">No rollups in this window yet (they refresh every minute).</p>`}
+    <//>
+    <div class="cols wide-left">
+      <${Section} title="Recent runs" testid="recent-runs"
+          actions=${html`<a href=${`/runs?agent=${encodeURIComponent(agent)}`}>All runs with this agent →</a>`}>
+        <${RunsTable} runs=${data.runs.runs} testid="recent-runs" />
+      <//>
+      <${Section} title="Activity" testid="activity">
+        <${ActivityList} lines=${data.activity.activity.map((a) => ({
+          t: Date.parse(a.time) / 1000, kind: a.kind, status: a.status, text: a.text, run: a.run_id,
+        }))} empty="No activity." />
+      <//>
+    </div>
+  <//>`;
+}

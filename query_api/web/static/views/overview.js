@@ -1,0 +1,94 @@
+// Overview (/): period totals, runs and failures over time, agents with issues, recent runs,
+// and the live activity stream.
+import { html, useRef, useState } from "../lib/ui.js";
+import { useApi } from "../lib/api.js";
+import { useLive, activityLine } from "../lib/live.js";
+import { Page, Loading, ErrorBox, Empty, Stat, Section, Chart, RangeSelect } from "../lib/components.js";
+import { cost, num, pct, ms } from "../lib/format.js";
+import { queryParams, setQuery, agentHref } from "../lib/router.js";
+import { RunsTable, ActivityList, windowParams, seconds } from "./shared.js";
+
+const PERIOD_LABELS = { "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
+
+function Period({ p }) {
+  return html`<div class="card period" data-testid="period" data-period=${p.period}>
+    <h2>${PERIOD_LABELS[p.period] || p.period}</h2>
+    <div class="stats">
+      <${Stat} label="runs" field="runs" value=${p.runs} text=${num(p.runs)} />
+      <${Stat} label="failed runs" field="failed_runs" value=${p.failed_runs} text=${num(p.failed_runs)} />
+      <${Stat} label="task success" field="success_rate" value=${p.success_rate} text=${pct(p.success_rate)} />
+      <${Stat} label="input tokens" field="input_tokens" value=${p.input_tokens} text=${num(p.input_tokens)} />
+      <${Stat} label="output tokens" field="output_tokens" value=${p.output_tokens} text=${num(p.output_tokens)} />
+      <${Stat} label="cost" field="cost_usd" value=${p.cost_usd} text=${cost(p.cost_usd)} />
+    </div>
+  </div>`;
+}
+
+function RunsChart({ range }) {
+  const params = windowParams(range);
+  const { data, error } = useApi({ series: ["/metrics/runs/series", params] }, range);
+  if (error) return html`<p class="bad-text">Chart unavailable: ${error.message}</p>`;
+  if (!data) return html`<${Loading} />`;
+  const points = data.series.points || [];
+  const x = points.map((p) => seconds(p.bucket));
+  return html`<${Chart} testid="chart-runs" x=${x} yLabel="runs"
+    series=${[
+      { label: "completed", values: points.map((p) => p.successful), color: "#3b7a57", fill: "rgba(59,122,87,.12)" },
+      { label: "failed", values: points.map((p) => p.failed), color: "#c0392b", fill: "rgba(192,57,43,.12)" },
+    ]} />`;
+}
+
+export function Overview({ search }) {
+  const q = queryParams(search);
+  const range = q.range || "1d";
+  const { data, error, reload } = useApi(
+    { dash: ["/dashboard"], runs: ["/runs", { limit: 10 }] }, "overview",
+  );
+  const [lines, setLines] = useState([]);
+  const pending = useRef(null);
+  useLive((m) => {
+    const line = activityLine(m);
+    if (line) setLines((old) => [line, ...old].slice(0, 40));
+    if (m.event === "run_completed" || m.event === "flow_completed") {
+      clearTimeout(pending.current);
+      pending.current = setTimeout(reload, 500);
+    }
+  });
+  if (error && !data) return html`<${Page} view="overview" state="error" title="Overview"><${ErrorBox} error=${error} retry=${reload} /><//>`;
+  if (!data) return html`<${Page} view="overview" state="loading" title="Overview"><${Loading} /><//>`;
+  const { dash, runs } = data;
+  const empty = runs.total === 0 && dash.totals.every((p) => p.runs === 0 && p.executions === 0);
+  if (empty) {
+    return html`<${Page} view="overview" state="empty" title="Overview">
+      <${Empty} />
+      <${Section} title="Live activity" testid="activity"><${ActivityList} lines=${lines} /><//>
+    <//>`;
+  }
+  return html`<${Page} view="overview" state="ready" title="Overview">
+    <div class="periods">${dash.totals.map((p) => html`<${Period} key=${p.period} p=${p} />`)}</div>
+    <div class="cols">
+      <${Section} title="Runs over time" testid="runs-chart"
+          actions=${html`<${RangeSelect} value=${range} options=${["1d", "7d", "30d"]}
+            onChange=${(v) => setQuery({ range: v }, { replace: true })} />`}>
+        <${RunsChart} range=${range} />
+      <//>
+      <${Section} title="Agents with issues" testid="agents-with-issues">
+        <ul class="plain" data-testid="agents-with-issues">
+          ${dash.agents_with_issues.length === 0 && html`<p class="muted">No agent above the error threshold in the last 7 days.</p>`}
+          ${dash.agents_with_issues.map((a) => html`<li data-agent=${a.agent}>
+            <a href=${agentHref(a.agent)}>${a.agent}</a>
+            <span class="bad-text">${num(a.failed_executions)} failed of ${num(a.total_executions)}</span>
+            <span class="muted">(${pct(a.success_rate)} success, avg ${ms(a.avg_ms)})</span>
+          </li>`)}
+        </ul>
+      <//>
+    </div>
+    <div class="cols wide-left">
+      <${Section} title="Recent runs" testid="recent-runs"
+          actions=${html`<a href="/runs">All ${num(runs.total)} runs →</a>`}>
+        <${RunsTable} runs=${runs.runs} testid="recent-runs" />
+      <//>
+      <${Section} title="Live activity" testid="activity"><${ActivityList} lines=${lines} /><//>
+    </div>
+  <//>`;
+}
