@@ -61,7 +61,7 @@ export function RangeSelect({ value, onChange, options = ["1d", "7d", "30d", "90
 }
 
 // A uPlot time-series chart: x = seconds, series = [{label, values, color, axis?}].
-export function Chart({ testid, x, series, height = 180, title, yLabel = "" }) {
+export function Chart({ testid, x, series, height = 180, title, yLabel = "", xRange = null }) {
   const box = useRef(null);
   const plot = useRef(null);
   useEffect(() => {
@@ -72,7 +72,7 @@ export function Chart({ testid, x, series, height = 180, title, yLabel = "" }) {
       height,
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: xRange ? { time: true, range: () => xRange } : { time: true }, y: { range: (u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
       axes: [
         { stroke: "#667", grid: { stroke: "#eef" } },
         { stroke: "#667", grid: { stroke: "#eef" }, label: yLabel, size: 56 },
@@ -81,7 +81,8 @@ export function Chart({ testid, x, series, height = 180, title, yLabel = "" }) {
         {},
         ...series.map((s) => ({
           label: s.label, stroke: s.color, width: 2,
-          fill: s.fill, points: { show: x.length < 60 }, spanGaps: false,
+          fill: s.fill, spanGaps: false,
+          points: { show: !s.bars && s.values.filter((v) => v !== null && v !== 0).length < 60, size: 6 },
           paths: s.bars ? window.uPlot.paths.bars({ size: [0.7, 40] }) : undefined,
         })),
       ],

@@ -46,6 +46,16 @@ export function when(iso) {
   return Number.isNaN(d.getTime()) ? DASH : timeFmt.format(d);
 }
 
+const clockFmt = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+// the time of day; the date too when it is not today
+export function clock(iso) {
+  if (!iso) return DASH;
+  const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
+  if (Number.isNaN(d.getTime())) return DASH;
+  return d.toDateString() === new Date().toDateString() ? clockFmt.format(d) : timeFmt.format(d);
+}
+
 export function ago(iso) {
   if (!iso) return DASH;
   const t = typeof iso === "number" ? iso * 1000 : Date.parse(iso);

@@ -5,7 +5,7 @@ import { useApi } from "../lib/api.js";
 import { Page, Loading, ErrorBox, Stat, Section, Chart, RangeSelect, Num } from "../lib/components.js";
 import { cost, ms, num, pct } from "../lib/format.js";
 import { queryParams, setQuery } from "../lib/router.js";
-import { RunsTable, ActivityList, windowParams, seconds } from "./shared.js";
+import { RunsTable, ActivityList, windowParams, buckets, perBucket } from "./shared.js";
 
 const DAYS = { "1d": 1, "7d": 7, "30d": 30, "90d": 90 };
 
@@ -14,22 +14,25 @@ function isoDay(d) {
 }
 
 function Charts({ agent, range }) {
+  const params = windowParams(range);
   const { data, error } = useApi(
-    { series: ["/metrics/executions/series", { agent, ...windowParams(range) }] }, `${agent}|${range}`,
+    { series: ["/metrics/executions/series", { agent, ...params }] }, `${agent}|${range}`,
   );
   if (error) return html`<p class="bad-text">${error.message}</p>`;
   if (!data) return html`<${Loading} />`;
-  const s = data.series.series.find((x) => x.agent === agent) || data.series.series[0];
-  const points = s ? s.points.filter((p) => p.executions > 0) : [];
-  const x = points.map((p) => seconds(p.bucket));
+  const s = data.series.series.find((x) => x.agent === agent) || { points: [] };
+  const x = buckets(params);
+  const xRange = [x[0], x[x.length - 1]];
+  const at = (field) => perBucket(x, s.points, field, null);
   return html`<div class="cols">
-    <${Chart} testid="chart-latency" title="Latency (ms)" x=${x} yLabel="ms" series=${[
-      { label: "p50", values: points.map((p) => p.p50_ms ?? null), color: "#4f6bed" },
-      { label: "p95", values: points.map((p) => p.p95_ms ?? null), color: "#e67e22" },
-      { label: "p99", values: points.map((p) => p.p99_ms ?? null), color: "#c0392b" },
+    <${Chart} testid="chart-latency" title="Latency (ms)" x=${x} xRange=${xRange} yLabel="ms" series=${[
+      { label: "p50", values: at("p50_ms"), color: "#4f6bed" },
+      { label: "p95", values: at("p95_ms"), color: "#e67e22" },
+      { label: "p99", values: at("p99_ms"), color: "#c0392b" },
     ]} />
-    <${Chart} testid="chart-errors" title="Error rate (%)" x=${x} yLabel="%" series=${[
-      { label: "error rate", values: points.map((p) => (p.executions ? (p.failed / p.executions) * 100 : null)), color: "#c0392b", fill: "rgba(192,57,43,.1)" },
+    <${Chart} testid="chart-errors" title="Error rate (%)" x=${x} xRange=${xRange} yLabel="%" series=${[
+      { label: "error rate", values: at((p) => (p.executions ? (p.failed / p.executions) * 100 : null)),
+        color: "#c0392b", fill: "rgba(192,57,43,.1)" },
     ]} />
   </div>`;
 }
@@ -56,6 +59,9 @@ export function AgentDetail({ param, search }) {
   const m = data.metrics;
   const t = m.execution_times;
   const days = [...data.rollups.rows].sort((a, b) => a.day.localeCompare(b.day));
+  const dayStart = Date.parse(isoDay(from) + "T00:00:00Z") / 1000;
+  const dayX = Array.from({ length: DAYS[range] }, (_, i) => dayStart + i * 86400);
+  const byDay = new Map(days.map((d) => [Date.parse(d.day + "T00:00:00Z") / 1000, d]));
   return html`<${Page} view="agent" state="ready" title=${agent} actions=${picker}>
     <div class="card">
       <div class="stats" data-testid="agent-stats">
@@ -74,10 +80,10 @@ export function AgentDetail({ param, search }) {
     <${Section} title="Latency and errors over time" testid="agent-charts"><${Charts} agent=${agent} range=${range} /><//>
     <div class="cols">
       <${Section} title="Executions per day" testid="executions-per-day">
-        <${Chart} testid="chart-executions" x=${days.map((d) => Date.parse(d.day + "T00:00:00Z") / 1000)} yLabel="executions"
+        <${Chart} testid="chart-executions" x=${dayX} xRange=${[dayX[0] - 43200, dayX[dayX.length - 1] + 43200]} yLabel="executions"
           series=${[
-            { label: "completed", values: days.map((d) => d.successful), color: "#3b7a57", bars: true },
-            { label: "failed", values: days.map((d) => d.failed), color: "#c0392b", bars: true },
+            { label: "executions", values: dayX.map((t) => byDay.get(t)?.executions ?? 0), color: "#3b7a57", bars: true, fill: "rgba(59,122,87,.5)" },
+            { label: "failed", values: dayX.map((t) => byDay.get(t)?.failed ?? 0), color: "#c0392b", bars: true, fill: "rgba(192,57,43,.5)" },
           ]} />
       <//>
       <${Section} title="Top errors" testid="top-errors">

@@ -6,7 +6,7 @@ import { useLive, activityLine } from "../lib/live.js";
 import { Page, Loading, ErrorBox, Empty, Stat, Section, Chart, RangeSelect } from "../lib/components.js";
 import { cost, num, pct, ms } from "../lib/format.js";
 import { queryParams, setQuery, agentHref } from "../lib/router.js";
-import { RunsTable, ActivityList, windowParams, seconds } from "./shared.js";
+import { RunsTable, ActivityList, windowParams, buckets, perBucket } from "./shared.js";
 
 const PERIOD_LABELS = { "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
 
@@ -29,12 +29,12 @@ function RunsChart({ range }) {
   const { data, error } = useApi({ series: ["/metrics/runs/series", params] }, range);
   if (error) return html`<p class="bad-text">Chart unavailable: ${error.message}</p>`;
   if (!data) return html`<${Loading} />`;
-  const points = data.series.points || [];
-  const x = points.map((p) => seconds(p.bucket));
-  return html`<${Chart} testid="chart-runs" x=${x} yLabel="runs"
+  const points = data.series.points;
+  const x = buckets(params);
+  return html`<${Chart} testid="chart-runs" x=${x} yLabel="runs" xRange=${[x[0], x[x.length - 1]]}
     series=${[
-      { label: "completed", values: points.map((p) => p.successful), color: "#3b7a57", fill: "rgba(59,122,87,.12)" },
-      { label: "failed", values: points.map((p) => p.failed), color: "#c0392b", fill: "rgba(192,57,43,.12)" },
+      { label: "completed", values: perBucket(x, points, "successful"), color: "#3b7a57", fill: "rgba(59,122,87,.12)" },
+      { label: "failed", values: perBucket(x, points, "failed"), color: "#c0392b", fill: "rgba(192,57,43,.12)" },
     ]} />`;
 }
 

@@ -3,7 +3,7 @@
 // and the run's logs.
 import { html, useMemo, useState } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
-import { Page, Loading, ErrorBox, Stat, Section, StatusBadge, Num } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Stat, Section, StatusBadge } from "../lib/components.js";
 import { cost, ms, num, when, raw } from "../lib/format.js";
 import { runHref, agentHref } from "../lib/router.js";
 import { FlowGraph } from "./flow_graph.js";
@@ -26,12 +26,26 @@ export function spanKind(s) {
   return "other";
 }
 
+// Depth-first rows; `cost` is the span's own cost (LLM calls) or the sum of its priced
+// descendants' (a task, a crew), null when nothing below had a price.
 export function flatten(spans, depth = 0, out = []) {
   for (const s of spans) {
-    out.push({ span: s, depth });
+    const row = { span: s, depth, cost: s.cost_usd };
+    out.push(row);
+    const first = out.length;
     flatten(s.children || [], depth + 1, out);
+    if (row.cost === null || row.cost === undefined) {
+      const below = out.slice(first).filter((r) => r.span.cost_usd !== null && r.span.cost_usd !== undefined);
+      row.cost = below.length ? below.reduce((sum, r) => sum + r.span.cost_usd, 0) : null;
+    }
   }
   return out;
+}
+
+export function errorText(span) {
+  const type = span.error_type || "error";
+  const message = span.status_message || "";
+  return message.startsWith(type) ? message : message ? `${type}: ${message}` : type;
 }
 
 function Bar({ span, t0, total }) {
@@ -49,7 +63,7 @@ function Waterfall({ rows, t0, total, selected, onSelect }) {
       <div role="columnheader" class="num">Duration</div><div role="columnheader" class="num">Tokens in/out</div>
       <div role="columnheader" class="num">Cost</div>
     </div>
-    ${rows.map(({ span, depth }) => html`<div role="row" key=${span.span_id}
+    ${rows.map(({ span, depth, cost: rowCost }) => html`<div role="row" key=${span.span_id}
         class="wf-row ${span.status === "error" ? "row-bad" : ""} ${selected === span.span_id ? "selected" : ""}"
         data-span-id=${span.span_id} data-status=${span.status} data-operation=${span.operation || ""}
         data-kind=${spanKind(span)} tabindex="0"
@@ -57,7 +71,7 @@ function Waterfall({ rows, t0, total, selected, onSelect }) {
         onKeyDown=${(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), onSelect(span.span_id))}>
       <div class="wf-name" style=${`padding-left:${depth * 14 + 4}px`} title=${span.name}>
         <span class="dot k-${spanKind(span)}"></span>${span.name}
-        ${span.status === "error" && html`<div class="sub bad-text" data-field="error">${span.error_type || "error"}${span.status_message ? `: ${span.status_message}` : ""}</div>`}
+        ${span.status === "error" && html`<div class="sub bad-text" data-field="error">${errorText(span)}</div>`}
       </div>
       <${Bar} span=${span} t0=${t0} total=${total} />
       <div class="num" data-field="duration_ms" data-value=${raw(span.duration_ms)}>${ms(span.duration_ms)}</div>
@@ -65,7 +79,8 @@ function Waterfall({ rows, t0, total, selected, onSelect }) {
         ${span.input_tokens === null && span.output_tokens === null ? "" : `${num(span.input_tokens)} / ${num(span.output_tokens)}`}
         <span hidden data-field="output_tokens" data-value=${raw(span.output_tokens)}></span>
       </div>
-      <div class="num" data-field="cost_usd" data-value=${raw(span.cost_usd)}>${span.cost_usd === null ? "" : cost(span.cost_usd)}</div>
+      <div class="num ${span.cost_usd === null ? "muted" : ""}" data-field="cost_usd" data-value=${raw(rowCost)}
+        title=${span.cost_usd === null && rowCost !== null ? "sum of the LLM calls below" : ""}>${rowCost === null ? "" : cost(rowCost)}</div>
     </div>`)}
   </div>`;
 }
@@ -112,7 +127,7 @@ function pretty(v) {
 }
 
 function Logs({ runId }) {
-  const { data, error } = useApi({ logs: [`/runs/${encodeURIComponent(runId)}/logs`, { limit: 200 }] }, runId);
+  const { data, error } = useApi({ logs: [`/runs/${encodeURIComponent(runId)}/logs`, { limit: 100 }] }, runId);
   if (error) return html`<p class="bad-text">${error.message}</p>`;
   if (!data) return html`<${Loading} />`;
   const logs = data.logs.logs;
@@ -159,7 +174,7 @@ export function RunDetail({ param }) {
         ${run.crew && run.kind !== "crew" ? ` · crew ${run.crew}` : ""}</p>
       ${run.error_preview && html`<p class="bad-text">${run.error_type || "error"}: ${run.error_preview}</p>`}
       ${run.errors.length > 0 && html`<ul class="plain errors">${run.errors.map((e) => html`<li class="bad-text">
-        <a href="#" onClick=${(ev) => { ev.preventDefault(); setSelected(e.span_id); }}>${e.span_name}</a>: ${e.error_type || "error"} ${e.message || ""}</li>`)}</ul>`}
+        <a href="#" onClick=${(ev) => { ev.preventDefault(); setSelected(e.span_id); }}>${e.span_name}</a>: ${errorText({ error_type: e.error_type, status_message: e.message })}</li>`)}</ul>`}
     </div>
     ${run.flow_graph && html`<${Section} title="Flow methods" testid="flow-graph"><${FlowGraph} graph=${run.flow_graph} /><//>`}
     <div class="cols wide-left detail-cols">

@@ -1,7 +1,7 @@
 // Pieces several views show: a runs table, an activity list, chart ranges.
 import { html } from "../lib/ui.js";
 import { Num, StatusBadge } from "../lib/components.js";
-import { cost, ms, num, when, ago } from "../lib/format.js";
+import { cost, ms, num, when, ago, clock } from "../lib/format.js";
 import { runHref } from "../lib/router.js";
 
 // Chart windows: the range's start and a bucket width the API accepts for it.
@@ -26,6 +26,20 @@ export function windowParams(range) {
 }
 
 export const seconds = (iso) => Date.parse(iso) / 1000;
+
+// Every bucket start of a window (seconds), so a chart shows the whole range with zeros.
+export function buckets(params) {
+  const step = params.resolution === "1d" ? 86400 : 3600;
+  const out = [];
+  for (let t = seconds(params.start); t < seconds(params.end); t += step) out.push(t);
+  return out;
+}
+
+// values of `field` per bucket from API points ({bucket, ...}); missing buckets get `missing`
+export function perBucket(xs, points, field, missing = 0) {
+  const by = new Map(points.map((p) => [seconds(p.bucket), p]));
+  return xs.map((t) => (by.has(t) ? (typeof field === "function" ? field(by.get(t)) : by.get(t)[field]) : missing));
+}
 
 export function totalTokens(r) {
   if (r.total_tokens !== null && r.total_tokens !== undefined) return r.total_tokens;
@@ -72,7 +86,7 @@ export function ActivityList({ lines, empty = "Waiting for activity…" }) {
   return html`<ul class="activity" data-testid="activity">
     ${lines.map((l, i) => html`<li key=${i} class=${l.status === "error" || l.status === "fatal" ? "bad-text" : ""}
         data-kind=${l.kind}>
-      <time>${when(l.t)}</time> <span class="kind">${l.kind.replace("_", " ")}</span>
+      <time title=${when(l.t)}>${clock(l.t)}</time> <span class="kind">${l.kind.replace("_", " ")}</span>
       ${l.run ? html`<a href=${runHref(l.run)}>${l.text}</a>` : l.text}
     </li>`)}
   </ul>`;

@@ -5,24 +5,24 @@ import { useApi } from "../lib/api.js";
 import { Page, Loading, ErrorBox, Empty, Section, Chart, RangeSelect, Num, StatusBadge } from "../lib/components.js";
 import { cost, ms, num, pct } from "../lib/format.js";
 import { queryParams, setQuery, agentHref } from "../lib/router.js";
-import { windowParams, seconds } from "./shared.js";
+import { windowParams, buckets, perBucket } from "./shared.js";
 
 const COLORS = ["#4f6bed", "#e67e22", "#3b7a57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"];
 
 function TokenChart({ range }) {
+  const params = windowParams(range);
   const { data, error } = useApi(
-    { series: ["/metrics/tokens/series", { group_by: "model", ...windowParams(range) }] }, range,
+    { series: ["/metrics/tokens/series", { group_by: "model", ...params }] }, range,
   );
   if (error) return html`<p class="bad-text">${error.message}</p>`;
   if (!data) return html`<${Loading} />`;
-  const all = data.series.series;
-  const buckets = [...new Set(all.flatMap((s) => s.points.map((p) => p.bucket)))].sort();
-  const x = buckets.map(seconds);
-  const series = all.slice(0, COLORS.length).map((s, i) => {
-    const by = Object.fromEntries(s.points.map((p) => [p.bucket, p.total_tokens]));
-    return { label: s.key || "unknown model", values: buckets.map((b) => by[b] ?? 0), color: COLORS[i] };
-  });
-  return html`<${Chart} testid="chart-tokens" x=${x} series=${series} yLabel="tokens" />`;
+  const x = buckets(params);
+  const series = data.series.series.slice(0, COLORS.length).map((s, i) => ({
+    label: s.key || "unknown model", values: perBucket(x, s.points, "total_tokens"), color: COLORS[i],
+  }));
+  if (!series.length) return html`<p class="muted" data-testid="chart-tokens">No LLM calls in this range.</p>`;
+  return html`<${Chart} testid="chart-tokens" x=${x} series=${series} yLabel="tokens"
+    xRange=${[x[0], x[x.length - 1]]} />`;
 }
 
 function Health({ health }) {
