@@ -96,7 +96,7 @@ export function Runs({ search }) {
       },
     });
   });
-  const head = html`<tr>${RUN_COLUMNS.map(([k, label]) => html`<${SortHeader} field=${k} label=${label} q=${q} />`)}</tr>`;
+  const head = RUN_COLUMNS.map(([k, label]) => html`<${SortHeader} field=${k} label=${label} q=${q} />`);
   let body;
   let state = "ready";
   if (error && !data) {
@@ -116,14 +116,16 @@ export function Runs({ search }) {
       const last = Math.min(offset + runs.length, total);
       body = html`
         ${error && html`<p class="bad-text">Refresh failed: ${error.message}</p>`}
+        <div class="card">
         <${RunsTable} runs=${runs} live=${liveRuns} testid="runs" header=${head} />
         ${runs.length === 0 && html`<p class="muted">No runs match these filters.</p>`}
         <div class="pager">
           <button type="button" data-testid="prev" disabled=${offset === 0}
-            onClick=${() => setQuery({ offset: Math.max(0, offset - PAGE) || undefined })}>← Newer</button>
+            onClick=${() => setQuery({ offset: Math.max(0, offset - PAGE) || undefined })}>← Previous</button>
           <span data-testid="page-info">${total === 0 ? "0" : `${num(offset + 1)}–${num(last)}`} of ${num(total)}</span>
           <button type="button" data-testid="next" disabled=${offset + PAGE >= total}
-            onClick=${() => setQuery({ offset: offset + PAGE })}>Older →</button>
+            onClick=${() => setQuery({ offset: offset + PAGE })}>Next →</button>
+        </div>
         </div>`;
     }
   }
