@@ -62,6 +62,7 @@ RUN_ROOT_ID = "crewscope.run.root_id"  # the top-level run's id
 RUN_PARENT_ID = "crewscope.run.parent_id"  # run spans nested in another run only
 RUN_FLOW_METHOD = "crewscope.flow.method"  # a crew run inside a flow: the method it ran under
 DELEGATED = "crewscope.delegated"  # a coworker's invoke_agent run inside a delegation tool
+FLOW_GRAPH = "crewscope.flow.graph"  # flow run span: its methods and triggers, JSON (flow_graph)
 RUN_FLOW = "flow"
 RUN_CREW = "crew"
 RUN_AGENT = "agent"
@@ -156,6 +157,65 @@ def crew_name(crew: Any) -> str:
 
 def flow_name(flow: Any) -> str:
     return display_name(getattr(flow, "name", None)) or type(flow).__name__
+
+
+def flow_graph(flow: Any) -> str | None:
+    """The flow's methods and what triggers them, as compact JSON (``crewscope.flow.graph``):
+    ``{"methods": [{"name", "start", "router", "listen", "emit"}, ...]}`` in definition order,
+    from CrewAI's static flow definition (``FlowDefinition.methods``); None without one.
+
+    ``listen`` is a method name or router label, or ``{"or"|"and": [...]}`` (nested as
+    written), or null; a conditional start (``@start(condition)``) is ``start: true`` with
+    its condition in ``listen`` (or-ed with a listen condition of its own). ``emit`` is the
+    router's declared labels (``emit=``, a ``Literal`` return type, or human feedback's
+    ``emit``), else null.
+    """
+    definition = getattr(flow, "_definition", None) or getattr(type(flow), "_flow_definition", None)
+    methods = getattr(definition, "methods", None)
+    if not isinstance(methods, Mapping) or not methods:
+        return None
+    out = []
+    for name, method in methods.items():
+        start = getattr(method, "start", None)
+        listen = _flow_condition(getattr(method, "listen", None))
+        if start is not None and not isinstance(start, bool):  # a conditional start
+            when = _flow_condition(start)
+            if when is not None:
+                listen = when if listen is None else {"or": [when, listen]}
+        emit = getattr(method, "emit", None)
+        if not emit:  # human feedback routes with its own outcomes
+            emit = getattr(getattr(method, "human_feedback", None), "emit", None)
+        out.append(
+            {
+                "name": str(name),
+                "start": bool(start),
+                "router": bool(getattr(method, "router", False)),
+                "listen": listen,
+                "emit": [str(label) for label in emit] if emit else None,
+            }
+        )
+    return json.dumps({"methods": out}, separators=(",", ":"))
+
+
+def _flow_condition(condition: Any) -> str | dict[str, Any] | None:
+    """A flow trigger as a name or ``{"or"|"and": [...]}``: CrewAI's definition dicts, its
+    runtime condition dicts (``{"type": "OR", "conditions"|"methods": [...]}``) or a method."""
+    if condition is None or isinstance(condition, bool):
+        return None
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, Mapping):
+        for key in ("or", "and"):
+            items = condition.get(key, condition.get(key.upper()))
+            if isinstance(items, (list, tuple)):
+                return {key: [c for c in map(_flow_condition, items) if c is not None]}
+        kind = condition.get("type")
+        items = condition.get("conditions", condition.get("methods"))
+        if isinstance(kind, str) and kind.lower() in ("or", "and") and isinstance(items, list):
+            return {kind.lower(): [c for c in map(_flow_condition, items) if c is not None]}
+        return None
+    name = getattr(condition, "__name__", None)  # a method reference
+    return name if isinstance(name, str) else None
 
 
 def input_keys(inputs: Any) -> list[str]:

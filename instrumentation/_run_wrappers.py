@@ -8,6 +8,7 @@ nearest enclosing run and of the top-level run (``RunInfo.attributes``).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextvars import Token
@@ -41,6 +42,8 @@ from crewscope.instrumentation._state import (
     Totals,
     span_key,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def stamp_run(span: Span, kind: str, outer: RunInfo) -> tuple[str, str]:
@@ -421,6 +424,7 @@ def flow_kickoff(tel: Telemetry) -> StartHook:
         )
         outer = RUN_INFO.get()
         run_id, root_id = stamp_run(span, A.RUN_FLOW, outer)
+        _record_flow_graph(span, flow)
         # the names of enclosing units (a flow kicked off inside a task) stay as they are
         info = RunInfo(
             crew=outer.crew, task=outer.task, agent=outer.agent, run_id=run_id, root_id=root_id
@@ -428,6 +432,20 @@ def flow_kickoff(tel: Telemetry) -> StartHook:
         return RunSpan(tel, span, info)
 
     return start
+
+
+def _record_flow_graph(span: Span, flow: Any) -> None:
+    """``crewscope.flow.graph`` on the flow run span; left out when the flow's definition
+    cannot be read (another CrewAI version, an odd flow): never a failed kickoff."""
+    if not span.is_recording():
+        return
+    try:
+        graph = A.flow_graph(flow)
+    except Exception:  # telemetry must never raise into the app
+        logger.debug("crewscope: could not read the flow definition", exc_info=True)
+        return
+    if graph is not None:
+        span.set_attribute(A.FLOW_GRAPH, graph)
 
 
 class FlowMethodSpan(SpanHandle):
