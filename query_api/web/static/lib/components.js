@@ -46,6 +46,27 @@ export function Num({ field, value, text }) {
   return html`<td class="num" data-field=${field} data-value=${raw(value)}>${text}</td>`;
 }
 
+// Figures of `obj` from [label, field, format] triples.
+export function Stats({ obj, items, testid, cls = "" }) {
+  return html`<div class="stats ${cls}" data-testid=${testid}>
+    ${items.map(([label, field, fmt]) => html`<${Stat} label=${label} field=${field} value=${obj[field]} text=${fmt(obj[field])} />`)}
+  </div>`;
+}
+
+// A table from column specs {key, label, fmt?, render?}: `fmt` makes a numeric cell with
+// data-value, `render(row)` a custom one; `rowProps(row)` adds attributes to each row.
+export function Table({ testid, columns, rows, rowProps = () => ({}), empty }) {
+  return html`<table class="grid" data-testid=${testid}>
+    <thead><tr>${columns.map((c) => html`<th class=${c.fmt ? "num" : ""}>${c.label}</th>`)}</tr></thead>
+    <tbody>${rows.map((row, i) => html`<tr key=${i} ...${rowProps(row)}>
+      ${columns.map((c) => (c.fmt
+        ? html`<${Num} field=${c.key} value=${row[c.key]} text=${c.fmt(row[c.key])} />`
+        : html`<td data-field=${c.key}>${c.render ? c.render(row) : row[c.key]}</td>`))}
+    </tr>`)}</tbody>
+  </table>
+  ${rows.length === 0 && empty && html`<p class="muted">${empty}</p>`}`;
+}
+
 export function StatusBadge({ status }) {
   const s = status || "unset";
   const cls = { completed: "ok", ok: "ok", failed: "bad", error: "bad", running: "run" }[s] || "dim";

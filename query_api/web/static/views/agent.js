@@ -2,10 +2,22 @@
 // per day, top errors, tokens and cost, daily rollups, recent runs and activity.
 import { html } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
-import { Page, Loading, ErrorBox, Stat, Section, Chart, RangeSelect, Num } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Stats, Section, Chart, RangeSelect, Table } from "../lib/components.js";
 import { cost, ms, num, pct } from "../lib/format.js";
 import { queryParams, setQuery } from "../lib/router.js";
 import { RunsTable, ActivityList, windowParams, buckets, perBucket } from "./shared.js";
+
+const ROLLUP_COLUMNS = [
+  { key: "day", label: "Day" },
+  { key: "executions", label: "Executions", fmt: num },
+  { key: "failed", label: "Failed", fmt: num },
+  { key: "success_rate", label: "Success", fmt: pct },
+  { key: "avg_ms", label: "Avg", fmt: ms },
+  { key: "p95_ms", label: "p95", fmt: ms },
+  { key: "input_tokens", label: "Tokens in", fmt: num },
+  { key: "output_tokens", label: "Tokens out", fmt: num },
+  { key: "cost_usd", label: "Cost", fmt: cost },
+];
 
 const DAYS = { "1d": 1, "7d": 7, "30d": 30, "90d": 90 };
 
@@ -64,17 +76,11 @@ export function AgentDetail({ param, search }) {
   const byDay = new Map(days.map((d) => [Date.parse(d.day + "T00:00:00Z") / 1000, d]));
   return html`<${Page} view="agent" state="ready" title=${agent} actions=${picker}>
     <div class="card">
-      <div class="stats" data-testid="agent-stats">
-        <${Stat} label="executions" field="executions" value=${m.total_executions} text=${num(m.total_executions)} />
-        <${Stat} label="success rate" field="success_rate" value=${m.success_rate} text=${pct(m.success_rate)} />
-        <${Stat} label="error rate" field="error_rate" value=${m.error_rate} text=${pct(m.error_rate)} />
-        <${Stat} label="p50" field="p50_ms" value=${t.p50_ms} text=${ms(t.p50_ms)} />
-        <${Stat} label="p95" field="p95_ms" value=${t.p95_ms} text=${ms(t.p95_ms)} />
-        <${Stat} label="p99" field="p99_ms" value=${t.p99_ms} text=${ms(t.p99_ms)} />
-        <${Stat} label="input tokens" field="input_tokens" value=${m.input_tokens} text=${num(m.input_tokens)} />
-        <${Stat} label="output tokens" field="output_tokens" value=${m.output_tokens} text=${num(m.output_tokens)} />
-        <${Stat} label="cost" field="cost_usd" value=${m.cost_usd} text=${cost(m.cost_usd)} />
-      </div>
+      <${Stats} testid="agent-stats" obj=${{ ...m, ...t, executions: m.total_executions }} items=${[
+        ["executions", "executions", num], ["success rate", "success_rate", pct],
+        ["error rate", "error_rate", pct], ["p50", "p50_ms", ms], ["p95", "p95_ms", ms], ["p99", "p99_ms", ms],
+        ["input tokens", "input_tokens", num], ["output tokens", "output_tokens", num], ["cost", "cost_usd", cost],
+      ]} />
       <p class="muted small">Trend: ${m.trend} · window ${range}</p>
     </div>
     <${Section} title="Latency and errors over time" testid="agent-charts"><${Charts} agent=${agent} range=${range} /><//>
@@ -95,23 +101,8 @@ export function AgentDetail({ param, search }) {
       <//>
     </div>
     <${Section} title="Daily rollups" testid="rollups">
-      <table class="grid" data-testid="rollups"><thead><tr>
-        <th>Day</th><th class="num">Executions</th><th class="num">Failed</th><th class="num">Success</th>
-        <th class="num">Avg</th><th class="num">p95</th><th class="num">Tokens in</th><th class="num">Tokens out</th><th class="num">Cost</th>
-      </tr></thead><tbody>
-        ${[...days].reverse().map((d) => html`<tr data-day=${d.day}>
-          <td>${d.day}</td>
-          <${Num} field="executions" value=${d.executions} text=${num(d.executions)} />
-          <${Num} field="failed" value=${d.failed} text=${num(d.failed)} />
-          <${Num} field="success_rate" value=${d.success_rate} text=${pct(d.success_rate)} />
-          <${Num} field="avg_ms" value=${d.avg_ms} text=${ms(d.avg_ms)} />
-          <${Num} field="p95_ms" value=${d.p95_ms} text=${ms(d.p95_ms)} />
-          <${Num} field="input_tokens" value=${d.input_tokens} text=${num(d.input_tokens)} />
-          <${Num} field="output_tokens" value=${d.output_tokens} text=${num(d.output_tokens)} />
-          <${Num} field="cost_usd" value=${d.cost_usd} text=${cost(d.cost_usd)} />
-        </tr>`)}
-      </tbody></table>
-      ${days.length === 0 && html`<p class="muted">No rollups in this window yet (they refresh every minute).</p>`}
+      <${Table} testid="rollups" columns=${ROLLUP_COLUMNS} rows=${[...days].reverse()}
+        rowProps=${(d) => ({ "data-day": d.day })} empty="No rollups in this window yet (they refresh every minute)." />
     <//>
     <div class="cols wide-left">
       <${Section} title="Recent runs" testid="recent-runs"

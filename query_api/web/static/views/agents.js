@@ -3,7 +3,7 @@
 import { html, useEffect, useState } from "../lib/ui.js";
 import { getJSON, useApi } from "../lib/api.js";
 import { useLive, activityLine } from "../lib/live.js";
-import { Page, Loading, ErrorBox, Empty, Stat } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Empty, Stats } from "../lib/components.js";
 import { cost, mb, num, pct, ago } from "../lib/format.js";
 import { agentHref } from "../lib/router.js";
 import { ActivityList } from "./shared.js";
@@ -29,6 +29,12 @@ function processFor(agent, live, samples) {
   return services.size === 1 ? newest(samples) : null;
 }
 
+const CARD_STATS = [
+  ["CPU", "cpu", pct], ["memory (RSS)", "memory", mb], ["threads", "threads", num],
+  ["executions", "executions", num], ["success", "success_rate", pct],
+  ["input tokens", "input_tokens", num], ["output tokens", "output_tokens", num], ["cost", "cost_usd", cost],
+];
+
 function Card({ agent, live, proc }) {
   const running = live.status === "running" && Date.now() / 1000 - live.since < RUNNING_FOR_S;
   const costValue = agent.cost_usd === null && live.cost === 0 ? null : (agent.cost_usd || 0) + live.cost;
@@ -44,18 +50,12 @@ function Card({ agent, live, proc }) {
         ${running ? `running ${live.task || ""}`.trim() : "idle"}</span>
     </div>
     <p class="sub muted">${live.crew || agent.crew || ""}${(live.crew || agent.crew) && " · "}last execution ${ago(agent.last_execution)}</p>
-    <div class="stats small-stats">
-      <${Stat} label="CPU" field="cpu" value=${proc && proc.cpu} text=${proc ? pct(proc.cpu) : "–"}
-        hint=${proc ? `pid ${proc.pid} (${proc.service || "?"})` : "no process samples"} />
-      <${Stat} label="memory (RSS)" field="memory" value=${proc && proc.memory} text=${proc ? mb(proc.memory) : "–"} />
-      <${Stat} label="threads" field="threads" value=${proc && proc.threads} text=${proc ? num(proc.threads) : "–"} />
-      <${Stat} label="executions" field="executions" value=${execs} text=${num(execs)} />
-      <${Stat} label="success" field="success_rate" value=${execs ? ((execs - failed) / execs) * 100 : null}
-        text=${execs ? pct(((execs - failed) / execs) * 100) : "–"} />
-      <${Stat} label="input tokens" field="input_tokens" value=${inTok} text=${num(inTok)} />
-      <${Stat} label="output tokens" field="output_tokens" value=${outTok} text=${num(outTok)} />
-      <${Stat} label="cost" field="cost_usd" value=${costValue} text=${cost(costValue)} />
-    </div>
+    <${Stats} cls="small-stats" items=${CARD_STATS} obj=${{
+      cpu: proc ? proc.cpu : null, memory: proc ? proc.memory : null, threads: proc ? proc.threads : null,
+      executions: execs, success_rate: execs ? ((execs - failed) / execs) * 100 : null,
+      input_tokens: inTok, output_tokens: outTok, cost_usd: costValue,
+    }} />
+    ${proc && html`<p class="sub muted" data-testid="process">process ${proc.pid} (${proc.service || "unknown service"}), sampled ${ago(proc.t)}</p>`}
     <${ActivityList} lines=${live.lines.slice(0, 5)} empty="No recent activity." />
   </article>`;
 }

@@ -3,24 +3,22 @@
 import { html, useRef, useState } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
 import { useLive, activityLine } from "../lib/live.js";
-import { Page, Loading, ErrorBox, Empty, Stat, Section, Chart, RangeSelect } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Empty, Stats, Section, Chart, RangeSelect } from "../lib/components.js";
 import { cost, num, pct, ms } from "../lib/format.js";
 import { queryParams, setQuery, agentHref } from "../lib/router.js";
 import { RunsTable, ActivityList, windowParams, buckets, perBucket } from "./shared.js";
 
 const PERIOD_LABELS = { "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
 
+const PERIOD_STATS = [
+  ["runs", "runs", num], ["failed runs", "failed_runs", num], ["task success", "success_rate", pct],
+  ["input tokens", "input_tokens", num], ["output tokens", "output_tokens", num], ["cost", "cost_usd", cost],
+];
+
 function Period({ p }) {
   return html`<div class="card period" data-testid="period" data-period=${p.period}>
     <h2>${PERIOD_LABELS[p.period] || p.period}</h2>
-    <div class="stats">
-      <${Stat} label="runs" field="runs" value=${p.runs} text=${num(p.runs)} />
-      <${Stat} label="failed runs" field="failed_runs" value=${p.failed_runs} text=${num(p.failed_runs)} />
-      <${Stat} label="task success" field="success_rate" value=${p.success_rate} text=${pct(p.success_rate)} />
-      <${Stat} label="input tokens" field="input_tokens" value=${p.input_tokens} text=${num(p.input_tokens)} />
-      <${Stat} label="output tokens" field="output_tokens" value=${p.output_tokens} text=${num(p.output_tokens)} />
-      <${Stat} label="cost" field="cost_usd" value=${p.cost_usd} text=${cost(p.cost_usd)} />
-    </div>
+    <${Stats} obj=${p} items=${PERIOD_STATS} />
   </div>`;
 }
 

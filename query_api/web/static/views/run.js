@@ -3,7 +3,7 @@
 // and the run's logs.
 import { html, useMemo, useState } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
-import { Page, Loading, ErrorBox, Stat, Section, StatusBadge } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Stats, Section, StatusBadge } from "../lib/components.js";
 import { cost, ms, num, when, raw } from "../lib/format.js";
 import { runHref, agentHref } from "../lib/router.js";
 import { FlowGraph } from "./flow_graph.js";
@@ -139,6 +139,13 @@ function Logs({ runId }) {
   </ul>`;
 }
 
+const RUN_STATS = [
+  ["duration", "duration_ms", ms], ["input tokens", "input_tokens", num],
+  ["output tokens", "output_tokens", num], ["cost", "cost_usd", cost], ["spans", "spans", num],
+  ["tasks", "tasks", num], ["LLM calls", "llm_calls", num], ["tool calls", "tool_calls", num],
+  ["errors", "errors", num],
+];
+
 export function RunDetail({ param }) {
   const { data, error, reload } = useApi({ run: [`/runs/${encodeURIComponent(param)}`] }, param);
   const [selected, setSelected] = useState(null);
@@ -159,17 +166,7 @@ export function RunDetail({ param }) {
   return html`<${Page} view="run" state="ready" title=${title}
       actions=${html`<span class="muted">${run.parent_run_id ? html`nested in <a href=${runHref(run.parent_run_id)}>parent run</a> · ` : ""}<a href="/runs">All runs</a></span>`}>
     <div class="card">
-      <div class="stats" data-testid="run-totals">
-        <${Stat} label="duration" field="duration_ms" value=${run.duration_ms} text=${ms(run.duration_ms)} />
-        <${Stat} label="input tokens" field="input_tokens" value=${run.input_tokens} text=${num(run.input_tokens)} />
-        <${Stat} label="output tokens" field="output_tokens" value=${run.output_tokens} text=${num(run.output_tokens)} />
-        <${Stat} label="cost" field="cost_usd" value=${run.cost_usd} text=${cost(run.cost_usd)} />
-        <${Stat} label="spans" field="spans" value=${run.counts.spans} text=${num(run.counts.spans)} />
-        <${Stat} label="tasks" field="tasks" value=${run.counts.tasks} text=${num(run.counts.tasks)} />
-        <${Stat} label="LLM calls" field="llm_calls" value=${run.counts.llm_calls} text=${num(run.counts.llm_calls)} />
-        <${Stat} label="tool calls" field="tool_calls" value=${run.counts.tool_calls} text=${num(run.counts.tool_calls)} />
-        <${Stat} label="errors" field="errors" value=${run.counts.errors} text=${num(run.counts.errors)} />
-      </div>
+      <${Stats} testid="run-totals" obj=${{ ...run, ...run.counts }} items=${RUN_STATS} />
       <p class="muted small">Started ${when(run.start_time)} · trace <code>${run.trace_id}</code>
         ${run.crew && run.kind !== "crew" ? ` · crew ${run.crew}` : ""}</p>
       ${run.error_preview && html`<p class="bad-text">${run.error_type || "error"}: ${run.error_preview}</p>`}

@@ -2,12 +2,50 @@
 // with errors and latency, HTTP endpoint performance, system health.
 import { html } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
-import { Page, Loading, ErrorBox, Empty, Section, Chart, RangeSelect, Num, StatusBadge } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Empty, Section, Chart, RangeSelect, StatusBadge, Table } from "../lib/components.js";
 import { cost, ms, num, pct } from "../lib/format.js";
 import { queryParams, setQuery, agentHref } from "../lib/router.js";
 import { windowParams, buckets, perBucket } from "./shared.js";
 
 const COLORS = ["#4f6bed", "#e67e22", "#3b7a57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"];
+
+const MODEL_COLUMNS = [
+  { key: "model", label: "Model", render: (m) => html`${m.model || "unknown"} <span class="muted small">${m.provider || ""}</span>` },
+  { key: "calls", label: "Calls", fmt: num },
+  { key: "errors", label: "Errors", fmt: num },
+  { key: "input_tokens", label: "Tokens in", fmt: num },
+  { key: "output_tokens", label: "Tokens out", fmt: num },
+  { key: "cost_usd", label: "Cost", fmt: (v) => (v === null ? "no price" : cost(v)) },
+  { key: "avg_ms", label: "Avg", fmt: ms },
+];
+const AGENT_COLUMNS = [
+  { key: "agent", label: "Agent", render: (a) => (a.agent ? html`<a href=${agentHref(a.agent)}>${a.agent}</a>` : html`<span class="muted">no agent</span>`) },
+  { key: "calls", label: "LLM calls", fmt: num },
+  { key: "input_tokens", label: "Tokens in", fmt: num },
+  { key: "output_tokens", label: "Tokens out", fmt: num },
+  { key: "cost_usd", label: "Cost", fmt: cost },
+];
+const TOOL_COLUMNS = [
+  { key: "tool", label: "Tool" },
+  { key: "calls", label: "Calls", fmt: num },
+  { key: "errors", label: "Errors", fmt: num },
+  { key: "error_rate", label: "Error rate", fmt: pct },
+  { key: "avg_ms", label: "Avg", fmt: ms },
+  { key: "p50_ms", label: "p50", fmt: ms },
+  { key: "p95_ms", label: "p95", fmt: ms },
+  { key: "max_ms", label: "Max", fmt: ms },
+  { key: "agents", label: "Agents", fmt: num },
+];
+const ENDPOINT_COLUMNS = [
+  { key: "service", label: "Service" },
+  { key: "route", label: "Route", render: (e) => html`<code>${e.method || ""} ${e.route}</code>` },
+  { key: "requests", label: "Requests", fmt: num },
+  { key: "client_errors", label: "4xx", fmt: num },
+  { key: "server_errors", label: "5xx", fmt: num },
+  { key: "p50_ms", label: "p50", fmt: ms },
+  { key: "p90_ms", label: "p90", fmt: ms },
+  { key: "p99_ms", label: "p99", fmt: ms },
+];
 
 function TokenChart({ range }) {
   const params = windowParams(range);
@@ -60,70 +98,21 @@ export function Usage({ search }) {
     <${Section} title="Tokens per model over time" testid="tokens-chart"><${TokenChart} range=${range} /><//>
     <div class="cols">
       <${Section} title="Models" testid="models">
-        <table class="grid" data-testid="models"><thead><tr>
-          <th>Model</th><th class="num">Calls</th><th class="num">Errors</th><th class="num">Tokens in</th>
-          <th class="num">Tokens out</th><th class="num">Cost</th><th class="num">Avg</th>
-        </tr></thead><tbody>
-          ${llm.by_model.map((m) => html`<tr data-model=${m.model || ""}>
-            <td>${m.model || "unknown"} <span class="muted small">${m.provider || ""}</span></td>
-            <${Num} field="calls" value=${m.calls} text=${num(m.calls)} />
-            <${Num} field="errors" value=${m.errors} text=${num(m.errors)} />
-            <${Num} field="input_tokens" value=${m.input_tokens} text=${num(m.input_tokens)} />
-            <${Num} field="output_tokens" value=${m.output_tokens} text=${num(m.output_tokens)} />
-            <${Num} field="cost_usd" value=${m.cost_usd} text=${m.cost_usd === null ? "no price" : cost(m.cost_usd)} />
-            <${Num} field="avg_ms" value=${m.avg_ms} text=${ms(m.avg_ms)} />
-          </tr>`)}
-        </tbody></table>
+        <${Table} testid="models" columns=${MODEL_COLUMNS} rows=${llm.by_model}
+          rowProps=${(m) => ({ "data-model": m.model || "" })} empty="No LLM calls in this range." />
       <//>
       <${Section} title="Agents" testid="agents-usage">
-        <table class="grid" data-testid="agents-usage"><thead><tr>
-          <th>Agent</th><th class="num">LLM calls</th><th class="num">Tokens in</th><th class="num">Tokens out</th><th class="num">Cost</th>
-        </tr></thead><tbody>
-          ${llm.by_agent.map((a) => html`<tr data-agent=${a.agent || ""}>
-            <td>${a.agent ? html`<a href=${agentHref(a.agent)}>${a.agent}</a>` : html`<span class="muted">no agent</span>`}</td>
-            <${Num} field="calls" value=${a.calls} text=${num(a.calls)} />
-            <${Num} field="input_tokens" value=${a.input_tokens} text=${num(a.input_tokens)} />
-            <${Num} field="output_tokens" value=${a.output_tokens} text=${num(a.output_tokens)} />
-            <${Num} field="cost_usd" value=${a.cost_usd} text=${cost(a.cost_usd)} />
-          </tr>`)}
-        </tbody></table>
+        <${Table} testid="agents-usage" columns=${AGENT_COLUMNS} rows=${llm.by_agent}
+          rowProps=${(a) => ({ "data-agent": a.agent || "" })} />
       <//>
     </div>
     <${Section} title="Tools" testid="tools">
-      <table class="grid" data-testid="tools"><thead><tr>
-        <th>Tool</th><th class="num">Calls</th><th class="num">Errors</th><th class="num">Error rate</th>
-        <th class="num">Avg</th><th class="num">p50</th><th class="num">p95</th><th class="num">Max</th><th class="num">Agents</th>
-      </tr></thead><tbody>
-        ${tools.tools.map((t) => html`<tr data-tool=${t.tool} class=${t.errors ? "row-bad" : ""}>
-          <td>${t.tool}</td>
-          <${Num} field="calls" value=${t.calls} text=${num(t.calls)} />
-          <${Num} field="errors" value=${t.errors} text=${num(t.errors)} />
-          <${Num} field="error_rate" value=${t.error_rate} text=${pct(t.error_rate)} />
-          <${Num} field="avg_ms" value=${t.avg_ms} text=${ms(t.avg_ms)} />
-          <${Num} field="p50_ms" value=${t.p50_ms} text=${ms(t.p50_ms)} />
-          <${Num} field="p95_ms" value=${t.p95_ms} text=${ms(t.p95_ms)} />
-          <${Num} field="max_ms" value=${t.max_ms} text=${ms(t.max_ms)} />
-          <${Num} field="agents" value=${t.agents} text=${num(t.agents)} />
-        </tr>`)}
-      </tbody></table>
-      ${tools.tools.length === 0 && html`<p class="muted">No tool calls in this range.</p>`}
+      <${Table} testid="tools" columns=${TOOL_COLUMNS} rows=${tools.tools} empty="No tool calls in this range."
+        rowProps=${(t) => ({ "data-tool": t.tool, class: t.errors ? "row-bad" : "" })} />
     <//>
     <${Section} title="HTTP endpoints" testid="endpoints">
-      <table class="grid" data-testid="endpoints"><thead><tr>
-        <th>Service</th><th>Route</th><th class="num">Requests</th><th class="num">4xx</th><th class="num">5xx</th>
-        <th class="num">p50</th><th class="num">p90</th><th class="num">p99</th>
-      </tr></thead><tbody>
-        ${endpoints.endpoints.map((e) => html`<tr data-route=${`${e.method || ""} ${e.route}`}>
-          <td class="small">${e.service || ""}</td><td><code>${e.method || ""} ${e.route}</code></td>
-          <${Num} field="requests" value=${e.requests} text=${num(e.requests)} />
-          <${Num} field="client_errors" value=${e.client_errors} text=${num(e.client_errors)} />
-          <${Num} field="server_errors" value=${e.server_errors} text=${num(e.server_errors)} />
-          <${Num} field="p50_ms" value=${e.p50_ms} text=${ms(e.p50_ms)} />
-          <${Num} field="p90_ms" value=${e.p90_ms} text=${ms(e.p90_ms)} />
-          <${Num} field="p99_ms" value=${e.p99_ms} text=${ms(e.p99_ms)} />
-        </tr>`)}
-      </tbody></table>
-      ${endpoints.endpoints.length === 0 && html`<p class="muted">No HTTP server spans in this range.</p>`}
+      <${Table} testid="endpoints" columns=${ENDPOINT_COLUMNS} rows=${endpoints.endpoints}
+        rowProps=${(e) => ({ "data-route": `${e.method || ""} ${e.route}` })} empty="No HTTP server spans in this range." />
     <//>
     <${Section} title="System health" testid="health-section"><${Health} health=${health} /><//>
   <//>`;
