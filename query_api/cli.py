@@ -87,7 +87,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         if is_lock_error(exc):
             raise CliError(f"{args.db} is open in another process; only one may write it") from exc
         raise
-    err.print(f"crewscope: serving {args.db} on http://{args.host}:{args.port}  (docs: /docs)")
+    err.print(f"crewscope: serving {args.db} on http://{args.host}:{args.port}")
+    err.print(f"crewscope: web UI at http://{args.host}:{args.port}/  (API docs: /docs)")
     err.print(
         f"crewscope: OTLP/HTTP at http://{args.host}:{args.port}/v1/traces"
         + (f", OTLP/gRPC at {args.grpc}" if args.grpc else "")
