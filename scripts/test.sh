@@ -4,6 +4,7 @@
 source "$(dirname "$0")/_venv.sh" dev
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+command -v firefox-esr >/dev/null || missing+=(firefox-esr)  # tests/ui/test_firefox.py
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v valgrind >/dev/null || missing+=(valgrind)  # bench_overhead_instructions smoke run
 if [ ${#missing[@]} -gt 0 ]; then
@@ -13,6 +14,24 @@ if [ ${#missing[@]} -gt 0 ]; then
       || echo "==> apt-get failed: tests needing ${missing[*]} will be skipped"
   else
     echo "==> not root or no apt-get: tests needing ${missing[*]} will be skipped"
+  fi
+fi
+# geckodriver for the Firefox smoke test: built from crates.io once per machine (about 4 min
+# on 2 cores), cached like the Collector; tests/helpers/browser.py GECKODRIVER_VERSION matches.
+GECKODRIVER_VERSION=0.37.1
+gecko="${CREWSCOPE_CACHE:-$HOME/.cache/crewscope}/geckodriver/$GECKODRIVER_VERSION"
+if [ ! -x "$gecko/bin/geckodriver" ]; then
+  if command -v cargo >/dev/null; then
+    echo "==> cargo install geckodriver $GECKODRIVER_VERSION into $gecko (once per machine)"
+    rm -rf "$gecko.partial"
+    if cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --quiet \
+        --root "$gecko.partial" >/dev/null; then
+      rm -rf "$gecko" && mv "$gecko.partial" "$gecko"
+    else
+      echo "==> geckodriver build failed: the Firefox test will be skipped"
+    fi
+  else
+    echo "==> no cargo: the Firefox test will be skipped"
   fi
 fi
 echo "==> ruff"
