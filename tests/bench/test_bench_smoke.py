@@ -82,3 +82,19 @@ def test_overhead_instructions(bench: Any) -> None:
     )
     assert out["bare"]["ir_per_kickoff"] > 1e6  # a kickoff runs millions of instructions
     assert out["crewscope"]["ratio"] > 0
+
+
+def test_ui(bench: Any, tmp_path: Path) -> None:
+    from tests.helpers.browser import require_chromium
+
+    require_chromium()
+    import bench_ui
+
+    out = bench_ui.main(
+        ["--spans", "2500", "--loads", "1", "--dir", str(tmp_path), "--views", "overview,run"]
+    )
+    assert set(out["views"]) == {"overview", "run"}
+    for v in out["views"].values():
+        assert v["cold_ms"] > 0 and v["warm_ms"] > 0 and v["cold_api_ms"] > 0
+        assert v["js_css_bytes"] > 10_000 and v["js_css_gzip_bytes"] > 10_000
+        assert v["hosts"] == ["127.0.0.1"]  # every request the page made stayed on loopback
