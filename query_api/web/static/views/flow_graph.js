@@ -35,7 +35,8 @@ export function layout(graph) {
   }
   const cols = Object.keys(columns).length;
   const rows = Math.max(...Object.values(columns).map((m) => m.length));
-  return { pos, width: 20 + cols * W + (cols - 1) * GAP_X, height: 20 + rows * H + (rows - 1) * GAP_Y + 20 };
+  const back = graph.edges.some((e) => pos[e.source] && pos[e.target] && pos[e.target].x <= pos[e.source].x);
+  return { pos, width: 20 + cols * W + (cols - 1) * GAP_X, height: 20 + rows * H + (rows - 1) * GAP_Y + (back ? 40 : 0) };
 }
 
 function Edge({ e, pos }) {
@@ -68,7 +69,7 @@ export function FlowGraph({ graph }) {
   if (!graph || !graph.nodes.length) return html`<p class="muted">No method graph recorded.</p>`;
   const { pos, width, height } = layout(graph);
   return html`<div class="flow-graph" data-testid="flow-graph">
-    <svg width=${width} height=${height + 20} viewBox=${`0 0 ${width} ${height + 20}`} role="img"
+    <svg width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`} role="img"
         aria-label="flow method graph">
       <defs><marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
         <path d="M 0 0 L 10 5 L 0 10 z" fill="#778" /></marker></defs>
