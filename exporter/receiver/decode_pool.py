@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -30,6 +31,8 @@ from crewscope.exporter.receiver.otlp_decode import DecodedSpans, decode_traces
 logger = logging.getLogger(__name__)
 
 CREWSCOPE_INGEST_DECODE_WORKERS = "CREWSCOPE_INGEST_DECODE_WORKERS"
+PARENT_POLL_S = 0.25
+"""How often a worker checks that the server that started it is still alive."""
 
 
 def default_workers() -> int:
@@ -38,6 +41,22 @@ def default_workers() -> int:
     return env_int(
         CREWSCOPE_INGEST_DECODE_WORKERS, auto, minimum=0, what="a whole number of processes"
     )
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit once the server process is gone.
+
+    A server killed with SIGKILL (or OOM-killed) cannot shut its pool down, and a worker
+    waiting for work never sees the pool's pipe close (it holds that pipe's write end
+    itself), so without this it would live on, orphaned, ~100 MB each, after every crash.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="crewscope-parent-watch", daemon=True).start()
 
 
 def _warm() -> bool:
@@ -76,7 +95,9 @@ class DecodePool:
 
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # never fork a process with threads
-        pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        )
         for _ in range(self.workers):
             pool.submit(_warm)  # start the workers now, not on the first request
         self._pool = pool
