@@ -51,6 +51,7 @@ class Zygote:
         import json, os, sys
         import crewscope.query_api.app, crewscope.query_api.cli, uvicorn, grpc  # noqa: F401
         from crewscope.exporter.receiver import otlp_grpc  # noqa: F401
+        import opentelemetry.instrumentation.fastapi  # noqa: F401
         from crewscope.query_api.cli import main
         print(json.dumps({"ready": os.getpid()}), flush=True)
         for line in sys.stdin:
@@ -186,6 +187,27 @@ class ServeProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def wait_up(self, timeout_s: float = 60.0) -> None:
+        """Return once the health endpoint answers; raise if the server exits or times out."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"crewscope serve exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                self.health()
+                return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                self.sigkill()
+                self.end_orphans(0.0)
+                raise AssertionError(
+                    f"crewscope serve not up after {timeout_s:.0f}s:\n{self.log_tail()}"
+                )
+            time.sleep(0.05)
+
     def children(self) -> list[psutil.Process]:
         try:
             return psutil.Process(self.proc.pid).children(recursive=True)
@@ -243,9 +265,11 @@ def start_serve(
     rollup_interval_s: float = 60.0,
     timeout_s: float = 60.0,
     zygote: Zygote | None = None,
+    wait: bool = True,
     **env: str,
 ) -> ServeProcess:
-    """``crewscope serve`` on free loopback ports over `db_path`, up (health answers)."""
+    """``crewscope serve`` on free loopback ports over `db_path`, up (health answers) unless
+    `wait` is False (then call `ServeProcess.wait_up`)."""
     port = free_port()
     grpc_port = free_port() if grpc else None
     args = [
@@ -264,24 +288,9 @@ def start_serve(
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=subprocess_env(**env),
             )  # fmt: skip
     served = ServeProcess(proc, port, grpc_port, db_path, log_path)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"crewscope serve exited with {proc.returncode}:\n{served.log_tail()}"
-            )
-        try:
-            served.health()
-            return served
-        except (urllib.error.URLError, OSError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            served.sigkill()
-            served.end_orphans(0.0)
-            raise AssertionError(
-                f"crewscope serve not up after {timeout_s:.0f}s:\n{served.log_tail()}"
-            )
-        time.sleep(0.05)
+    if wait:
+        served.wait_up(timeout_s)
+    return served
 
 
 def pid_alive(pid: int) -> bool:

@@ -43,7 +43,7 @@ from tests.reliability.load import (
 from tests.reliability.serve_proc import ServeProcess, Zygote, start_serve
 
 TRIALS = int(os.environ.get("CREWSCOPE_CRASH_TRIALS", "20"))
-REQUESTS_PER_SENDER = 60
+REQUESTS_PER_SENDER = 40
 KILL_AFTER_S = (0.0, 1.0)
 """The kill lands this long (uniform) after the first acknowledgement of the trial..."""
 EARLY_KILL_S = (0.0, 0.5)
@@ -207,25 +207,31 @@ def test_serve_sigkilled_mid_ingest_keeps_every_acknowledged_span(
     started = time.monotonic()
     for trial in range(TRIALS):
         use_grpc = trial % 4 == 3
-        workers = "1" if trial % 2 == 0 else "0"  # decode worker process, or in the server
+        # A decode worker process (the default on 2 cores) in every fourth trial; decoding
+        # in the server in the others (a worker takes ~1.5 s of CPU to start).
+        workers = "1" if trial % 4 == 0 else "0"
         t0 = time.monotonic()
         server = start_serve(
             db, log, grpc=use_grpc, rollup_interval_s=0, zygote=zygote if trial else None,
-            CREWSCOPE_INGEST_DECODE_WORKERS=workers,
+            wait=False, CREWSCOPE_INGEST_DECODE_WORKERS=workers,
         )  # fmt: skip
         launched.append(server)
+        batches = [make_requests(rng, f"t{trial}h{k}", REQUESTS_PER_SENDER) for k in range(2)]
+        if use_grpc:
+            batches.append(make_requests(rng, f"t{trial}g", REQUESTS_PER_SENDER))
+        server.wait_up()
         up_s = time.monotonic() - t0
         if killed is not None:  # the last server's children had the restart's time to exit
             orphans += killed.end_orphans(ORPHAN_GRACE_S)
+        t1 = time.monotonic()
         if raw is not None:  # the restarted server over the file the last kill left
             bad = api_mismatches(server, raw)
             assert not bad, f"trial {trial} (seed {seed}), after restart:\n" + "\n".join(bad)
-        batches = [make_requests(rng, f"t{trial}h{k}", REQUESTS_PER_SENDER) for k in range(2)]
         exporters = [http_exporter(server.url, EXPORT_TIMEOUT_S) for _ in range(2)]
         if use_grpc:
             assert server.grpc_port is not None
-            batches.append(make_requests(rng, f"t{trial}g", REQUESTS_PER_SENDER))
             exporters.append(grpc_exporter(server.grpc_port, EXPORT_TIMEOUT_S))
+        t2 = time.monotonic()
         stop = threading.Event()
         senders = [Sender(e, b, stop) for e, b in zip(exporters, batches, strict=True)]
         reader = Reader(server, stop)
@@ -235,8 +241,10 @@ def test_serve_sigkilled_mid_ingest_keeps_every_acknowledged_span(
         if not early:
             acked_in_time = wait_any([s.first_ack for s in senders], FIRST_ACK_TIMEOUT_S)
             assert acked_in_time, f"no request acknowledged in {FIRST_ACK_TIMEOUT_S}s"
+        t3 = time.monotonic()
         time.sleep(rng.uniform(*(EARLY_KILL_S if early else KILL_AFTER_S)))
         server.sigkill()
+        t4 = time.monotonic()
         killed = server
         stop.set()
         for exporter in exporters:  # ends the exporters' retries of the killed server
@@ -246,14 +254,18 @@ def test_serve_sigkilled_mid_ingest_keeps_every_acknowledged_span(
             assert not thread.is_alive(), f"{thread.name} still running"
         for sender in senders:
             assert not sender.errors, sender.errors
+        t5 = time.monotonic()
         trial_requests = [r for b in batches for r in b if r.sent]
         every += trial_requests
         raw = read_raw(db)  # opens cleanly, read-only, after the kill
         acked, found, unacked_found, problems = check_file(raw, every)
         assert not problems, f"trial {trial} (seed {seed}):\n" + "\n".join(problems[:20])
         n_acked = sum(r.acked for r in trial_requests)
+        t6 = time.monotonic()
         print(
-            f"trial {trial:2d}: up {up_s:.1f}s, {len(trial_requests)} requests sent, "
+            f"trial {trial:2d}: up {up_s:.1f}s, checks {t2 - t1:.1f}s + {t6 - t5:.1f}s, "
+            f"first ack {t3 - t2:.1f}s, ingest {t4 - t3:.1f}s, "
+            f"senders stop {t5 - t4:.1f}s; {len(trial_requests)} requests sent, "
             f"{n_acked} acknowledged, {reader.calls} API calls; file: {len(raw.span_ids)} "
             f"spans, {raw.runs} runs; decode workers {workers}{', gRPC sender' if use_grpc else ''}"
             f"{', early kill' if early else ''}"
