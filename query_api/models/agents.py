@@ -45,6 +45,12 @@ class AgentSummary(BaseModel):
     output_tokens: int = 0
     cost_usd: float | None = None
     last_execution: datetime | None = None
+    crew: str | None = Field(
+        None, description="crew of the agent's latest execution; null when unknown"
+    )
+    service: str | None = Field(
+        None, description="service.name of the agent's latest execution; null when unknown"
+    )
 
 
 class AgentListResponse(OverRange):

@@ -8,6 +8,7 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 from crewscope.query_api.models.common import OverRange
+from crewscope.query_api.models.runs import RunKind
 
 
 class Resolution(str, Enum):
@@ -120,7 +121,9 @@ class ExecutionPoint(BaseModel):
     failed: int
     success_rate: float = Field(description="percent")
     avg_ms: float | None
+    p50_ms: float | None = Field(description="median execution time (continuous quantile)")
     p95_ms: float | None
+    p99_ms: float | None = Field(description="99th percentile (continuous quantile)")
     max_ms: float | None
     input_tokens: int
     output_tokens: int
@@ -133,6 +136,30 @@ class ExecutionSeries(BaseModel):
 
 class ExecutionSeriesResponse(SeriesRange):
     series: list[ExecutionSeries]
+
+
+class RunPoint(BaseModel):
+    """The top-level runs that started in one bucket (as ``GET /runs`` lists them)."""
+
+    bucket: datetime = Field(description="start of the bucket")
+    runs: int
+    successful: int
+    failed: int
+    avg_ms: float | None = Field(description="mean run duration")
+    p95_ms: float | None = Field(description="95th percentile of run duration (continuous)")
+    input_tokens: int = Field(description="sum over the runs (unknown counts as 0)")
+    output_tokens: int = Field(description="sum over the runs (unknown counts as 0)")
+    cost_usd: float | None = Field(
+        description="sum of the runs' cost_usd; null when none of them had a known price"
+    )
+
+
+class RunSeriesResponse(SeriesRange):
+    """Top-level runs per bucket, by kickoff start time; buckets without a run are left out."""
+
+    kind: RunKind | None = Field(description="the kind asked for; null: every kind")
+    name: str | None = Field(description="the flow, crew or agent name asked for; null: all")
+    points: list[RunPoint]
 
 
 class AgentSuccessRate(BaseModel):

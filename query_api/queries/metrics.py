@@ -2,8 +2,8 @@
 
 Time series are aggregated in DuckDB (``time_bucket``) over the stored rows: process stats
 from ``otel_metrics_sum`` / ``otel_metrics_gauge`` (the psutil instruments, whichever path
-landed them), tokens and cost from LLM-call spans, executions from ``invoke_agent`` spans.
-Buckets without data are left out.
+landed them), tokens and cost from LLM-call spans, executions from ``invoke_agent`` spans,
+runs from the top-level runs (``crewscope_runs``). Buckets without data are left out.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.query_api.dates import as_utc, to_naive_utc, utcnow, window
 from crewscope.query_api.models.common import TimeRange
+from crewscope.query_api.models.runs import RunKind
 from crewscope.query_api.models.series import (
     AgentSuccessRate,
     ExecutionPoint,
@@ -28,6 +29,8 @@ from crewscope.query_api.models.series import (
     ProcessSeriesResponse,
     ProcessStatsResponse,
     Resolution,
+    RunPoint,
+    RunSeriesResponse,
     SeriesGroupBy,
     SuccessRateResponse,
     TokenPoint,
@@ -188,6 +191,25 @@ def execution_series(
 def _execution_point(r: dict[str, Any]) -> ExecutionPoint:
     tokens = {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])}
     return from_row(ExecutionPoint, r, "bucket", **tokens)
+
+
+def run_series(
+    s: Session, w: SeriesWindow, kind: RunKind | None = None, name: str | None = None
+) -> RunSeriesResponse:
+    """Top-level runs per bucket (by kickoff start): outcomes, duration, tokens, cost."""
+    params = {**w.params(), "kind": kind.value if kind else None, "name": name}
+    rows = s.rows(named("reads/run_series"), params)
+    points = [
+        from_row(
+            RunPoint,
+            r,
+            "bucket",
+            input_tokens=int(r["input_tokens"]),
+            output_tokens=int(r["output_tokens"]),
+        )
+        for r in rows
+    ]
+    return RunSeriesResponse(**w.fields(), kind=kind, name=name, points=points)
 
 
 def success_rates(

@@ -18,11 +18,13 @@ from crewscope.query_api.deps import (
     invalid,
 )
 from crewscope.query_api.models.common import TimeRange
+from crewscope.query_api.models.runs import RunKind
 from crewscope.query_api.models.series import (
     ExecutionSeriesResponse,
     ProcessSeriesResponse,
     ProcessStatsResponse,
     Resolution,
+    RunSeriesResponse,
     SeriesGroupBy,
     SuccessRateResponse,
     TokenSeriesResponse,
@@ -33,6 +35,7 @@ from crewscope.query_api.queries.metrics import (
     execution_series,
     process_series,
     process_stats,
+    run_series,
     series_window,
     success_rates,
     token_series,
@@ -107,6 +110,19 @@ def read_execution_series(
 ) -> ExecutionSeriesResponse:
     """Task executions per agent and bucket: counts, success rate, latency, tokens."""
     return execution_series(session, window, agent, crew)
+
+
+@router.get("/runs/series", response_model=RunSeriesResponse)
+def read_run_series(
+    session: SessionDep,
+    window: WindowDep,
+    kind: Annotated[RunKind | None, Query(description="only flow, crew or agent runs")] = None,
+    name: Annotated[str | None, Query(description="only this flow, crew or agent name")] = None,
+) -> RunSeriesResponse:
+    """Top-level runs per bucket, by kickoff start time (as ``GET /runs`` lists them): runs,
+    successful, failed, avg and p95 duration, tokens, cost. Buckets without a run are left
+    out."""
+    return run_series(session, window, kind, name)
 
 
 @router.get("/success-rate", response_model=SuccessRateResponse)

@@ -1,6 +1,7 @@
 -- Every known agent with its execution summary over [$start, $end]: counts, tokens and cost
 -- from the hourly sums of the whole hours [$h_from, $h_to) plus the raw edge rows
--- (query_api/windows.py); p95 from the executions themselves.
+-- (query_api/windows.py); p95 from the executions themselves; crew and service of each
+-- agent's latest execution (any time: the one last_execution names).
 WITH known AS (
     SELECT DISTINCT "AgentName" FROM crewscope_agent_hourly
     WHERE "AgentName" <> '' AND "Executions" > 0
@@ -45,6 +46,17 @@ p95 AS (
 ),
 last AS (
     SELECT "AgentName", max("LastTs") AS last_ts FROM crewscope_agent_hourly GROUP BY ALL
+),
+latest AS (
+    -- the span of each agent's latest execution: it started at last_ts (which the hourly
+    -- sums may hold cut to microseconds)
+    SELECT last."AgentName", min({'crew': t."CrewName", 'service': t."ServiceName"}) AS span
+    FROM last
+    JOIN otel_traces t
+      ON t."AgentName" = last."AgentName"
+     AND t."Timestamp" >= last.last_ts AND t."Timestamp" < last.last_ts + INTERVAL 1 MICROSECOND
+    WHERE t."GenAiOperation" = 'invoke_agent'
+    GROUP BY ALL
 )
 SELECT
     known."AgentName" AS agent,
@@ -56,9 +68,12 @@ SELECT
     coalesce(input_tokens, 0) AS input_tokens,
     coalesce(output_tokens, 0) AS output_tokens,
     cost AS cost_usd,
-    last_ts AS last_execution
+    last_ts AS last_execution,
+    latest.span.crew AS crew,
+    latest.span.service AS service
 FROM known
 LEFT JOIN w USING ("AgentName")
 LEFT JOIN p95 USING ("AgentName")
 LEFT JOIN last USING ("AgentName")
+LEFT JOIN latest USING ("AgentName")
 ORDER BY total_executions DESC, agent
