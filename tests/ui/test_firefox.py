@@ -54,3 +54,12 @@ def _artifact(name: str) -> Any:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
+
+
+def test_scripts_build_the_geckodriver_the_tests_look_for() -> None:
+    from pathlib import Path
+
+    from tests.helpers.browser import GECKODRIVER_VERSION
+
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "test.sh").read_text()
+    assert f"GECKODRIVER_VERSION={GECKODRIVER_VERSION}\n" in script
