@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from crewscope.query_api.models.common import Execution, Paged
+from crewscope.query_api.models.flows import FlowGraph
 from crewscope.query_api.models.spans import SpanNode, TreeDetail
 
 
@@ -17,6 +18,22 @@ class RunKind(str, Enum):
     FLOW = "flow"
     CREW = "crew"
     AGENT = "agent"
+
+
+class RunSort(str, Enum):
+    """What ``GET /runs`` orders by (ties: run id, ascending; NULLs last either way)."""
+
+    START_TIME = "start_time"
+    DURATION_MS = "duration_ms"
+    TOTAL_TOKENS = "total_tokens"
+    COST_USD = "cost_usd"
+    NAME = "name"  # case-insensitive
+    STATUS = "status"  # completed < failed
+
+
+class SortOrder(str, Enum):
+    ASC = "asc"
+    DESC = "desc"
 
 
 class RunSummary(Execution):
@@ -51,3 +68,8 @@ class RunDetail(TreeDetail, RunSummary):
         default_factory=list, description="crew runs started inside this run, in start order"
     )
     spans: list[SpanNode] = Field(description="the run's span tree (its kickoff span and below)")
+    flow_graph: FlowGraph | None = Field(
+        None,
+        description="a flow run's methods, their triggers and executions; null for crew and "
+        "agent runs and for flows recorded without crewscope.flow.graph",
+    )

@@ -5,21 +5,63 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crewscope.query_api.models.runs import RunDetail, RunKind, RunListResponse, RunSummary
+from crewscope.query_api.models.flows import FlowCondition, FlowEdge, FlowGraph, FlowNode
+from crewscope.query_api.models.runs import (
+    RunDetail,
+    RunKind,
+    RunListResponse,
+    RunSort,
+    RunSummary,
+    SortOrder,
+)
 from crewscope.query_api.models.spans import SpanCounts
 from crewscope.query_api.queries.executions import (
+    COUNT_WHERE,
     UNFILTERED,
     Started,
     execution_fields,
-    page,
     span_counts,
 )
-from crewscope.query_api.queries.span_tree import fetch_tree
-from crewscope.query_api.store.query import Where, named
-from crewscope.query_api.store.session import Session
+from crewscope.query_api.queries.span_tree import CLOCK_SKEW, fetch_tree
+from crewscope.query_api.store.query import Ident, Query, Where, named
+from crewscope.query_api.store.session import Row, Session
 
 MAX_INPUT_VALUE_CHARS = 100
 MAX_NESTED_RUNS = 1000
+
+SORT_KEYS = {
+    RunSort.START_TIME: Ident("Timestamp"),
+    RunSort.DURATION_MS: Ident("DurationMs"),
+    RunSort.TOTAL_TOKENS: Ident("TotalTokens"),
+    RunSort.COST_USD: Ident("CostUsd"),
+    RunSort.NAME: Ident("NameKey"),
+    RunSort.STATUS: Ident("Failed"),
+}
+"""The sort-key column of each ``sort`` (run_sort_keys.sql; cost: run_sort_cost.sql)."""
+SORT_SOURCE = named("reads/run_sort_keys")
+SORT_COST_SOURCE, _ = named("reads/run_sort_cost").render({"keys": SORT_SOURCE})
+
+# A run in which the agent ran a task. Listing top-level runs only: the tasks' top-level
+# runs. Listing nested runs too: the task's own run (a crew or agent run) and every run it is
+# nested in, up to its top-level run (the RootRunId too: tasks written before runs had ids
+# name no chain).
+AGENT_RAN_TOP = '"SpanId" IN (SELECT "RootRunId" FROM crewscope_tasks WHERE "AgentName" = $agent)'
+AGENT_RAN = (
+    '"SpanId" IN ('
+    'WITH RECURSIVE up("RunId") AS ('
+    'SELECT "RunId" FROM crewscope_tasks WHERE "AgentName" = $agent '
+    "UNION "
+    'SELECT p."ParentRunId" FROM crewscope_runs p JOIN up ON p."SpanId" = up."RunId" '
+    'WHERE p."ParentRunId" IS NOT NULL) '
+    'SELECT "RunId" FROM up '
+    'UNION SELECT "RootRunId" FROM crewscope_tasks WHERE "AgentName" = $agent)'
+)
+# Substring, case-insensitive, as text (no LIKE pattern: % and _ are themselves).
+TEXT_MATCH = (
+    '(contains(lower("Name"), lower($q)) OR contains(lower("CrewName"), lower($q)) '
+    'OR contains("SpanId", lower($q)) '
+    'OR ("Failed" AND contains(lower("StatusMessage"), lower($q))))'
+)
 
 
 def run_filters(
@@ -30,16 +72,23 @@ def run_filters(
     name: str | None = None,
     parent_run_id: str | None = None,
     include_nested: bool = False,
+    agent: str | None = None,
+    q: str | None = None,
 ) -> Where:
-    """Top-level runs unless `include_nested` (or a `parent_run_id`, whose runs are nested)."""
+    """Top-level runs unless `include_nested` (or a `parent_run_id`, whose runs are nested);
+    `agent`: runs in which it ran a task (in a nested run too); `q`: text in the name, crew,
+    run id or error message (case-insensitive; '' is no filter)."""
     where = Where()
+    top_level = parent_run_id is None and not include_nested
     if parent_run_id is not None:
         where.add('"ParentRunId" = $parent_run_id', parent_run_id=parent_run_id)
-    elif not include_nested:
+    elif top_level:
         where.add('"ParentRunId" IS NULL')
     where.add_if(kind.value if kind else None, '"Kind" = $kind', "kind")
     where.add_if(name, '"Name" = $name', "name")
     where.add_if(crew, '"CrewName" = $crew', "crew")
+    where.add_if(agent, AGENT_RAN_TOP if top_level else AGENT_RAN, "agent")
+    where.add_if(q or None, TEXT_MATCH, "q")
     return started.where(where)
 
 
@@ -98,8 +147,30 @@ def _summary(row: dict[str, Any]) -> RunSummary:
     )
 
 
-def list_runs(s: Session, where: Where, limit: int, offset: int) -> RunListResponse:
-    total, rows = page(s, "crewscope_runs", "reads/run_list", where, limit, offset)
+def _rows(
+    s: Session,
+    where: Where,
+    limit: int,
+    offset: int,
+    sort: RunSort = RunSort.START_TIME,
+    order: SortOrder = SortOrder.DESC,
+) -> list[Row]:
+    """One page of run rows with their totals, ordered by `sort` (newest first by default)."""
+    source: Query = SORT_COST_SOURCE if sort is RunSort.COST_USD else SORT_SOURCE
+    params = {"limit": limit, "offset": offset, "desc": order is SortOrder.DESC}
+    return s.rows(named("reads/run_list"), params, runs=source, where=where, sort=SORT_KEYS[sort])
+
+
+def list_runs(
+    s: Session,
+    where: Where,
+    limit: int,
+    offset: int,
+    sort: RunSort = RunSort.START_TIME,
+    order: SortOrder = SortOrder.DESC,
+) -> RunListResponse:
+    total = int(s.scalar(COUNT_WHERE, table=Ident("crewscope_runs"), where=where) or 0)
+    rows = _rows(s, where, limit, offset, sort, order)
     return RunListResponse(
         runs=[_summary(r) for r in rows], total=total, limit=limit, offset=offset
     )
@@ -112,15 +183,13 @@ def get_run(s: Session, run_id: str) -> RunDetail | None:
         where = Where().add('"TraceId" = $trace_id AND "ParentRunId" IS NULL', trace_id=run_id)
     else:
         where = Where().add('"SpanId" = $run_id', run_id=run_id)
-    rows = s.rows(named("reads/run_list"), {"limit": MAX_NESTED_RUNS, "offset": 0}, where=where)
+    rows = _rows(s, where, MAX_NESTED_RUNS, 0)
     if not rows:
         return None
     row = rows[-1]  # newest first: the last one started first
     roots, errors = fetch_tree(s, row["TraceId"], row["Timestamp"], row["EndTime"], row["SpanId"])
-    nested = s.rows(
-        named("reads/run_list"),
-        {"limit": MAX_NESTED_RUNS, "offset": 0},
-        where=Where().add('"ParentRunId" = $parent', parent=row["SpanId"]),
+    nested = _rows(
+        s, Where().add('"ParentRunId" = $parent', parent=row["SpanId"]), MAX_NESTED_RUNS, 0
     )
     return RunDetail(
         **_summary(row).model_dump(),
@@ -129,4 +198,93 @@ def get_run(s: Session, run_id: str) -> RunDetail | None:
         counts=_counts(row),
         errors=errors,
         spans=roots,
+        flow_graph=flow_graph(s, row) if row["Kind"] == RunKind.FLOW.value else None,
     )
+
+
+def flow_graph(s: Session, row: Row) -> FlowGraph | None:
+    """The graph recorded on a flow run's span (``crewscope.flow.graph``) with the run's
+    executions per method; None when the span has none (or one that cannot be read)."""
+    methods = _recorded_methods(
+        s.scalar(
+            named("reads/flow_graph"),
+            {"trace_id": row["TraceId"], "run_id": row["SpanId"], "start": row["Timestamp"]},
+        )
+    )
+    if methods is None:
+        return None
+    params = {
+        "trace_id": row["TraceId"],
+        "run_id": row["SpanId"],
+        "lo": row["Timestamp"] - CLOCK_SKEW,
+        "hi": row["EndTime"] + CLOCK_SKEW,
+    }
+    runs = {r["method"]: r for r in s.rows(named("reads/flow_run_methods"), params)}
+    nodes = []
+    for m in methods:
+        listen, emit = m.get("listen"), m.get("emit")
+        ran = runs.get(m["name"])
+        nodes.append(
+            FlowNode(
+                method=m["name"],
+                start=m.get("start") is True,
+                router=m.get("router") is True,
+                listen_to=list(dict.fromkeys(_trigger_names(listen))),
+                condition=_condition(listen),
+                emits=[e for e in emit if isinstance(e, str)] if isinstance(emit, list) else [],
+                executions=int(ran["executions"]) if ran else 0,
+                failed=int(ran["failed"]) if ran else 0,
+                avg_ms=ran["avg_ms"] if ran else None,
+            )
+        )
+    return FlowGraph(nodes=nodes, edges=_edges(nodes))
+
+
+def _recorded_methods(text: str | None) -> list[dict[str, Any]] | None:
+    """The ``methods`` of a recorded graph, each with a string ``name``; None if unreadable."""
+    graph = _json(text)
+    methods = graph.get("methods") if isinstance(graph, dict) else None
+    if not isinstance(methods, list):
+        return None
+    return [m for m in methods if isinstance(m, dict) and isinstance(m.get("name"), str)]
+
+
+def _operator(condition: Any) -> tuple[str, list[Any]] | None:
+    """("or" | "and", its operands) of a recorded condition; None for a name or nothing."""
+    if isinstance(condition, dict) and len(condition) == 1:
+        [(key, items)] = condition.items()
+        if key in ("or", "and") and isinstance(items, list):
+            return key, items
+    return None
+
+
+def _trigger_names(condition: Any) -> list[str]:
+    """Every method name or label in a condition, depth first, in the order written."""
+    if isinstance(condition, str):
+        return [condition]
+    op = _operator(condition)
+    return [name for item in op[1] for name in _trigger_names(item)] if op else []
+
+
+def _condition(condition: Any) -> FlowCondition | None:
+    op = _operator(condition)
+    return FlowCondition(op[0]) if op else None
+
+
+def _edges(nodes: list[FlowNode]) -> list[FlowEdge]:
+    """Method -> listener of its name; router -> listener of a label it declares; a label
+    that no router declares and no method is named: from every router declaring none."""
+    methods = {n.method for n in nodes}
+    routers = [n for n in nodes if n.router]
+    undeclared = [r for r in routers if not r.emits]
+    edges: dict[tuple[str, str, str | None], None] = {}
+    for node in nodes:
+        for name in node.listen_to:
+            if name in methods:
+                edges[(name, node.method, None)] = None
+            declaring = [r for r in routers if name in r.emits]
+            if not declaring and name not in methods:
+                declaring = undeclared
+            for router in declaring:
+                edges[(router.method, node.method, name)] = None
+    return [FlowEdge(source=a, target=b, label=label) for a, b, label in edges]

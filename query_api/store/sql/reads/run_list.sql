@@ -1,10 +1,16 @@
--- One page of runs, newest first, with their totals (the run's own, or its trace's for
--- runs whose spans name no run); the where slot is built from a fixed set of conditions.
+-- One page of runs with their totals (the run's own, or its trace's for runs whose spans name
+-- no run). Slots: runs, the runs with their sort keys (run_sort_keys, or run_sort_cost when
+-- sorting by cost); where, built from a fixed set of conditions; sort, one of the sort key
+-- columns (an allowlist in code), descending when $desc, NULLs last either way, ties by run
+-- id. Newest first: sort "Timestamp", $desc true.
 WITH page AS (
     SELECT *
-    FROM crewscope_runs
+    FROM {{runs}} AS r
     {{where}}
-    ORDER BY "Timestamp" DESC, "SpanId"
+    ORDER BY
+        CASE WHEN $desc THEN {{sort}} END DESC NULLS LAST,
+        CASE WHEN NOT $desc THEN {{sort}} END ASC NULLS LAST,
+        "SpanId"
     LIMIT $limit OFFSET $offset
 )
 SELECT
@@ -19,4 +25,7 @@ SELECT
 FROM page
 LEFT JOIN crewscope_run_totals rt ON rt."RunId" = page."SpanId"
 LEFT JOIN crewscope_run_totals tt ON rt."RunId" IS NULL AND tt."RunId" = page."TraceId"
-ORDER BY page."Timestamp" DESC, page."SpanId"
+ORDER BY
+    CASE WHEN $desc THEN page.{{sort}} END DESC NULLS LAST,
+    CASE WHEN NOT $desc THEN page.{{sort}} END ASC NULLS LAST,
+    page."SpanId"
