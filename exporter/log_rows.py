@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 from opentelemetry.sdk._logs import ReadableLogRecord
 
-from crewscope.exporter.span_rows import attr_to_str, string_attrs
+from crewscope.exporter.span_rows import attr_to_str, check_times, string_attrs
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,11 @@ class LogColumns:
         )
 
     def to_table(self) -> pa.Table:
-        return pa.Table.from_pydict(self._cols, schema=LOG_ARROW_SCHEMA)
+        """The batch; raises if a time is beyond what ``TIMESTAMP_NS`` holds (see
+        `check_times`: stored, it would read back as infinity)."""
+        table = pa.Table.from_pydict(self._cols, schema=LOG_ARROW_SCHEMA)
+        check_times(table.column("Timestamp").combine_chunks(), "Timestamp")
+        return table
 
 
 def records_to_table(records: Sequence[ReadableLogRecord]) -> tuple[pa.Table, int]:

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import SpanKind, StatusCode
@@ -69,6 +70,13 @@ KIND_NAMES = {
 }
 STATUS_NAMES = {StatusCode.UNSET: "Unset", StatusCode.OK: "Ok", StatusCode.ERROR: "Error"}
 
+MAX_TIMESTAMP_NS = 2**63 - 2
+"""The latest instant a ``TIMESTAMP_NS`` column holds (2262-04-11T23:47:16.854775806Z): DuckDB
+reads 2**63 - 1 as ``infinity`` and Arrow refuses anything larger. Receivers reject items
+with a time beyond it (OTLP times are unsigned 64-bit) rather than store another instant."""
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 
 def attr_to_str(value: object) -> str | None:
     """One attribute value as the string stored in the MAP columns; None means skip it.
@@ -105,16 +113,18 @@ def _json_default(value: object) -> object:
 
 
 def _int(value: str | None) -> int | None:
-    """A token count from its stored string ("12", also "12.0"); None if absent or junk."""
+    """A token count from its stored string ("12", also "12.0"); None if absent, junk or
+    beyond a BIGINT (the typed columns are BIGINT: such a count must not fail the batch)."""
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         try:
-            return int(float(value))
+            number = int(float(value))
         except (ValueError, OverflowError):  # "abc", "inf"
             return None
+    return number if _INT64_MIN <= number <= _INT64_MAX else None
 
 
 Promoted = tuple[
@@ -302,9 +312,14 @@ class SpanColumns:
         for c in _NOT_NULL:  # pyarrow does not enforce nullability; DuckDB would fail the batch
             if cols[c].null_count:
                 raise ValueError(f"NULL in NOT NULL column {c}")
+        check_times(cols["Timestamp"], "Timestamp")
+        # An end before the start (a clock stepped back) is a zero-length span, on every path.
+        cols["Duration"] = pc.max_element_wise(cols["Duration"], 0)
         ev_ts, ev_name = zip(*self.events, strict=True) if self.events else ((), ())
+        ev_times = pa.array(ev_ts, _TS)
+        check_times(ev_times, "Events.Timestamp")
         events = pa.StructArray.from_arrays(
-            [pa.array(ev_ts, _TS), pa.array(ev_name, _STR), self.event_attrs.array()],
+            [ev_times, pa.array(ev_name, _STR), self.event_attrs.array()],
             fields=list(_EVENT),
         )
         link_cols = zip(*self.links, strict=True) if self.links else ((), (), ())
@@ -319,6 +334,17 @@ class SpanColumns:
         cols["Events"] = pa.ListArray.from_arrays(pa.array(self.event_offsets, pa.int32()), events)
         cols["Links"] = pa.ListArray.from_arrays(pa.array(self.link_offsets, pa.int32()), links)
         return pa.Table.from_arrays([cols[n] for n in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
+
+
+def check_times(values: pa.Array, column: str) -> None:
+    """Raise ValueError if a time in `values` is beyond what ``TIMESTAMP_NS`` holds (more
+    than `MAX_TIMESTAMP_NS` from the epoch: DuckDB would store +-infinity instead)."""
+    ns = values.cast(pa.int64())
+    latest, earliest = pc.max(ns).as_py(), pc.min(ns).as_py()
+    if (latest is not None and latest > MAX_TIMESTAMP_NS) or (
+        earliest is not None and earliest < -MAX_TIMESTAMP_NS
+    ):
+        raise ValueError(f"{column} beyond what TIMESTAMP_NS holds")
 
 
 def _coerce_str(value: object, field: pa.Field) -> object:

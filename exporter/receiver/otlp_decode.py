@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from crewscope.exporter.span_rows import SpanColumns, attr_to_str
+from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS, SpanColumns, attr_to_str
 
 M = TypeVar("M", bound=Message)
 
@@ -33,6 +33,8 @@ JSON = "application/json"
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUSES = ("Unset", "Ok", "Error")
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+TOO_LATE = "with a time beyond 2262-04-11T23:47:16.854775806Z, the latest the store holds"
+"""Why an item with a time past `MAX_TIMESTAMP_NS` is rejected (partial success)."""
 
 
 class BadPayload(ValueError):
@@ -122,19 +124,34 @@ def parse_request(body: bytes, content_type: str, message: type[M]) -> M:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayload(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:  # e.g. 100000 nested arrays: a few bytes per level
+        raise BadPayload("invalid JSON: nested too deeply") from exc
     if not isinstance(document, dict):
         raise BadPayload("OTLP/JSON body must be an object")
     try:
         json_format.ParseDict(_fix_ids(document), request, ignore_unknown_fields=True)
     except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
         raise BadPayload(f"invalid OTLP/JSON: {exc}") from exc
+    except RecursionError as exc:  # nested deeper than the id fix-up can walk
+        raise BadPayload("invalid OTLP/JSON: nested too deeply") from exc
     return request
 
 
+def reasons(*counts: tuple[int, str, str]) -> str | None:
+    """``(count, what, why)`` -> the partial-success message naming each non-zero count."""
+    parts = [f"{n} {what} {why}" for n, what, why in counts if n]
+    return "; ".join(parts) or None
+
+
 def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
-    """Spans with malformed ids are rejected (partial success); the rest become rows."""
+    """Spans with malformed ids, or with a start, end or event time the store cannot hold
+    (past `MAX_TIMESTAMP_NS`), are rejected (partial success); the rest become rows.
+
+    An end before the start is stored as duration 0; an unknown kind as ``Unspecified``,
+    an unknown status code as ``Unset``.
+    """
     columns = SpanColumns()
-    rejected = 0
+    rejected = too_late = 0
     for resource_spans in request.resource_spans:
         resource: Mapping[str, str] = string_map(resource_spans.resource.attributes)
         service = resource.get("service.name")
@@ -143,6 +160,13 @@ def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
             for span in scope_spans.spans:
                 if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id):
                     rejected += 1
+                    continue
+                if (
+                    span.start_time_unix_nano > MAX_TIMESTAMP_NS
+                    or span.end_time_unix_nano > MAX_TIMESTAMP_NS
+                    or any(e.time_unix_nano > MAX_TIMESTAMP_NS for e in span.events)
+                ):
+                    too_late += 1
                     continue
                 parent = span.parent_span_id.hex() if len(span.parent_span_id) == 8 else ""
                 columns.add_span(
@@ -153,7 +177,9 @@ def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
                     name=span.name,
                     kind=_KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "Unspecified",
                     duration_ns=max(0, span.end_time_unix_nano - span.start_time_unix_nano),
-                    status_code=_STATUSES[span.status.code] if span.status.code < 3 else "Unset",
+                    status_code=(
+                        _STATUSES[span.status.code] if 0 <= span.status.code < 3 else "Unset"
+                    ),
                     status_message=span.status.message or None,
                     trace_state=span.trace_state,
                     service_name=service,
@@ -174,8 +200,10 @@ def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
                         for link in span.links
                     ],
                 )
-    error = f"{rejected} spans with invalid trace or span ids" if rejected else None
-    return DecodedSpans(columns.to_table(), len(columns), rejected, error)
+    error = reasons(
+        (rejected, "spans", "with invalid trace or span ids"), (too_late, "spans", TOO_LATE)
+    )
+    return DecodedSpans(columns.to_table(), len(columns), rejected + too_late, error)
 
 
 def decode_traces(body: bytes, content_type: str) -> DecodedSpans:

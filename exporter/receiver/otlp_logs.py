@@ -7,8 +7,9 @@ when absent; ``Body`` the string body, other bodies (maps, arrays, bytes, number
 `attr_to_str` stores attribute values; ``EventName`` the record's ``event_name`` field, else
 its ``event.name`` attribute. The typed columns after it are copies of the attributes
 ``crewai.crew.name``, ``gen_ai.agent.name``, ``crewai.task.name``, ``crewscope.run.id`` and
-``crewscope.run.root_id``. Records with malformed ids (neither empty nor 16 / 8 bytes) are
-rejected (partial success).
+``crewscope.run.root_id``. Records with malformed ids (neither empty nor 16 / 8 bytes), or
+whose time is past `MAX_TIMESTAMP_NS` (what the store can hold), are rejected (partial
+success).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from crewscope.exporter.log_rows import LogColumns
 from crewscope.exporter.receiver.ingest import Writer
 from crewscope.exporter.receiver.otlp_decode import (
+    TOO_LATE,
     any_value,
     encode_reply,
     parse_request,
+    reasons,
     string_map,
 )
-from crewscope.exporter.span_rows import attr_to_str
+from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS, attr_to_str
 from crewscope.exporter.store import SpanStore
 
 _INSERT = 'INSERT INTO otel_logs BY NAME SELECT * FROM "{view}"'
@@ -62,7 +65,7 @@ def to_log_rows(request: ExportLogsServiceRequest) -> DecodedLogs:
     """Records with malformed ids are rejected (partial success); the rest become rows
     through `LogColumns.add_log`, as the in-process log exporter's."""
     columns = LogColumns()
-    rejected = 0
+    rejected = too_late = 0
     for resource_logs in request.resource_logs:
         resource = string_map(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
@@ -72,8 +75,12 @@ def to_log_rows(request: ExportLogsServiceRequest) -> DecodedLogs:
                 if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8):
                     rejected += 1
                     continue
+                timestamp_ns = record.time_unix_nano or record.observed_time_unix_nano
+                if timestamp_ns > MAX_TIMESTAMP_NS:
+                    too_late += 1
+                    continue
                 columns.add_log(
-                    timestamp_ns=record.time_unix_nano or record.observed_time_unix_nano,
+                    timestamp_ns=timestamp_ns,
                     trace_id=record.trace_id.hex(),
                     span_id=record.span_id.hex(),
                     trace_flags=record.flags & 0xFF,
@@ -89,8 +96,11 @@ def to_log_rows(request: ExportLogsServiceRequest) -> DecodedLogs:
                     attributes=string_map(record.attributes),
                     event_name=record.event_name or None,
                 )
-    error = f"{rejected} log records with invalid trace or span ids" if rejected else None
-    return DecodedLogs(columns.to_table(), len(columns), rejected, error)
+    error = reasons(
+        (rejected, "log records", "with invalid trace or span ids"),
+        (too_late, "log records", TOO_LATE),
+    )
+    return DecodedLogs(columns.to_table(), len(columns), rejected + too_late, error)
 
 
 def decode_logs(body: bytes, content_type: str) -> DecodedLogs:

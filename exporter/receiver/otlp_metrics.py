@@ -2,6 +2,8 @@
 
 Gauges, sums and histograms are stored; exponential histograms and summaries are counted as
 rejected data points (partial success), as the in-process exporter counts them as dropped.
+So are points with a time (or an exemplar's) past `MAX_TIMESTAMP_NS`, which the store cannot
+hold. Values are stored as sent: NaN and infinities too.
 """
 
 from __future__ import annotations
@@ -27,8 +29,15 @@ from crewscope.exporter.metric_rows import (
     SUM_TABLE,
 )
 from crewscope.exporter.receiver.ingest import Writer
-from crewscope.exporter.receiver.otlp_decode import encode_reply, parse_request, string_map
+from crewscope.exporter.receiver.otlp_decode import (
+    TOO_LATE,
+    encode_reply,
+    parse_request,
+    reasons,
+    string_map,
+)
 from crewscope.exporter.receiver.otlp_http import MetricTables
+from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS
 from crewscope.exporter.store import SpanStore
 
 _INSERT = 'INSERT INTO {table} BY NAME SELECT * FROM "{view}"'
@@ -71,10 +80,19 @@ def _point_row(info: Row, point: NumberDataPoint | HistogramDataPoint) -> Row:
     }
 
 
+def _storable(point: NumberDataPoint | HistogramDataPoint) -> bool:
+    """Whether every time of `point` (its exemplars' too) fits a ``TIMESTAMP_NS``."""
+    return (
+        point.time_unix_nano <= MAX_TIMESTAMP_NS
+        and point.start_time_unix_nano <= MAX_TIMESTAMP_NS
+        and all(e.time_unix_nano <= MAX_TIMESTAMP_NS for e in point.exemplars)
+    )
+
+
 def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
     request = parse_request(body, content_type, ExportMetricsServiceRequest)
     rows: dict[str, list[Row]] = {name: [] for name in SCHEMAS}
-    rejected = 0
+    rejected = too_late = 0
     for rm in request.resource_metrics:
         resource = string_map(rm.resource.attributes)
         for sm in rm.scope_metrics:
@@ -96,10 +114,13 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
                     "MetricUnit": metric.unit,
                 }
                 kind = metric.WhichOneof("data")
+                if kind in ("gauge", "sum", "histogram"):
+                    points = getattr(metric, kind).data_points
+                    storable = [p for p in points if _storable(p)]
+                    too_late += len(points) - len(storable)
                 if kind == "gauge":
                     rows[GAUGE_TABLE].extend(
-                        {**_point_row(info, p), "Value": _number(p)}
-                        for p in metric.gauge.data_points
+                        {**_point_row(info, p), "Value": _number(p)} for p in storable
                     )
                 elif kind == "sum":
                     data = metric.sum
@@ -107,7 +128,7 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
                         {**_point_row(info, p), "Value": _number(p),
                          "AggregationTemporality": int(data.aggregation_temporality),
                          "IsMonotonic": data.is_monotonic}
-                        for p in data.data_points
+                        for p in storable
                     )  # fmt: skip
                 elif kind == "histogram":
                     hist = metric.histogram
@@ -122,7 +143,7 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
                             "Max": p.max if p.HasField("max") else None,
                             "AggregationTemporality": int(hist.aggregation_temporality),
                         }
-                        for p in hist.data_points
+                        for p in storable
                     )
                 elif kind == "exponential_histogram":
                     rejected += len(metric.exponential_histogram.data_points)
@@ -136,8 +157,11 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
         if table_rows
     }
     accepted = sum(t.num_rows for t in tables.values())
-    error = f"{rejected} data points of unsupported metric types" if rejected else None
-    return DecodedMetrics(tables, accepted, rejected, error)
+    error = reasons(
+        (rejected, "data points", "of unsupported metric types"),
+        (too_late, "data points", TOO_LATE),
+    )
+    return DecodedMetrics(tables, accepted, rejected + too_late, error)
 
 
 def metrics_response(rejected: int, error: str | None, content_type: str) -> bytes:
