@@ -209,6 +209,20 @@ class GuardedPage:
         value: str | None = el.get_attribute("data-value")
         return value
 
+    def fields(self, scope: Any) -> dict[str, dict[str, str | None]]:
+        """``{name: {"value": data-value, "text": text}}`` of the ``[data-field]`` elements
+        in `scope` (a selector or element; the first of each name), read in one round trip."""
+        root = self.page.query_selector(scope) if isinstance(scope, str) else scope
+        assert root is not None, f"{scope} not on the page"
+        found: dict[str, dict[str, str | None]] = root.evaluate(FIELDS_JS)
+        return found
+
+    def rows(self, selector: str) -> list[dict[str, Any]]:
+        """Each element matching `selector` as ``{"attrs": {data-* attributes}, "fields":
+        fields(element), "links": [hrefs]}``, read in one round trip."""
+        found: list[dict[str, Any]] = self.page.evaluate(ROWS_JS, selector)
+        return found
+
     def texts(self, selector: str) -> list[str]:
         return [e.inner_text().strip() for e in self.page.query_selector_all(selector)]
 
@@ -242,6 +256,28 @@ class GuardedPage:
         self.context.close()
 
 
+FIELDS_JS = """(root) => {
+  const out = {};
+  for (const e of root.querySelectorAll('[data-field]')) {
+    if (!(e.dataset.field in out)) {
+      out[e.dataset.field] = {value: e.getAttribute('data-value'), text: e.innerText.trim()};
+    }
+  }
+  return out;
+}"""
+ROWS_JS = (
+    """(sel) => [...document.querySelectorAll(sel)].map((row) => ({
+  attrs: Object.fromEntries([...row.attributes].filter((a) => a.name.startsWith('data-'))
+    .map((a) => [a.name, a.value])),
+  fields: ("""
+    + FIELDS_JS
+    + """)(row),
+  links: [...row.querySelectorAll('a[href]')].map((a) => a.getAttribute('href')),
+  text: row.innerText,
+}))"""
+)
+
+
 def number(value: str | None) -> float | None:
     """A ``data-value`` as a number (None for the empty string of a null)."""
     if value is None or value == "":
@@ -259,9 +295,13 @@ def same_number(shown: str | None, api: Any, rel: float = 1e-9) -> bool:
 
 def assert_fields(ui: GuardedPage, scope: Any, expected: dict[str, Any], what: str = "") -> None:
     """Every ``[data-field=name]`` in `scope` carries the API's value as ``data-value``."""
-    wrong = {}
+    shown_fields = ui.fields(scope)
+    wrong: dict[str, Any] = {}
     for name, api in expected.items():
-        shown = ui.field_value(scope, name)
+        if name not in shown_fields:
+            wrong[name] = "missing"
+            continue
+        shown = shown_fields[name]["value"]
         if not same_number(shown, api):
             wrong[name] = {"shown": shown, "api": api}
     assert not wrong, f"{what or scope}: data-value differs from the API: {wrong}"

@@ -65,34 +65,31 @@ def every_run(served_ui: ServedUi) -> list[dict[str, Any]]:
 def test_first_page_is_the_api_page(ui: GuardedPage, api: Api) -> None:
     ui.goto("/runs", "runs")
     page = api.get("/runs", limit=PAGE, offset=0)
-    assert shown_ids(ui) == [r["run_id"] for r in page["runs"]]
+    rows = ui.rows(ROWS)
+    assert [r["attrs"]["data-run-id"] for r in rows] == [r["run_id"] for r in page["runs"]]
     wrong = []
-    for run in page["runs"]:
-        row = ui.page.query_selector(f'{ROWS}[data-run-id="{run["run_id"]}"]')
-        assert row is not None
-        cells = {
-            f: row.query_selector(f"td[data-field={f}]")
-            for f in ("name", "kind", "status", "start_time", *NUMERIC)
-        }
-        assert all(cells.values()), f"missing cells in {run['run_id']}: {cells}"
+    for run, row in zip(page["runs"], rows, strict=True):
+        cells = row["fields"]
+        missing = {"name", "kind", "status", "start_time", *NUMERIC} - set(cells)
+        assert not missing, f"missing cells in {run['run_id']}: {missing}"
         expected = {**{f: run[f] for f in NUMERIC}, "total_tokens": total_tokens(run)}
         for f, value in expected.items():
-            if not same_number(cells[f].get_attribute("data-value"), value):
-                wrong.append((run["run_id"], f, cells[f].get_attribute("data-value"), value))
-        if cells["kind"].inner_text().strip() != run["kind"]:
-            wrong.append((run["run_id"], "kind", cells["kind"].inner_text(), run["kind"]))
-        badge = cells["status"].query_selector("[data-status]")
-        if badge is None or badge.get_attribute("data-status") != run["status"]:
-            wrong.append((run["run_id"], "status", badge and badge.get_attribute("data-status")))
-        start = cells["start_time"].get_attribute("data-value") or ""
+            if not same_number(cells[f]["value"], value):
+                wrong.append((run["run_id"], f, cells[f]["value"], value))
+        if cells["kind"]["text"] != run["kind"]:
+            wrong.append((run["run_id"], "kind", cells["kind"]["text"], run["kind"]))
+        if cells["status"]["text"] != run["status"]:
+            wrong.append((run["run_id"], "status", cells["status"]["text"], run["status"]))
+        start = cells["start_time"]["value"] or ""
         if datetime.fromisoformat(start.replace("Z", "+00:00")) != datetime.fromisoformat(
             run["start_time"].replace("Z", "+00:00")
         ):
             wrong.append((run["run_id"], "start_time", start, run["start_time"]))
-        link = cells["name"].query_selector("a")
-        assert link is not None and link.get_attribute("href") == f"/runs/{run['run_id']}"
-        assert run["name"] in link.inner_text()
+        assert row["links"][0] == f"/runs/{run['run_id']}"
+        assert run["name"] in (cells["name"]["text"] or "")
     assert not wrong, wrong
+    badges = ui.values(f"{ROWS} td[data-field=status] [data-status]", "data-status")
+    assert badges == [r["status"] for r in page["runs"]]
     ui.screenshot("runs")
     ui.assert_clean()
 
