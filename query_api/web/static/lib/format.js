@@ -70,3 +70,10 @@ export function ago(iso) {
 export function raw(value) {
   return value === null || value === undefined ? "" : String(value);
 }
+
+// "Type: message" without repeating a type the message already starts with.
+export function errorText(type, message) {
+  const t = type || "error";
+  const m = message || "";
+  return m.startsWith(t) ? m : m ? `${t}: ${m}` : t;
+}

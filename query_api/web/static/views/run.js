@@ -4,7 +4,7 @@
 import { html, useMemo, useState } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
 import { Page, Loading, ErrorBox, Stats, Section, StatusBadge } from "../lib/components.js";
-import { cost, ms, num, when, raw } from "../lib/format.js";
+import { cost, ms, num, when, raw, errorText } from "../lib/format.js";
 import { runHref, agentHref } from "../lib/router.js";
 import { FlowGraph } from "./flow_graph.js";
 
@@ -42,11 +42,6 @@ export function flatten(spans, depth = 0, out = []) {
   return out;
 }
 
-export function errorText(span) {
-  const type = span.error_type || "error";
-  const message = span.status_message || "";
-  return message.startsWith(type) ? message : message ? `${type}: ${message}` : type;
-}
 
 function Bar({ span, t0, total }) {
   const start = Date.parse(span.start_time) - t0;
@@ -71,7 +66,7 @@ function Waterfall({ rows, t0, total, selected, onSelect }) {
         onKeyDown=${(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), onSelect(span.span_id))}>
       <div class="wf-name" style=${`padding-left:${depth * 14 + 4}px`} title=${span.name}>
         <span class="dot k-${spanKind(span)}"></span>${span.name}
-        ${span.status === "error" && html`<div class="sub bad-text" data-field="error">${errorText(span)}</div>`}
+        ${span.status === "error" && html`<div class="sub bad-text" data-field="error">${errorText(span.error_type, span.status_message)}</div>`}
       </div>
       <${Bar} span=${span} t0=${t0} total=${total} />
       <div class="num" data-field="duration_ms" data-value=${raw(span.duration_ms)}>${ms(span.duration_ms)}</div>
@@ -169,9 +164,9 @@ export function RunDetail({ param }) {
       <${Stats} testid="run-totals" obj=${{ ...run, ...run.counts }} items=${RUN_STATS} />
       <p class="muted small">Started ${when(run.start_time)} · trace <code>${run.trace_id}</code>
         ${run.crew && run.kind !== "crew" ? ` · crew ${run.crew}` : ""}</p>
-      ${run.error_preview && html`<p class="bad-text">${run.error_type || "error"}: ${run.error_preview}</p>`}
+      ${run.error_preview && html`<p class="bad-text">${errorText(run.error_type, run.error_preview)}</p>`}
       ${run.errors.length > 0 && html`<ul class="plain errors">${run.errors.map((e) => html`<li class="bad-text">
-        <a href="#" onClick=${(ev) => { ev.preventDefault(); setSelected(e.span_id); }}>${e.span_name}</a>: ${errorText({ error_type: e.error_type, status_message: e.message })}</li>`)}</ul>`}
+        <a href="#" onClick=${(ev) => { ev.preventDefault(); setSelected(e.span_id); }}>${e.span_name}</a>: ${errorText(e.error_type, e.message)}</li>`)}</ul>`}
     </div>
     ${run.flow_graph && html`<${Section} title="Flow methods" testid="flow-graph"><${FlowGraph} graph=${run.flow_graph} /><//>`}
     <div class="cols wide-left detail-cols">

@@ -1,7 +1,7 @@
 // Pieces several views show: a runs table, an activity list, chart ranges.
 import { html } from "../lib/ui.js";
 import { Num, StatusBadge } from "../lib/components.js";
-import { cost, ms, num, when, ago, clock } from "../lib/format.js";
+import { cost, ms, num, when, ago, clock, errorText } from "../lib/format.js";
 import { runHref } from "../lib/router.js";
 
 // Chart windows: the range's start and a bucket width the API accepts for it.
@@ -51,7 +51,7 @@ export function RunRow({ run, live }) {
   return html`<tr data-run-id=${run.run_id} data-live=${live ? "running" : undefined}
       class=${run.status === "failed" ? "row-bad" : live ? "row-live" : ""}>
     <td data-field="name"><a href=${runHref(run.run_id)}>${run.name || run.crew || run.run_id}</a>
-      ${run.error_preview && html`<div class="sub bad-text" title=${run.error_preview}>${run.error_type || "error"}: ${run.error_preview}</div>`}
+      ${run.error_preview && html`<div class="sub bad-text" title=${run.error_preview}>${errorText(run.error_type, run.error_preview)}</div>`}
     </td>
     <td data-field="kind">${run.kind}</td>
     <td data-field="status"><${StatusBadge} status=${live ? "running" : run.status} /></td>
