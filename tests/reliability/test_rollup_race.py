@@ -1,0 +1,39 @@
+"""Rollup refreshes that overlap (the scheduled job and ``POST /rollups/refresh``, or two
+clients) must not fail: today they conflict in DuckDB and the request gets a 500.
+
+Found by the crash test (its reader refreshed rollups while the server's timer did). The fix
+belongs in ``query_api/jobs/rollups.py`` (serialise refreshes, or retry on a transaction
+conflict); until then this test is expected to fail.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import httpx
+import pytest
+
+from tests.helpers.served import API
+from tests.reliability.load import http_exporter, make_requests
+
+
+@pytest.mark.xfail(reason="overlapping rollup refreshes: 'Conflict on tuple deletion' -> 500")
+def test_overlapping_rollup_refreshes_all_succeed(served) -> None:
+    exporter = http_exporter(served.url, 10)
+    for request in make_requests(random.Random(7), "r", 20):
+        assert exporter.export(request.spans).name == "SUCCESS"
+    exporter.shutdown()
+    codes: list[int] = []
+
+    def refresh() -> None:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(8):
+                codes.append(client.post(f"{served.url}{API}/rollups/refresh").status_code)
+
+    threads = [threading.Thread(target=refresh) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert codes == [200] * 24, {c: codes.count(c) for c in set(codes)}
