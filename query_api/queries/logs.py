@@ -26,6 +26,7 @@ LOG_COUNT = named("reads/log_count")
 LOG_SPAN_SUBTREE = named("reads/log_span_subtree")
 RUN_WINDOW = named("reads/run_window")
 AGENT_ACTIVITY = named("reads/agent_activity")
+AGENT_ACTIVITY_WINDOW = named("reads/agent_activity_window")
 ACTIVITY_MIN_SEVERITY = LogSeverity.WARN
 MAX_TEXT = 300
 
@@ -170,8 +171,11 @@ def agent_activity(s: Session, agent: str, limit: int) -> AgentActivity:
         "llm_ops": list(LLM_OPERATIONS),
         "min_severity": ACTIVITY_MIN_SEVERITY.number,
     }
+    window = s.one(AGENT_ACTIVITY_WINDOW, params)
+    far = datetime(9999, 1, 1)  # no span: only log records
+    bounds = {"cutoff": far, "since": far} if window is None else window
     lines = []
-    for row in s.rows(AGENT_ACTIVITY, params):
+    for row in s.rows(AGENT_ACTIVITY, {**params, **bounds}):
         kind = ActivityKind(row["kind"])
         level = LogSeverity.of(row["severity"]) if kind is ActivityKind.LOG else None
         if level is not None:

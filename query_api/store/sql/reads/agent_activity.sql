@@ -1,6 +1,7 @@
 -- The last $limit activity lines of agent $agent, newest first: its task starts and ends,
 -- steps, tool calls and LLM calls (from its spans; ends at the span's end time) and its log
--- records at or above $min_severity.
+-- records at or above $min_severity. Only spans ending at or after $cutoff and starting at or
+-- after $since are read (reads/agent_activity_window.sql finds both).
 WITH spans AS (
     SELECT
         "Timestamp", "Duration", "SpanId", "SpanName", "GenAiOperation", "StatusCode",
@@ -12,9 +13,11 @@ WITH spans AS (
         "Timestamp" + to_microseconds("Duration" // 1000) AS end_time
     FROM otel_traces
     WHERE "AgentName" = $agent
+      AND "Timestamp" >= $since  -- a constant: row groups before it are skipped
       AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
            OR list_contains($llm_ops, "GenAiOperation")
            OR starts_with("SpanName", 'step '))
+      AND "Timestamp" + to_microseconds("Duration" // 1000) >= $cutoff
 ),
 lines AS (
     SELECT "Timestamp" AS time, 'task_started' AS kind, run_id, "SpanId" AS span_id,
@@ -44,7 +47,10 @@ lines AS (
     SELECT "Timestamp", 'log', coalesce(nullif("RunId", ''), nullif("TraceId", '')),
         nullif("SpanId", ''), NULL, "TaskName", NULL, NULL, NULL, NULL, "Body",
         "SeverityNumber"
-    FROM otel_logs
-    WHERE "AgentName" = $agent AND "SeverityNumber" >= $min_severity
+    FROM (
+        SELECT * FROM otel_logs
+        WHERE "AgentName" = $agent AND "SeverityNumber" >= $min_severity
+        ORDER BY "Timestamp" DESC LIMIT $limit
+    )
 )
 SELECT * FROM lines ORDER BY time DESC, kind LIMIT $limit
