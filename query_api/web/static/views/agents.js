@@ -8,7 +8,8 @@ import { cost, mb, num, pct, ago } from "../lib/format.js";
 import { agentHref } from "../lib/router.js";
 import { ActivityList } from "./shared.js";
 
-const RUNNING_FOR_S = 120; // no event for this long: the agent counts as idle again
+const RUNNING_FOR_S = 120;
+const ACTIVITY_REQUESTS = 4; // at once, for the cards' stored activity // no event for this long: the agent counts as idle again
 
 const blank = () => ({
   status: "idle", task: null, since: 0, execs: 0, failed: 0, inTok: 0, outTok: 0, cost: 0,
@@ -83,8 +84,12 @@ export function Agents() {
       }
       return next;
     });
-    for (const a of data.agents.agents) {
-      getJSON(`/agents/${encodeURIComponent(a.agent)}/activity`, { limit: 5 })
+    // stored activity per card, a few requests at a time (the cards are already on screen)
+    const queue = [...data.agents.agents];
+    const next = () => {
+      const a = queue.shift();
+      if (!a) return undefined;
+      return getJSON(`/agents/${encodeURIComponent(a.agent)}/activity`, { limit: 5 })
         .then((body) => setLive((old) => {
           const cur = old[a.agent] || blank();
           const have = new Set(cur.lines.map((l) => `${l.t}|${l.text}`));
@@ -92,8 +97,10 @@ export function Agents() {
             .sort((x, y) => y.t - x.t).slice(0, 20);
           return { ...old, [a.agent]: { ...cur, lines } };
         }))
-        .catch(() => {});
-    }
+        .catch(() => {})
+        .then(next);
+    };
+    for (let i = 0; i < ACTIVITY_REQUESTS; i++) next();
   }, [data]);
   useLive((m) => {
     if (m.type === "process") {
