@@ -95,6 +95,19 @@ def require_firefox() -> str:
     return driver
 
 
+def require_a_browser() -> None:
+    """Skip unless Chromium or Firefox can be driven (before building what the tests serve:
+    pytest sets up session fixtures before a test's own, so a late skip would come after)."""
+    reasons = []
+    for check in (require_chromium, require_firefox):
+        try:
+            check()
+            return
+        except pytest.skip.Exception as exc:
+            reasons.append(str(exc))
+    pytest.skip("no browser to drive: " + "; ".join(reasons))
+
+
 @contextmanager
 def launch() -> Iterator[Any]:
     """Playwright's Chromium API over /usr/bin/chromium, headless; yields the Browser."""

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.browser import GuardedPage, launch, require_chromium
+from tests.helpers.browser import GuardedPage, launch, require_a_browser, require_chromium
 from tests.helpers.served import API, serve_app
 
 SEEDED_RUNS = 45
@@ -128,6 +128,7 @@ def ui_db(fake_llm: Any, tmp_path_factory: pytest.TempPathFactory) -> UiDb:
     from crewscope.query_api.dates import utcnow
     from tests.helpers.seed import seed_database
 
+    require_a_browser()
     folder = tmp_path_factory.mktemp("ui")
     db = folder / "ui.duckdb"
     seed_database(str(db), utcnow(), n_runs=SEEDED_RUNS)

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.browser import require_chromium
 from tests.ui.conftest import ServedUi, start_server
 
 
 @pytest.fixture(scope="module")
 def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedUi]:
+    require_chromium()
     path = Path(tmp_path_factory.mktemp("ui-empty")) / "empty.duckdb"
     served, stop = start_server(str(path))
     try:
