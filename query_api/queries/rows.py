@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -19,4 +20,7 @@ def from_row(model: type[M], row: dict[str, Any], *utc: str, **values: Any) -> M
 
 
 def to_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    """A count as an int; None for None and for NaN or infinite samples (stored as sent)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return int(value)
