@@ -146,7 +146,10 @@ class ForkedProcess:
                 pass
             except psutil.TimeoutExpired as exc:
                 raise subprocess.TimeoutExpired(["crewscope", "serve"], timeout or 0) from exc
-            self.returncode = int(self.zygote._read("exit")["code"])
+            try:
+                self.returncode = int(self.zygote._read("exit")["code"])
+            except AssertionError:  # the zygote is gone: its child was reaped by init
+                self.returncode = -signal.SIGKILL
         return self.returncode
 
 
@@ -291,11 +294,3 @@ def start_serve(
     if wait:
         served.wait_up(timeout_s)
     return served
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

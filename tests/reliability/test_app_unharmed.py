@@ -42,9 +42,9 @@ SLOW_BURST = 6_000
 FLOOD = 30_000
 QUEUE = 2048  # the SDK's default OTEL_BSP_MAX_QUEUE_SIZE
 FSIZE_LIMIT = 400_000
-SHUTDOWN_BUDGET_S = 5.0 + 3.0
-"""CREWSCOPE_SHUTDOWN_TIMEOUT_MS's default, plus slack for the last request and a slow
-machine."""
+SHUTDOWN_BUDGET_S = 5.0 + 0.5 + 6.0
+"""CREWSCOPE_SHUTDOWN_TIMEOUT_MS's default and the settle time, plus slack for a loaded
+machine: far below the SDK's 30 s join plus the exporter's own retries."""
 RSS_GROWTH_MIB = 150.0
 
 
@@ -180,8 +180,8 @@ def test_the_app_is_unharmed(harmed: dict[str, Any], name: str) -> None:
     assert report["results"] == reports["bare"]["results"]
     assert len(report["results"]) == KICKOFFS
     growth = max(report["rss_mib"]) - report["rss_start"]
-    assert growth < RSS_GROWTH_MIB, f"RSS grew {growth:.0f} MiB"
-    assert report["seconds"]["shutdown"] < SHUTDOWN_BUDGET_S
+    assert growth < RSS_GROWTH_MIB, f"RSS grew {growth:.0f} MiB from {report['rss_start']:.0f}"
+    assert report["seconds"]["shutdown"] < SHUTDOWN_BUDGET_S, report["seconds"]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
