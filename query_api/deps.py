@@ -116,7 +116,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 HealthDep = Annotated[HealthRegistry, Depends(get_health)]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1..100")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+MAX_OFFSET = 2**62
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip, 0..2**62")]
 Status = Annotated[ExecutionStatus | None, Query(description="completed or failed")]
 StartFrom = Annotated[Instant | None, Query(description=f"started at or after; {INSTANT_DOC}")]
 StartTo = Annotated[Instant | None, Query(description=f"started at or before; {INSTANT_DOC}")]
