@@ -42,8 +42,8 @@ export function perBucket(xs, points, field, missing = 0) {
 }
 
 export function totalTokens(r) {
-  if (r.total_tokens !== null && r.total_tokens !== undefined) return r.total_tokens;
-  if (r.input_tokens === null && r.output_tokens === null) return null;
+  if (r.total_tokens != null) return r.total_tokens;
+  if (r.input_tokens == null && r.output_tokens == null) return null;
   return (r.input_tokens || 0) + (r.output_tokens || 0);
 }
 
