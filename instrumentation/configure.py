@@ -143,14 +143,22 @@ class _CountingExporter(SpanExporter):
 class AccountedSpanProcessor(BatchSpanProcessor):
     """The SDK's `BatchSpanProcessor` (same queue, batching and `OTEL_BSP_*` settings) that
     counts what becomes of every span (`counts()`), logs the first loss of each kind once,
-    and bounds its shutdown wait to `shutdown_timeout_millis`.
+    and bounds its shutdown wait to `shutdown_timeout_millis` (default
+    ``CREWSCOPE_SHUTDOWN_TIMEOUT_MS``, else 5000). The queue and batch settings default to
+    the SDK's (``OTEL_BSP_*``).
 
     Queue-full drops are what was offered but neither handed to the exporter nor queued;
     the queue's length is the SDK's internal state, read defensively (0 if it moved).
     """
 
     def __init__(
-        self, exporter: SpanExporter, *, shutdown_timeout_millis: float | None = None
+        self,
+        exporter: SpanExporter,
+        *,
+        shutdown_timeout_millis: float | None = None,
+        max_queue_size: int | None = None,
+        schedule_delay_millis: float | None = None,
+        max_export_batch_size: int | None = None,
     ) -> None:
         self.exporter = exporter
         self._lock = threading.Lock()
@@ -163,7 +171,11 @@ class AccountedSpanProcessor(BatchSpanProcessor):
         self.shutdown_timeout_millis = (
             shutdown_timeout_millis if shutdown_timeout_millis is not None else _shutdown_ms()
         )
-        super().__init__(_CountingExporter(exporter, self))
+        super().__init__(
+            _CountingExporter(exporter, self), max_queue_size=max_queue_size,
+            schedule_delay_millis=schedule_delay_millis,
+            max_export_batch_size=max_export_batch_size,
+        )  # fmt: skip
 
     def _queue_len(self) -> int:
         queue = getattr(self._batch_processor, "_queue", None)
