@@ -9,6 +9,7 @@ cutoff are frozen: their spans are gone, so their rollups are kept as they are.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ COUNT_DAYS = inline(
 )
 DELETE_DAYS = inline("delete_days", 'DELETE FROM {{table}} WHERE "Day" BETWEEN $first AND $last')
 CHUNK_DAYS = 7
+_REFRESHING = threading.Lock()
+"""One refresh at a time in this process (the timer and POST /rollups/refresh, or two
+clients): overlapping delete-and-insert transactions on the same days conflict in the engine.
+Only one process can open a file for writing, so a process lock serialises them all."""
 
 
 @dataclass
@@ -61,8 +66,19 @@ def refresh_rollups(
 ) -> RefreshResult:
     """Recompute the rollups of [day_from, day_to] (default: first day with data .. today).
 
-    `progress(done_days, total_days)` is called after each committed chunk.
+    `progress(done_days, total_days)` is called after each committed chunk. A refresh that
+    overlaps another waits for it (`_REFRESHING`).
     """
+    with _REFRESHING:
+        return _refresh(s, day_from, day_to, progress)
+
+
+def _refresh(
+    s: Session,
+    day_from: date | None,
+    day_to: date | None,
+    progress: Callable[[int, int], None] | None,
+) -> RefreshResult:
     started = time.perf_counter()
     now = utcnow()
     if day_from is None:
