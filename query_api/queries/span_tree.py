@@ -14,6 +14,8 @@ from crewscope.query_api.store.query import named
 from crewscope.query_api.store.session import Session
 
 CLOCK_SKEW = timedelta(seconds=5)
+LAST_NS = datetime(2262, 4, 11, 23, 47, 16, 854775)
+"""The latest instant a nanosecond timestamp holds (to the microsecond)."""
 """Margin around a span's window when fetching its descendants (spans from other hosts)."""
 
 MAX_VALUE_CHARS = 1000
@@ -55,6 +57,19 @@ def _node(row: dict[str, Any]) -> SpanNode:
     )
 
 
+def _in_cycle(node: SpanNode, nodes: dict[str, SpanNode]) -> bool:
+    """Whether `node`'s parent chain leads back to it (bad data: A's parent B, B's parent A);
+    such a node is shown as a root, so the tree stays a tree."""
+    seen = {node.span_id}
+    parent = nodes.get(node.parent_span_id or "")
+    while parent is not None:
+        if parent.span_id in seen:
+            return parent.span_id == node.span_id
+        seen.add(parent.span_id)
+        parent = nodes.get(parent.parent_span_id or "")
+    return False
+
+
 def fetch_tree(
     s: Session,
     trace_id: str,
@@ -63,15 +78,16 @@ def fetch_tree(
     root_id: str | None = None,
 ) -> tuple[list[SpanNode], list[ErrorInfo]]:
     """The trace's spans in [start, end] as trees; only `root_id`'s subtree if given."""
+    last = LAST_NS.replace(tzinfo=end.tzinfo)  # the window stays within what the engine holds
+    hi = end + CLOCK_SKEW if end < last - CLOCK_SKEW else last
     rows = s.rows(
-        named("reads/trace_spans"),
-        {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": end + CLOCK_SKEW},
+        named("reads/trace_spans"), {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": hi}
     )
     nodes = {row["SpanId"]: _node(row) for row in rows}
     roots: list[SpanNode] = []
     for node in nodes.values():  # rows are in start order, so children stay in start order
         parent = nodes.get(node.parent_span_id or "")
-        if parent is not None and parent is not node:
+        if parent is not None and not _in_cycle(node, nodes):
             parent.children.append(node)
         else:
             roots.append(node)

@@ -16,7 +16,7 @@ odd names and attribute values. What the tree must show ("faithful", `expected_t
 - each node as stored: start (to the microsecond), duration (0 when end < start), status,
   kind, attributes (each value cut to its first 1000 characters).
 
-Known API bugs are tests marked xfail(strict=True) at the end, with their repro.
+The last tests are API bugs these found (a parent cycle hung the run detail; a run at the end of time gave 500), fixed.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -47,7 +46,7 @@ OPS = [None, "chat", "execute_tool", "invoke_agent", "memory"]
 MISSING = b"\xee" * 8
 CALLER = b"\xef" * 8
 """Parents never sent: of children, and of a run kicked off inside a caller's span. No span
-has these ids: a parent cycle would hang the API (see the xfail test below)."""
+has these ids (a parent cycle is tested on its own below)."""
 
 
 @dataclass
@@ -297,12 +296,6 @@ CYCLE_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="query_api bug (span_tree.fetch_tree): a parent cycle between two spans of a run "
-    "(A's parent B, B's parent A) makes GET /runs/{A} loop forever in the error walk, "
-    "one server thread spinning at 100% CPU per request",
-)
 def test_a_parent_cycle_does_not_hang_the_run_detail() -> None:
     """Repro: POST /v1/traces with run span A (parent B) and span B (parent A), then
     GET /api/v1/monitoring/runs/{A}: expected 200 (the run and B beneath it, or the run
@@ -319,12 +312,6 @@ def test_a_parent_cycle_does_not_hang_the_run_detail() -> None:
     assert done.returncode == 0, (done.stdout[-300:], done.stderr[-2000:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="query_api bug (span_tree.fetch_tree / runs.get_run): the run window widened by "
-    "CLOCK_SKEW past 2262-04-11T23:47:16.854775806Z (the latest TIMESTAMP_NS) fails in "
-    "DuckDB: 'Conversion Error: Could not convert Timestamp to higher precision' -> 500",
-)
 def test_a_run_at_the_end_of_time_has_a_detail(receiver: Receiver) -> None:
     """Repro: a run span starting 1 s before 2**63 - 2 ns and ending at it (accepted and
     stored: within what TIMESTAMP_NS holds), GET /api/v1/monitoring/runs/{id}: expected
