@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from wrapt import FunctionWrapper, wrap_function_wrapper
 
 from crewscope.instrumentation import _agent_wrappers as agents
+from crewscope.instrumentation import _flow_wrappers as flow
 from crewscope.instrumentation import _llm_wrappers as llm
 from crewscope.instrumentation import _run_wrappers as run
 from crewscope.instrumentation import _tool_wrappers as tools
@@ -160,11 +161,15 @@ def targets(tel: Telemetry) -> list[Target]:
             "Memory.arecall",
             traced(tools.memory_operation(tel, "query"), is_async=True),
         ),
-        ("crewai.flow.runtime", "Flow.kickoff_async", traced(run.flow_kickoff(tel), is_async=True)),
+        (
+            "crewai.flow.runtime",
+            "Flow.kickoff_async",
+            traced(flow.flow_kickoff(tel), is_async=True),
+        ),
         (
             "crewai.flow.runtime",
             "Flow._execute_method",
-            traced(run.flow_method(tel), is_async=True),
+            traced(flow.flow_method(tel), is_async=True),
         ),
     ]
     out = [Target(module, path, wrapper) for module, path, wrapper in table]

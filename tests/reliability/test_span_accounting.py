@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from crewscope.instrumentation.configure import AccountedSpanProcessor
+from crewscope.instrumentation.span_accounting import AccountedSpanProcessor
 
 
 class Gated(SpanExporter):
