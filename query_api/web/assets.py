@@ -33,16 +33,18 @@ class Assets:
 
     def __init__(self) -> None:
         self._root: Traversable = resources.files("crewscope.query_api.web").joinpath("static")
-        self._cache: dict[str, Asset | None] = {}
+        self._cache: dict[str, Asset] = {}  # files found only: any URL may be asked for
         self._lock = threading.Lock()
 
     def get(self, path: str) -> Asset | None:
         with self._lock:
-            if path in self._cache:
-                return self._cache[path]
+            found = self._cache.get(path)
+        if found is not None:
+            return found
         asset = self._load(path)
-        with self._lock:
-            self._cache[path] = asset
+        if asset is not None:
+            with self._lock:
+                self._cache[path] = asset
         return asset
 
     def _load(self, path: str) -> Asset | None:
