@@ -103,7 +103,8 @@ export function Chart({ testid, x, series, height = 180, title, yLabel = "", xRa
         ...series.map((s) => ({
           label: s.label, stroke: s.color, width: 2,
           fill: s.fill, spanGaps: false,
-          points: { show: !s.bars && s.values.filter((v) => v !== null && v !== 0).length < 60, size: 6 },
+          // dots where lines cannot show a value: few buckets, or values between gaps
+          points: { show: !s.bars && (x.length <= 60 || s.values.includes(null)), size: 6 },
           paths: s.bars ? window.uPlot.paths.bars({ size: [0.7, 40] }) : undefined,
         })),
       ],
