@@ -81,7 +81,7 @@ export function AgentDetail({ param, search }) {
         ["error rate", "error_rate", pct], ["p50", "p50_ms", ms], ["p95", "p95_ms", ms], ["p99", "p99_ms", ms],
         ["input tokens", "input_tokens", num], ["output tokens", "output_tokens", num], ["cost", "cost_usd", cost],
       ]} />
-      <p class="muted small">Trend: ${m.trend} · window ${range}</p>
+      <p class="muted small">Trend: ${m.trend.replaceAll("_", " ")} · window ${range}</p>
     </div>
     <${Section} title="Latency and errors over time" testid="agent-charts"><${Charts} agent=${agent} range=${range} /><//>
     <div class="cols">
