@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,6 +90,11 @@ def crewscope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
     yield start
     for served in reversed(started):
         served.stop()
+
+
+def _hold(lock: Any, seconds: float) -> None:
+    with lock:
+        time.sleep(seconds)
 
 
 def _report(title: str, hops: Any) -> str:
@@ -242,7 +248,8 @@ def test_overloaded_receiver_refuses_and_collector_retries_until_every_span_land
 ) -> None:
     """A burst of batches against a queue that holds one: 503s, retries, no loss, no dups.
 
-    The burst is made certain rather than left to timing: the spans first wait in the
+    The burst is made certain rather than left to timing: the store is held busy for 2 s
+    as the burst starts (a slow commit), and the spans first wait in the
     Collector's persistent queue (crewscope's endpoint closed), then the Collector restarts
     pointed at crewscope, and its 4 queue consumers each send a 1024-span batch at once.
     While the first one is decoded and committed the others find the queue full (503 with
@@ -267,7 +274,13 @@ def test_overloaded_receiver_refuses_and_collector_retries_until_every_span_land
     # 10 when the SDK keeps up; a batch flushed early by the 1 s timeout is smaller, never larger.
     assert batches >= n // OVERLOAD_QUEUE_SPANS
 
+    # A commit that takes a while (a slow disk): the store is held busy for the first 2 s of
+    # the burst, so the batches after the first find the queue full on any machine (on an
+    # idle one the writer could otherwise keep up and never refuse).
+    store_busy = threading.Thread(target=_hold, args=(served.app.state.db.store._lock, 2.0))
+    store_busy.start()
     started = e2e.release_backlog(collector, served.url)
+    store_busy.join()
     ok, _ = e2e.wait_until(lambda: served.stats()["spans_written"] >= n, timeout=60, interval=0.1)
     elapsed = time.monotonic() - started
     # Nothing left in the Collector that could still arrive later (as a duplicate).
