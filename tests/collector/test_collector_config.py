@@ -14,8 +14,9 @@ import pytest
 
 DESTINATIONS = {
     "otlp_http/crewscope", "otlp_grpc/jaeger", "otlp_http/tempo", "otlp_http/mimir",
-    "otlp_http/loki",
+    "otlp_http/loki", "clickhouse",
 }  # fmt: skip
+REPLICATED_PARAMS = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 
 
 def run(
@@ -99,6 +100,21 @@ def test_defaults_pipelines_and_queues(otelcol_binary: Path, collector_harness: 
     assert exporters["otlp_grpc/jaeger"]["endpoint"] == "127.0.0.1:14317"
     assert exporters["otlp_http/mimir"]["endpoint"] == "http://127.0.0.1:9009/otlp"
     assert exporters["otlp_http/loki"]["endpoint"] == "http://127.0.0.1:3100/otlp"
+    # ClickHouse: configured, off until listed; the exporter's own tables in `otel`.
+    clickhouse = exporters["clickhouse"]
+    assert clickhouse["endpoint"] == "tcp://127.0.0.1:9000"
+    assert clickhouse["database"] == "otel"
+    assert clickhouse["username"] == "default"
+    assert clickhouse["create_schema"] is True
+    assert clickhouse["async_insert"] is True
+    assert clickhouse["json"] is False  # Map attribute columns, the tables crewscope reads
+    assert clickhouse["ttl"] == 0
+    assert clickhouse["cluster_name"] == ""
+    assert clickhouse["table_engine"] == {"name": "MergeTree", "params": ""}
+    assert clickhouse["traces_table_name"] == "otel_traces"
+    assert clickhouse["logs_table_name"] == "otel_logs"
+    assert clickhouse["metrics_tables"]["sum"] == {"name": "otel_metrics_sum"}
+    assert all("clickhouse" not in p["exporters"] for p in pipelines.values())
 
     protocols = config["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"] == "127.0.0.1:4317"
@@ -119,6 +135,16 @@ def test_endpoints_and_credentials_come_from_env(
         "LOKI_OTLP_ENDPOINT": "https://loki.example.net/otlp",
         "LOKI_TENANT": "team-b",
         "OTELCOL_QUEUE_DIR": "/var/lib/otelcol-crewscope",
+        "CLICKHOUSE_ENDPOINT": "https://ch.example.net:8443?dial_timeout=10s",
+        "CLICKHOUSE_DATABASE": "crewscope",
+        "CLICKHOUSE_USERNAME": "writer",
+        "CLICKHOUSE_PASSWORD": "ch-s3cret",
+        "CLICKHOUSE_TTL": "720h",
+        "CLICKHOUSE_CREATE_SCHEMA": "false",
+        "CLICKHOUSE_ASYNC_INSERT": "false",
+        "CLICKHOUSE_CLUSTER": "crewscope",
+        "CLICKHOUSE_TABLE_ENGINE": "ReplicatedMergeTree",
+        "CLICKHOUSE_TABLE_ENGINE_PARAMS": REPLICATED_PARAMS,
     }
     config = resolved_config(otelcol_binary, collector_harness, env, mode="unredacted")
     exporters = config["exporters"]
@@ -135,6 +161,31 @@ def test_endpoints_and_credentials_come_from_env(
     assert exporters["otlp_http/loki"]["endpoint"] == "https://loki.example.net/otlp"
     assert headers("otlp_http/loki")["X-Scope-OrgID"] == "team-b"
     assert config["extensions"]["file_storage/queue"]["directory"] == "/var/lib/otelcol-crewscope"
+    clickhouse = exporters["clickhouse"]
+    assert clickhouse["endpoint"] == "https://ch.example.net:8443?dial_timeout=10s"
+    assert clickhouse["database"] == "crewscope"
+    assert (clickhouse["username"], clickhouse["password"]) == ("writer", "ch-s3cret")
+    assert clickhouse["ttl"] == 720 * 3600 * 10**9  # print-config shows durations in ns
+    assert clickhouse["create_schema"] is False
+    assert clickhouse["async_insert"] is False
+    assert clickhouse["cluster_name"] == "crewscope"
+    assert clickhouse["table_engine"] == {
+        "name": "ReplicatedMergeTree",
+        "params": REPLICATED_PARAMS,
+    }
+    assert clickhouse["sending_queue"]["storage"] == "file_storage/queue"
+    listed = {f"OTELCOL_{s}_EXPORTERS": "[clickhouse]" for s in ("TRACES", "METRICS", "LOGS")}
+    config_arg = f"--config={collector_harness.COLLECTOR_CONFIG}"
+    proc = run(otelcol_binary, collector_harness, "validate", config_arg, env=env | listed)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_clickhouse_password_is_redacted(
+    otelcol_binary: Path, collector_harness: ModuleType
+) -> None:
+    env = {"CLICKHOUSE_PASSWORD": "ch-s3cret"}
+    clickhouse = resolved_config(otelcol_binary, collector_harness, env)["exporters"]["clickhouse"]
+    assert clickhouse["password"] == "[REDACTED]"
 
 
 @pytest.mark.parametrize(
@@ -142,6 +193,7 @@ def test_endpoints_and_credentials_come_from_env(
     [
         (["otlp_http/crewscope"], ["otlp_http/crewscope"], ["otlp_http/crewscope"]),
         (["otlp_grpc/jaeger", "debug"], ["otlp_http/mimir"], ["otlp_http/loki", "debug"]),
+        (["otlp_http/crewscope", "clickhouse"], ["clickhouse"], ["clickhouse", "otlp_http/loki"]),
     ],
 )
 def test_destinations_are_chosen_by_env(
