@@ -70,6 +70,15 @@ class BatchWriter:
                 "internal", "crewscope %s exporter error: %r", self._what, exc, exc_info=True
             )
 
+    def write_converted(self, name: str, table: pa.Table, failed: int) -> bool:
+        """Commit a converted batch to table `name`; the `failed` items that could not be
+        converted are counted, and a batch with none left is not stored (False)."""
+        if failed:
+            self.drop("conversion_error", failed)
+            if not table.num_rows:
+                return False
+        return self.write({name: table}, table.num_rows)
+
     def write(self, tables: Mapping[str, pa.Table], rows: int) -> bool:
         """Commit `tables` (`rows` items in all) together; False, counted, if not stored."""
         with self._lock:

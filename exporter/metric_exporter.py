@@ -14,9 +14,8 @@ Keep ``duckdb_config`` equal between them, or DuckDB refuses the second connecti
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.sdk.metrics import (
     Counter,
@@ -34,13 +33,12 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.view import Aggregation
 
-from crewscope.exporter.batch_writer import BatchWriter
-from crewscope.exporter.metric_rows import (
-    metrics_to_tables,
-)
+from crewscope.exporter.metric_rows import metrics_to_tables
 from crewscope.exporter.opener import WriteStats
+from crewscope.exporter.sdk_exporter import WriterExporter, WriterOptions
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 # Counters and histograms as DELTA: a series is written only in intervals where it changed,
@@ -58,18 +56,11 @@ DEFAULT_TEMPORALITY: Final[dict[type, AggregationTemporality]] = {
 
 
 @dataclass
-class MetricExporterStats(WriteStats):
+class MetricExporterStats(WriteStats, items="points"):
     """The metric exporter's counters (see `WriteStats`)."""
 
     points_written: int = 0
     points_dropped: int = 0
-
-    def drop(self, reason: str, count: int) -> None:
-        self.points_dropped += count
-        self.count_dropped(reason, count)
-
-    def wrote(self, count: int) -> None:
-        self.points_written += count
 
 
 def _count_points(data: MetricsData) -> int:
@@ -85,62 +76,39 @@ def _count_points(data: MetricsData) -> int:
         return 0
 
 
-class DuckDBMetricExporter(MetricExporter):
-    """Writes each collection as one transaction of columnar (Arrow) inserts.
+class DuckDBMetricExporter(WriterExporter[MetricExporterStats], MetricExporter):
+    """Writes each collection as one transaction of columnar (Arrow) inserts (the file's
+    lifecycle: `WriterExporter`)."""
 
-    Same contract as `DuckDBSpanExporter`: the file opens on the first export; a file locked
-    by another process gives FAILURE (counted in `stats`) after one warning, retried at most
-    every `retry_interval_s`; `export` never raises; FAILURE after `shutdown`.
-    """
+    _what, _stats_type = "metrics", MetricExporterStats
 
     def __init__(
         self,
         path: str | None = None,
         *,
-        retry_interval_s: float = 5.0,
-        duckdb_config: dict[str, str] | None = None,
         preferred_temporality: dict[type, AggregationTemporality] | None = None,
         preferred_aggregation: dict[type, Aggregation] | None = None,
+        **options: Unpack[WriterOptions],
     ) -> None:
-        super().__init__(
+        MetricExporter.__init__(
+            self,
             preferred_temporality={**DEFAULT_TEMPORALITY, **(preferred_temporality or {})},
             preferred_aggregation=preferred_aggregation,
         )
-        self.stats = MetricExporterStats()
-        self._writer = BatchWriter(
-            path, what="metrics", stats=self.stats, logger=logger,
-            retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
-        )  # fmt: skip
-        self.path = self._writer.path
+        WriterExporter.__init__(self, path, **options)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         """Store `metrics_data`; never raises. FAILURE means nothing of it was stored."""
-        try:
-            return self._export(metrics_data)
-        except Exception as exc:  # noqa: BLE001 - SDK contract: export never raises into the app
-            self._writer.failed(exc, _count_points(metrics_data))
-            return MetricExportResult.FAILURE
+        if self._stored(lambda: self._write(metrics_data), lambda: _count_points(metrics_data)):
+            return MetricExportResult.SUCCESS
+        return MetricExportResult.FAILURE
 
-    def _export(self, data: MetricsData) -> MetricExportResult:
-        if self._writer.stopped:
-            self._writer.drop("shutdown", _count_points(data))
-            return MetricExportResult.FAILURE
+    def _write(self, data: MetricsData) -> bool:
         tables, skipped = metrics_to_tables(data)  # outside the lock: the costly part
         points = sum(t.num_rows for t in tables.values())
         if skipped:
             self._writer.drop("unsupported_type", skipped)
-        if not points:
-            return MetricExportResult.SUCCESS
-        # one collection is all-or-nothing, durable once committed
-        stored = self._writer.write(tables, points)
-        return MetricExportResult.SUCCESS if stored else MetricExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        """Nothing is buffered here: every successful export is already committed."""
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        """Close the connection; later exports return FAILURE."""
-        self._writer.shutdown()
+        # nothing to store is a success; one collection is all-or-nothing, durable once committed
+        return not points or self._writer.write(tables, points)

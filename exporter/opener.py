@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 import duckdb
 
@@ -28,17 +29,24 @@ class WriteStats:
     last_error: str | None = None
     last_write_unix_ns: int | None = None
 
+    # A subclass names its items (``class S(WriteStats, items="spans")``) and declares the
+    # fields ``<items>_written`` and ``<items>_dropped`` that `wrote` and `drop` count in.
+    _written: ClassVar[str]
+    _dropped: ClassVar[str]
+
+    def __init_subclass__(cls, items: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._written, cls._dropped = f"{items}_written", f"{items}_dropped"
+
     def drop(self, reason: str, count: int) -> None:
         """Count `count` items not stored (the exporter's own total and per reason)."""
-        raise NotImplementedError
+        setattr(self, self._dropped, getattr(self, self._dropped) + count)
+        if count:
+            self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
 
     def wrote(self, count: int) -> None:
         """Count `count` items committed."""
-        raise NotImplementedError
-
-    def count_dropped(self, reason: str, count: int) -> None:
-        if count:
-            self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
+        setattr(self, self._written, getattr(self, self._written) + count)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready snapshot."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -13,9 +14,9 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 from opentelemetry.util.types import Attributes
 
-from crewscope.exporter.batch_writer import BatchWriter
 from crewscope.exporter.opener import WriteStats
 from crewscope.exporter.pricing import preload as preload_pricing
+from crewscope.exporter.sdk_exporter import WriterExporter, WriterOptions
 from crewscope.exporter.span_rows import (
     ARROW_SCHEMA,
     KIND_NAMES,
@@ -27,25 +28,21 @@ from crewscope.exporter.span_rows import (
 )
 from crewscope.exporter.store import SpanStore
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class ExporterStats(WriteStats):
+class ExporterStats(WriteStats, items="spans"):
     """The span exporter's counters (see `WriteStats`)."""
 
     spans_written: int = 0
     spans_dropped: int = 0
 
-    def drop(self, reason: str, count: int) -> None:
-        self.spans_dropped += count
-        self.count_dropped(reason, count)
 
-    def wrote(self, count: int) -> None:
-        self.spans_written += count
-
-
-class DuckDBSpanExporter(SpanExporter):
+class DuckDBSpanExporter(WriterExporter[ExporterStats], SpanExporter):
     """Writes each span batch to DuckDB as one committed Arrow insert.
 
     The file opens on the first export. If another process holds it, exports return
@@ -53,20 +50,11 @@ class DuckDBSpanExporter(SpanExporter):
     `retry_interval_s` seconds, so the app carries on and recovers when the lock goes.
     """
 
-    def __init__(
-        self,
-        path: str | None = None,
-        *,
-        retry_interval_s: float = 5.0,
-        duckdb_config: dict[str, str] | None = None,
-    ) -> None:
-        self.stats = ExporterStats()
+    _what, _stats_type = "spans", ExporterStats
+
+    def __init__(self, path: str | None = None, **options: Unpack[WriterOptions]) -> None:
         preload_pricing()  # never import it first on the export thread (see pricing.preload)
-        self._writer = BatchWriter(
-            path, what="spans", stats=self.stats, logger=logger,
-            retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
-        )  # fmt: skip
-        self.path = self._writer.path
+        super().__init__(path, **options)
 
     @property
     def store(self) -> SpanStore | None:
@@ -75,34 +63,8 @@ class DuckDBSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Write `spans`; never raises. FAILURE means the batch was not stored."""
-        try:
-            return self._export(spans)
-        except Exception as exc:  # noqa: BLE001 - SDK contract: export never raises into the app
-            self._writer.failed(exc, len(spans))
-            return SpanExportResult.FAILURE
-
-    def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._writer.stopped:
-            self._writer.drop("shutdown", len(spans))
-            return SpanExportResult.FAILURE
-        if not spans:
-            return SpanExportResult.SUCCESS
-        # Convert outside the lock: it is the expensive part and touches no shared state.
-        table, failed = spans_to_table(spans)
-        if failed:  # counted; the rest are stored
-            self._writer.drop("conversion_error", failed)
-            if not table.num_rows:
-                return SpanExportResult.FAILURE
-        stored = self._writer.write({"otel_traces": table}, table.num_rows)
+        stored = self._stored_rows(spans, "otel_traces", spans_to_table)
         return SpanExportResult.SUCCESS if stored else SpanExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        """Close the file; later exports return FAILURE."""
-        self._writer.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered here: every successful export is already committed."""
-        return True
 
 
 def spans_to_table(spans: Sequence[ReadableSpan]) -> tuple[pa.Table, int]:
