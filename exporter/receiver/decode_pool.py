@@ -26,7 +26,7 @@ import pyarrow as pa
 from fastapi.concurrency import run_in_threadpool
 
 from crewscope.exporter.receiver.config import env_int
-from crewscope.exporter.receiver.otlp_decode import DecodedSpans, decode_traces
+from crewscope.exporter.receiver.otlp_decode import DecodedTable, decode_traces
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _from_ipc(data: bytes) -> pa.Table:
 
 
 class DecodePool:
-    """``await pool.decode(body, content_type)`` -> `DecodedSpans`, decoded in a worker.
+    """``await pool.decode(body, content_type)`` -> `DecodedTable`, decoded in a worker.
 
     Raises `BadPayload` (from the worker) for undecodable bodies, like `decode_traces`.
     """
@@ -102,13 +102,13 @@ class DecodePool:
             pool.submit(_warm)  # start the workers now, not on the first request
         self._pool = pool
 
-    async def decode(self, body: bytes, content_type: str) -> DecodedSpans:
+    async def decode(self, body: bytes, content_type: str) -> DecodedTable:
         pool = self._pool
         if pool is not None:
             try:
                 future = pool.submit(_decode_to_ipc, body, content_type)
                 data, accepted, rejected, error = await asyncio.wrap_future(future)
-                return DecodedSpans(_from_ipc(data), accepted, rejected, error)
+                return DecodedTable(_from_ipc(data), accepted, rejected, error)
             except BrokenProcessPool as exc:
                 logger.warning("crewscope: an OTLP decode worker died (%s); restarting", exc)
                 self._restart(pool)

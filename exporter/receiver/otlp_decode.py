@@ -42,7 +42,9 @@ class BadPayload(ValueError):
 
 
 @dataclass
-class DecodedSpans:
+class DecodedTable:
+    """A decoded request whose rows are one table (spans or log records)."""
+
     table: pa.Table
     accepted: int
     rejected: int
@@ -143,7 +145,7 @@ def reasons(*counts: tuple[int, str, str]) -> str | None:
     return "; ".join(parts) or None
 
 
-def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
+def to_columns(request: ExportTraceServiceRequest) -> DecodedTable:
     """Spans with malformed ids, or with a start, end or event time the store cannot hold
     (past `MAX_TIMESTAMP_NS`), are rejected (partial success); the rest become rows.
 
@@ -203,10 +205,10 @@ def to_columns(request: ExportTraceServiceRequest) -> DecodedSpans:
     error = reasons(
         (rejected, "spans", "with invalid trace or span ids"), (too_late, "spans", TOO_LATE)
     )
-    return DecodedSpans(columns.to_table(), len(columns), rejected + too_late, error)
+    return DecodedTable(columns.to_table(), len(columns), rejected + too_late, error)
 
 
-def decode_traces(body: bytes, content_type: str) -> DecodedSpans:
+def decode_traces(body: bytes, content_type: str) -> DecodedTable:
     return to_columns(parse_request(body, content_type, ExportTraceServiceRequest))
 
 
@@ -217,9 +219,18 @@ def encode_reply(response: Message, content_type: str) -> bytes:
     return json_format.MessageToJson(response, indent=None).encode()
 
 
+def with_partial_success(response: M, rejected_field: str, rejected: int, error: str | None) -> M:
+    """An OTLP export response, with its partial success (``rejected_field``, the message)
+    filled in when `rejected` items were refused."""
+    if rejected:
+        partial = response.partial_success  # type: ignore[attr-defined]
+        setattr(partial, rejected_field, rejected)
+        partial.error_message = error or ""
+    return response
+
+
 def trace_response(rejected: int, error: str | None, content_type: str) -> bytes:
     response = ExportTraceServiceResponse()
-    if rejected:
-        response.partial_success.rejected_spans = rejected
-        response.partial_success.error_message = error or ""
-    return encode_reply(response, content_type)
+    return encode_reply(
+        with_partial_success(response, "rejected_spans", rejected, error), content_type
+    )

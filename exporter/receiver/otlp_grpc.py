@@ -12,15 +12,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pyarrow as pa
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from crewscope.exporter.receiver.auth import bearer_token_ok
 from crewscope.exporter.receiver.ingest import IngestQueue, Writer
-from crewscope.exporter.receiver.otlp_decode import to_columns
+from crewscope.exporter.receiver.otlp_decode import (
+    DecodedTable,
+    to_columns,
+    with_partial_success,
+)
 from crewscope.exporter.receiver.otlp_logs import to_log_rows
 
 logger = logging.getLogger(__name__)
@@ -63,57 +70,61 @@ def _store(
         context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the batch: {exc}")
 
 
+@dataclass(frozen=True)
+class _Signal:
+    """One OTLP signal as a gRPC service decodes and answers it."""
+
+    name: str  # "traces" or "logs", for the ingest counters
+    decode: Callable[[Any], DecodedTable]  # the service's export request -> rows
+    response: Callable[[], Message]  # a new, empty export response
+    rejected_field: str  # the partial success's count of rejected items
+
+
 class _Ingest:
     """What the signal services share: the queue, the writer, the token, the commit wait."""
 
     def __init__(
         self,
+        signal: _Signal,
         queue: IngestQueue,
         writer: Writer[pa.Table],
         token: str | None,
         timeout_s: float,
     ) -> None:
+        self._signal = signal
         self._queue = queue
         self._writer = writer
         self._token = token
         self._timeout_s = timeout_s
 
-    def _ingest(
-        self, table: pa.Table, accepted: int, rejected: int, signal: str,
-        context: grpc.ServicerContext,
-    ) -> None:  # fmt: skip
+    def Export(self, request: Message, context: grpc.ServicerContext) -> Message:  # gRPC's name
+        """Check the token, decode, store (or abort) and answer (with partial success)."""
+        _check_token(context, self._token)
+        signal = self._signal
+        decoded = signal.decode(request)
         _store(
-            self._queue, self._writer, table, accepted, rejected, signal, self._timeout_s,
-            context,
+            self._queue, self._writer, decoded.table, decoded.accepted, decoded.rejected,
+            signal.name, self._timeout_s, context,
         )  # fmt: skip
+        return with_partial_success(
+            signal.response(), signal.rejected_field, decoded.rejected, decoded.error
+        )
 
 
 class _TraceService(_Ingest, trace_service_pb2_grpc.TraceServiceServicer):
-    def Export(  # the gRPC method name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        _check_token(context, self._token)
-        decoded = to_columns(request)
-        self._ingest(decoded.table, decoded.accepted, decoded.rejected, "traces", context)
-        response = trace_service_pb2.ExportTraceServiceResponse()
-        if decoded.rejected:
-            response.partial_success.rejected_spans = decoded.rejected
-            response.partial_success.error_message = decoded.error or ""
-        return response
+    pass
 
 
 class _LogsService(_Ingest, logs_service_pb2_grpc.LogsServiceServicer):
-    def Export(  # the gRPC method name
-        self, request: logs_service_pb2.ExportLogsServiceRequest, context: grpc.ServicerContext
-    ) -> logs_service_pb2.ExportLogsServiceResponse:
-        _check_token(context, self._token)
-        decoded = to_log_rows(request)
-        self._ingest(decoded.table, decoded.accepted, decoded.rejected, "logs", context)
-        response = logs_service_pb2.ExportLogsServiceResponse()
-        if decoded.rejected:
-            response.partial_success.rejected_log_records = decoded.rejected
-            response.partial_success.error_message = decoded.error or ""
-        return response
+    pass
+
+
+_TRACES = _Signal(
+    "traces", to_columns, trace_service_pb2.ExportTraceServiceResponse, "rejected_spans"
+)
+_LOGS = _Signal(
+    "logs", to_log_rows, logs_service_pb2.ExportLogsServiceResponse, "rejected_log_records"
+)
 
 
 def start_grpc_receiver(
@@ -132,9 +143,9 @@ def start_grpc_receiver(
         futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="crewscope-otlp-grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
-    _add_trace_service(_TraceService(queue, span_writer, token, timeout_s), server)
+    _add_trace_service(_TraceService(_TRACES, queue, span_writer, token, timeout_s), server)
     if log_writer is not None:
-        _add_logs_service(_LogsService(queue, log_writer, token, timeout_s), server)
+        _add_logs_service(_LogsService(_LOGS, queue, log_writer, token, timeout_s), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind the OTLP/gRPC receiver to {address}")

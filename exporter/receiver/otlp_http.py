@@ -210,32 +210,27 @@ def otlp_router(
     router = APIRouter(tags=["otlp"])
     admission = Admission()
 
-    @router.post("/v1/traces", summary="OTLP/HTTP trace export")
-    async def traces(request: Request) -> Response:
-        return await receive(
-            request, config=cfg, admission=admission, queue=queue, decode=decode_traces,
-            respond=trace_response, writer=span_writer, signal="traces",
-            adecode=decode_pool.decode if decode_pool is not None else None,
+    def route(
+        signal: str, name: str, summary: str, decode: Decoder[P], respond: Responder,
+        writer: Writer[P], adecode: AsyncDecoder[P] | None = None,
+    ) -> None:  # fmt: skip
+        async def export(request: Request) -> Response:
+            return await receive(
+                request, config=cfg, admission=admission, queue=queue, decode=decode,
+                respond=respond, writer=writer, signal=signal, adecode=adecode,
+            )  # fmt: skip
+
+        router.add_api_route(
+            f"/v1/{signal}", export, methods=["POST"], name=name,
+            summary=f"OTLP/HTTP {summary} export",
         )  # fmt: skip
 
+    route(
+        "traces", "traces", "trace", decode_traces, trace_response, span_writer,
+        decode_pool.decode if decode_pool is not None else None,
+    )  # fmt: skip
     if metrics is not None:
-        decode_metrics, metric_response, metric_writer = metrics
-
-        @router.post("/v1/metrics", summary="OTLP/HTTP metric export")
-        async def metrics_route(request: Request) -> Response:
-            return await receive(
-                request, config=cfg, admission=admission, queue=queue, decode=decode_metrics,
-                respond=metric_response, writer=metric_writer, signal="metrics",
-            )  # fmt: skip
-
+        route("metrics", "metrics_route", "metric", *metrics)
     if logs is not None:
-        decode_logs, log_response, log_writer = logs
-
-        @router.post("/v1/logs", summary="OTLP/HTTP log export")
-        async def logs_route(request: Request) -> Response:
-            return await receive(
-                request, config=cfg, admission=admission, queue=queue, decode=decode_logs,
-                respond=log_response, writer=log_writer, signal="logs",
-            )  # fmt: skip
-
+        route("logs", "logs_route", "log", *logs)
     return router

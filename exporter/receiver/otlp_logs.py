@@ -14,8 +14,6 @@ success).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -28,28 +26,18 @@ from crewscope.exporter.log_rows import LogColumns
 from crewscope.exporter.receiver.ingest import Writer
 from crewscope.exporter.receiver.otlp_decode import (
     TOO_LATE,
+    DecodedTable,
     any_value,
     encode_reply,
     parse_request,
     reasons,
     string_map,
+    with_partial_success,
 )
 from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS, attr_to_str
 from crewscope.exporter.store import SpanStore
 
 _INSERT = 'INSERT INTO otel_logs BY NAME SELECT * FROM "{view}"'
-
-
-@dataclass
-class DecodedLogs:
-    table: pa.Table
-    accepted: int
-    rejected: int
-    error: str | None = None
-
-    @property
-    def payload(self) -> pa.Table:
-        return self.table
 
 
 def _body(record: LogRecord) -> str | None:
@@ -61,7 +49,7 @@ def _body(record: LogRecord) -> str | None:
     return attr_to_str(any_value(value))
 
 
-def to_log_rows(request: ExportLogsServiceRequest) -> DecodedLogs:
+def to_log_rows(request: ExportLogsServiceRequest) -> DecodedTable:
     """Records with malformed ids are rejected (partial success); the rest become rows
     through `LogColumns.add_log`, as the in-process log exporter's."""
     columns = LogColumns()
@@ -100,19 +88,18 @@ def to_log_rows(request: ExportLogsServiceRequest) -> DecodedLogs:
         (rejected, "log records", "with invalid trace or span ids"),
         (too_late, "log records", TOO_LATE),
     )
-    return DecodedLogs(columns.to_table(), len(columns), rejected + too_late, error)
+    return DecodedTable(columns.to_table(), len(columns), rejected + too_late, error)
 
 
-def decode_logs(body: bytes, content_type: str) -> DecodedLogs:
+def decode_logs(body: bytes, content_type: str) -> DecodedTable:
     return to_log_rows(parse_request(body, content_type, ExportLogsServiceRequest))
 
 
 def logs_response(rejected: int, error: str | None, content_type: str) -> bytes:
     response = ExportLogsServiceResponse()
-    if rejected:
-        response.partial_success.rejected_log_records = rejected
-        response.partial_success.error_message = error or ""
-    return encode_reply(response, content_type)
+    return encode_reply(
+        with_partial_success(response, "rejected_log_records", rejected, error), content_type
+    )
 
 
 def log_writer(store: SpanStore) -> Writer[pa.Table]:

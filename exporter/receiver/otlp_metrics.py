@@ -35,6 +35,7 @@ from crewscope.exporter.receiver.otlp_decode import (
     parse_request,
     reasons,
     string_map,
+    with_partial_success,
 )
 from crewscope.exporter.receiver.otlp_http import MetricTables
 from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS
@@ -166,10 +167,9 @@ def decode_metrics(body: bytes, content_type: str) -> DecodedMetrics:
 
 def metrics_response(rejected: int, error: str | None, content_type: str) -> bytes:
     response = ExportMetricsServiceResponse()
-    if rejected:
-        response.partial_success.rejected_data_points = rejected
-        response.partial_success.error_message = error or ""
-    return encode_reply(response, content_type)
+    return encode_reply(
+        with_partial_success(response, "rejected_data_points", rejected, error), content_type
+    )
 
 
 def metric_writer(store: SpanStore) -> Writer[MetricTables]:
