@@ -182,16 +182,7 @@ def traced(start: StartHook, *, is_async: bool = False) -> Wrapper:
             handle = _safe_start(start, instance, args, kwargs)
             if handle is None:
                 return await wrapped(*args, **kwargs)
-            handle.enter()
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                handle.fail(exc)
-                raise
-            finally:
-                handle.exit()
-            handle.finish(result)
-            return result
+            return await _await_in_span(handle, lambda: wrapped(*args, **kwargs))
 
         return async_wrapper
 
@@ -211,17 +202,18 @@ def traced(start: StartHook, *, is_async: bool = False) -> Wrapper:
             handle.exit()
         if inspect.isawaitable(result):
             # e.g. Agent.kickoff returns a coroutine when called inside a running loop
-            return _finish_later(handle, result)
+            return _await_in_span(handle, lambda: result)
         handle.finish(result)
         return result
 
     return wrapper
 
 
-async def _finish_later(handle: SpanHandle, awaitable: Awaitable[Any]) -> Any:
+async def _await_in_span(handle: SpanHandle, call: Callable[[], Awaitable[Any]]) -> Any:
+    """Await what `call` returns with `handle`'s span current; fail or finish the span."""
     handle.enter()
     try:
-        result = await awaitable
+        result = await call()
     except BaseException as exc:
         handle.fail(exc)
         raise
