@@ -80,22 +80,15 @@ class _Signal:
     rejected_field: str  # the partial success's count of rejected items
 
 
+@dataclass(frozen=True)
 class _Ingest:
     """What the signal services share: the queue, the writer, the token, the commit wait."""
 
-    def __init__(
-        self,
-        signal: _Signal,
-        queue: IngestQueue,
-        writer: Writer[pa.Table],
-        token: str | None,
-        timeout_s: float,
-    ) -> None:
-        self._signal = signal
-        self._queue = queue
-        self._writer = writer
-        self._token = token
-        self._timeout_s = timeout_s
+    _signal: _Signal
+    _queue: IngestQueue
+    _writer: Writer[pa.Table]
+    _token: str | None
+    _timeout_s: float
 
     def Export(self, request: Message, context: grpc.ServicerContext) -> Message:  # gRPC's name
         """Check the token, decode, store (or abort) and answer (with partial success)."""
