@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from crewscope.query_api.deps import (
     INSTANT_DOC,
     INVALID,
-    AgentQ,
     CrewQ,
     Instant,
     Range,
@@ -40,11 +39,10 @@ from crewscope.query_api.queries.metrics import (
     success_rates,
     token_series,
 )
+from crewscope.query_api.routes.params import AgentCrewDep, ProcessDep
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], responses=INVALID)
 
-ServiceQ = Annotated[str | None, Query(description="service.name")]
-PidQ = Annotated[int | None, Query(ge=0, description="process id")]
 ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m, 1h or 1d")]
 StartQ = Annotated[Instant | None, Query(description=f"from (default: end - 1h); {INSTANT_DOC}")]
 EndQ = Annotated[Instant | None, Query(description=f"to (default: now); {INSTANT_DOC}")]
@@ -66,50 +64,40 @@ WindowDep = Annotated[SeriesWindow, Depends(get_window)]
 
 @router.get("/process", response_model=ProcessStatsResponse)
 def read_process_stats(
-    session: SessionDep,
-    time_range: Range = TimeRange.D1,
-    service: ServiceQ = None,
-    pid: PidQ = None,
+    session: SessionDep, time_range: Range = TimeRange.D1, *, process: ProcessDep
 ) -> ProcessStatsResponse:
     """The latest CPU, memory, thread and file-descriptor sample per process (service, PID)."""
-    return process_stats(session, time_range, service, pid)
+    return process_stats(session, time_range, **process.kwargs())
 
 
 @router.get("/process/series", response_model=ProcessSeriesResponse)
 def read_process_series(
-    session: SessionDep,
-    window: WindowDep,
-    service: ServiceQ = None,
-    pid: PidQ = None,
+    session: SessionDep, process: ProcessDep, window: WindowDep
 ) -> ProcessSeriesResponse:
     """Process stats per bucket; CPU as a rate of the cumulative ``process.cpu.time``."""
-    return process_series(session, window, service, pid)
+    return process_series(session, window, **process.kwargs())
 
 
 @router.get("/tokens/series", response_model=TokenSeriesResponse)
 def read_token_series(
     session: SessionDep,
+    scope: AgentCrewDep,
     window: WindowDep,
     group_by: Annotated[
         SeriesGroupBy, Query(description="none, model, agent or crew")
     ] = SeriesGroupBy.NONE,
     model: Annotated[str | None, Query(description="only this model")] = None,
-    agent: AgentQ = None,
-    crew: CrewQ = None,
 ) -> TokenSeriesResponse:
     """LLM calls, input/output tokens and cost (SUM of CostUsd) per bucket."""
-    return token_series(session, window, group_by, model, agent, crew)
+    return token_series(session, window, group_by, model, **scope.kwargs())
 
 
 @router.get("/executions/series", response_model=ExecutionSeriesResponse)
 def read_execution_series(
-    session: SessionDep,
-    window: WindowDep,
-    agent: AgentQ = None,
-    crew: CrewQ = None,
+    session: SessionDep, scope: AgentCrewDep, window: WindowDep
 ) -> ExecutionSeriesResponse:
     """Task executions per agent and bucket: counts, success rate, latency, tokens."""
-    return execution_series(session, window, agent, crew)
+    return execution_series(session, window, **scope.kwargs())
 
 
 @router.get("/runs/series", response_model=RunSeriesResponse)
