@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import KW_ONLY, asdict, dataclass, field
 from typing import Any, ClassVar
 
 import duckdb
@@ -57,15 +57,15 @@ class WarnOnce:
     """Warn on the first failure of a kind; repeats go to debug until `recovered`."""
 
     def __init__(self, logger: logging.Logger) -> None:
-        self._logger = logger
+        self.logger = logger
         self._warned: set[str] = set()
 
     def warn(self, key: str, msg: str, *args: object, exc_info: bool = False) -> None:
         if key in self._warned:
-            self._logger.debug(msg, *args)
+            self.logger.debug(msg, *args)
         else:
             self._warned.add(key)
-            self._logger.warning(msg, *args, exc_info=exc_info)
+            self.logger.warning(msg, *args, exc_info=exc_info)
 
     def recovered(self, key: str) -> bool:
         """Forget a failure kind; True if it had been warned about."""
@@ -75,30 +75,20 @@ class WarnOnce:
         return False
 
 
+@dataclass(eq=False)
 class StoreOpener:
     """Opens `SpanStore(path)` on demand; ``stats`` gets ``state`` and ``last_error``."""
 
-    def __init__(
-        self,
-        path: str,
-        *,
-        what: str,
-        stats: WriteStats,
-        warnings: WarnOnce,
-        logger: logging.Logger,
-        config: dict[str, str] | None = None,
-        ddl: tuple[str, ...] = DEFAULT_DDL,
-        retry_interval_s: float = 5.0,
-    ) -> None:
-        self.path = path
-        self._what = what
-        self._stats = stats
-        self._warnings = warnings
-        self._logger = logger
-        self._config = config
-        self._ddl = ddl
-        self._retry_interval_s = retry_interval_s
-        self._next_attempt = 0.0
+    path: str
+    _: KW_ONLY
+    what: str
+    stats: WriteStats
+    warnings: WarnOnce
+    logger: logging.Logger
+    config: dict[str, str] | None = None
+    ddl: tuple[str, ...] = DEFAULT_DDL
+    retry_interval_s: float = 5.0
+    _next_attempt: float = field(default=0.0, init=False, repr=False)
 
     def open(self) -> SpanStore | None:
         """A newly opened store, or None if the file cannot be opened (yet)."""
@@ -106,24 +96,24 @@ class StoreOpener:
         if now < self._next_attempt:
             return None
         try:
-            store = SpanStore(self.path, config=self._config, ddl=self._ddl)
+            store = SpanStore(self.path, config=self.config, ddl=self.ddl)
         except (duckdb.Error, OSError) as exc:  # locked, bad path, unreadable or corrupt file
-            self._next_attempt = now + self._retry_interval_s
-            self._stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._next_attempt = now + self.retry_interval_s
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
             if is_lock_error(exc):
-                self._stats.state = "locked"
-                self._warnings.warn(
+                self.stats.state = "locked"
+                self.warnings.warn(
                     "open",
                     "crewscope: %s is locked by another process (%s); %s are dropped until it "
                     "is released (retrying every %gs). To share one database between "
                     "processes, send %s over OTLP to `crewscope serve`.",
-                    self.path, exc, self._what, self._retry_interval_s, self._what,
+                    self.path, exc, self.what, self.retry_interval_s, self.what,
                 )  # fmt: skip
             else:
-                self._stats.state = "unavailable"
-                self._warnings.warn("open", "crewscope: cannot open %s: %s", self.path, exc)
+                self.stats.state = "unavailable"
+                self.warnings.warn("open", "crewscope: cannot open %s: %s", self.path, exc)
             return None
-        if self._warnings.recovered("open"):
-            self._logger.info("crewscope: opened %s, exporting %s again", self.path, self._what)
-        self._stats.state = "open"
+        if self.warnings.recovered("open"):
+            self.logger.info("crewscope: opened %s, exporting %s again", self.path, self.what)
+        self.stats.state = "open"
         return store

@@ -80,7 +80,7 @@ class _Signal:
     rejected_field: str  # the partial success's count of rejected items
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Ingest:
     """What the signal services share: the queue, the writer, the token, the commit wait."""
 
