@@ -1,4 +1,4 @@
-"""`create_app(db_path)`: the FastAPI app serving one crewscope DuckDB file."""
+"""`create_app(store)`: the FastAPI app serving one crewscope store (a DuckDB file, or ClickHouse)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from crewscope.query_api.routes import (
     tasks,
     usage,
 )
-from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.handle import open_database
 from crewscope.query_api.version import version
 from crewscope.query_api.web import routes as web
 
@@ -84,7 +84,7 @@ def create_app(
     # Settings first: a bad CREWSCOPE_INGEST_* value (ConfigError) leaves no file open.
     receiver_config, queue_spans = config_from_env(**overrides)
     decode_workers = default_workers()
-    db = Database(db_path, store=store)
+    db = open_database(db_path, store=store)
     receiver = OtlpReceiver(
         db.store, receiver_config, max_queued_spans=queue_spans, decode_workers=decode_workers
     )
@@ -103,12 +103,14 @@ def create_app(
                 receiver.start_grpc(grpc_address)
             except (OSError, RuntimeError) as exc:  # e.g. a local Collector already has 4317
                 logger.error("OTLP/gRPC receiver not started on %s: %s", grpc_address, exc)
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(feed.run())]
-        if rollup_interval_s > 0:
+        tasks: list[asyncio.Task[None]] = []
+        if db.engine == "duckdb":  # ClickHouse: the live feed is not served yet
+            tasks.append(asyncio.create_task(feed.run()))
+        if rollup_interval_s > 0 and db.engine == "duckdb":
             tasks.append(
                 asyncio.create_task(every(rollup_interval_s, run_rollup, db, jobs["rollup"]))
             )
-        if retention_days is not None and retention_interval_s > 0:
+        if retention_days is not None and retention_interval_s > 0 and db.engine == "duckdb":
             tasks.append(
                 asyncio.create_task(
                     every(

@@ -44,7 +44,7 @@ from crewscope.query_api.live.messages import (
     process_messages,
     span_event,
 )
-from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.handle import DatabaseHandle as Database
 from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.rowids import last_rowid, newest_rowid
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver
     from crewscope.query_api.live.feed import LiveFeed
     from crewscope.query_api.ops.health import HealthRegistry
-    from crewscope.query_api.store.database import Database
+    from crewscope.query_api.store.handle import DatabaseHandle as Database
 
 logger = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ class Database:
 
     def __init__(self, db_path: str, *, store: SpanStore | None = None) -> None:
         self.path = db_path
+        self.engine = "duckdb"
         self._owns_store = store is None
         self.store = store if store is not None else open_store(db_path)
         self.projections = Projections()

@@ -77,6 +77,9 @@ class Query:
     text: str
     params: frozenset[str]
     slots: frozenset[str]
+    filled: tuple[tuple[str, Fragment], ...] = field(default=(), compare=False)
+    """The fragments `render` filled this query's slots with (another engine renders its own
+    text of the same query with them)."""
 
     @classmethod
     def of(cls, name: str, text: str) -> Query:
@@ -97,7 +100,8 @@ class Query:
             elif isinstance(frag, Query) and frag.slots:
                 raise QueryError(f"{self.name}: included query {frag.name} has open slots")
         text = _SLOT.sub(lambda m: fragments[m.group(1)].sql(), self.text)
-        return Query(self.name, text, _params(text), frozenset()), extra
+        filled = (*self.filled, *fragments.items())
+        return Query(self.name, text, _params(text), frozenset(), filled), extra
 
     def sql(self) -> str:
         """This query as a subquery of another (its parameters become the outer one's)."""

@@ -1,0 +1,1 @@
+SYSTEM RELOAD DICTIONARY crewscope_prices_dict
