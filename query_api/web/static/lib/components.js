@@ -1,6 +1,6 @@
 // Building blocks shared by the views: the page frame and its states, stats, cells, charts.
 import { html, useEffect, useRef } from "./ui.js";
-import { raw, DASH } from "./format.js";
+import { raw, DASH, cost, ms, num, pct } from "./format.js";
 
 // The view's root: data-state tells tests and screen readers where the page is.
 export function Page({ view, state, title, actions, children }) {
@@ -55,6 +55,26 @@ export function Stats({ obj, items, testid, cls = "" }) {
 
 // A table from column specs {key, label, fmt?, render?}: `fmt` makes a numeric cell with
 // data-value, `render(row)` a custom one; `rowProps(row)` adds attributes to each row.
+// How a field is shown as a Table column wherever it appears: [label, format] (a format
+// makes it a number cell).
+const FIELDS = {
+  calls: ["Calls", num], errors: ["Errors", num], error_rate: ["Error rate", pct],
+  executions: ["Executions", num], failed: ["Failed", num], success_rate: ["Success", pct],
+  input_tokens: ["Tokens in", num], output_tokens: ["Tokens out", num], cost_usd: ["Cost", cost],
+  avg_ms: ["Avg", ms], p50_ms: ["p50", ms], p90_ms: ["p90", ms], p95_ms: ["p95", ms],
+  p99_ms: ["p99", ms], max_ms: ["Max", ms],
+};
+
+// Table columns from field names (shown as FIELDS says) or {key, label, fmt, render} objects,
+// which override what FIELDS says of their key.
+export function columns(...specs) {
+  return specs.map((spec) => {
+    const c = typeof spec === "string" ? { key: spec } : spec;
+    const [label, fmt] = FIELDS[c.key] || [];
+    return { label, fmt, ...c };
+  });
+}
+
 export function Table({ testid, columns, rows, rowProps = () => ({}), empty }) {
   return html`<table class="grid" data-testid=${testid}>
     <thead><tr>${columns.map((c) => html`<th class=${c.fmt ? "num" : ""}>${c.label}</th>`)}</tr></thead>

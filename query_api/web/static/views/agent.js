@@ -2,22 +2,15 @@
 // per day, top errors, tokens and cost, daily rollups, recent runs and activity.
 import { html } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
-import { Page, Loading, ErrorBox, Stats, Section, Chart, RangeSelect, Table } from "../lib/components.js";
+import { Page, Loading, ErrorBox, Stats, Section, Chart, RangeSelect, Table, columns } from "../lib/components.js";
 import { cost, ms, num, pct } from "../lib/format.js";
 import { queryParams, setQuery } from "../lib/router.js";
 import { RunsTable, ActivityList, windowParams, buckets, perBucket } from "./shared.js";
 
-const ROLLUP_COLUMNS = [
+const ROLLUP_COLUMNS = columns(
   { key: "day", label: "Day" },
-  { key: "executions", label: "Executions", fmt: num },
-  { key: "failed", label: "Failed", fmt: num },
-  { key: "success_rate", label: "Success", fmt: pct },
-  { key: "avg_ms", label: "Avg", fmt: ms },
-  { key: "p95_ms", label: "p95", fmt: ms },
-  { key: "input_tokens", label: "Tokens in", fmt: num },
-  { key: "output_tokens", label: "Tokens out", fmt: num },
-  { key: "cost_usd", label: "Cost", fmt: cost },
-];
+  "executions", "failed", "success_rate", "avg_ms", "p95_ms", "input_tokens", "output_tokens", "cost_usd",
+);
 
 const DAYS = { "1d": 1, "7d": 7, "30d": 30, "90d": 90 };
 

@@ -2,50 +2,36 @@
 // with errors and latency, HTTP endpoint performance, system health.
 import { html } from "../lib/ui.js";
 import { useApi } from "../lib/api.js";
-import { Page, Loading, ErrorBox, Empty, Section, Chart, RangeSelect, StatusBadge, Table } from "../lib/components.js";
-import { cost, ms, num, pct } from "../lib/format.js";
+import { Page, Loading, ErrorBox, Empty, Section, Chart, RangeSelect, StatusBadge, Table, columns } from "../lib/components.js";
+import { cost, num } from "../lib/format.js";
 import { queryParams, setQuery, agentHref } from "../lib/router.js";
 import { windowParams, buckets, perBucket } from "./shared.js";
 
 const COLORS = ["#4f6bed", "#e67e22", "#3b7a57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"];
 
-const MODEL_COLUMNS = [
+const MODEL_COLUMNS = columns(
   { key: "model", label: "Model", render: (m) => html`${m.model || "unknown"} <span class="muted small">${m.provider || ""}</span>` },
-  { key: "calls", label: "Calls", fmt: num },
-  { key: "errors", label: "Errors", fmt: num },
-  { key: "input_tokens", label: "Tokens in", fmt: num },
-  { key: "output_tokens", label: "Tokens out", fmt: num },
-  { key: "cost_usd", label: "Cost", fmt: (v) => (v === null ? "no price" : cost(v)) },
-  { key: "avg_ms", label: "Avg", fmt: ms },
-];
-const AGENT_COLUMNS = [
+  "calls", "errors", "input_tokens", "output_tokens",
+  { key: "cost_usd", fmt: (v) => (v === null ? "no price" : cost(v)) },
+  "avg_ms",
+);
+const AGENT_COLUMNS = columns(
   { key: "agent", label: "Agent", render: (a) => (a.agent ? html`<a href=${agentHref(a.agent)}>${a.agent}</a>` : html`<span class="muted">no agent</span>`) },
-  { key: "calls", label: "LLM calls", fmt: num },
-  { key: "input_tokens", label: "Tokens in", fmt: num },
-  { key: "output_tokens", label: "Tokens out", fmt: num },
-  { key: "cost_usd", label: "Cost", fmt: cost },
-];
-const TOOL_COLUMNS = [
+  { key: "calls", label: "LLM calls" }, "input_tokens", "output_tokens", "cost_usd",
+);
+const TOOL_COLUMNS = columns(
   { key: "tool", label: "Tool" },
-  { key: "calls", label: "Calls", fmt: num },
-  { key: "errors", label: "Errors", fmt: num },
-  { key: "error_rate", label: "Error rate", fmt: pct },
-  { key: "avg_ms", label: "Avg", fmt: ms },
-  { key: "p50_ms", label: "p50", fmt: ms },
-  { key: "p95_ms", label: "p95", fmt: ms },
-  { key: "max_ms", label: "Max", fmt: ms },
+  "calls", "errors", "error_rate", "avg_ms", "p50_ms", "p95_ms", "max_ms",
   { key: "agents", label: "Agents", fmt: num },
-];
-const ENDPOINT_COLUMNS = [
+);
+const ENDPOINT_COLUMNS = columns(
   { key: "service", label: "Service" },
   { key: "route", label: "Route", render: (e) => html`<code>${e.method || ""} ${e.route}</code>` },
   { key: "requests", label: "Requests", fmt: num },
   { key: "client_errors", label: "4xx", fmt: num },
   { key: "server_errors", label: "5xx", fmt: num },
-  { key: "p50_ms", label: "p50", fmt: ms },
-  { key: "p90_ms", label: "p90", fmt: ms },
-  { key: "p99_ms", label: "p99", fmt: ms },
-];
+  "p50_ms", "p90_ms", "p99_ms",
+);
 
 function TokenChart({ range }) {
   const params = windowParams(range);
