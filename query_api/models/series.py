@@ -41,13 +41,18 @@ class SeriesRange(BaseModel):
     end: datetime
 
 
-class ProcessSample(BaseModel):
-    """The latest stats of one process (OTel process semantic-convention metrics)."""
+class ProcessKey(BaseModel):
+    """Which process: its service.name and PID, with the crew and agent its metrics name."""
 
     service: str | None
     pid: int | None
     crew: str | None = None
     agent: str | None = None
+
+
+class ProcessSample(ProcessKey):
+    """The latest stats of one process (OTel process semantic-convention metrics)."""
+
     timestamp: datetime
     cpu_utilization: float | None = Field(
         None, description="process.cpu.utilization: share of the CPUs available, 0..1"
@@ -81,11 +86,7 @@ class ProcessPoint(BaseModel):
     file_descriptors_max: int | None = None
 
 
-class ProcessSeries(BaseModel):
-    service: str | None
-    pid: int | None
-    crew: str | None = None
-    agent: str | None = None
+class ProcessSeries(ProcessKey):
     points: list[ProcessPoint]
 
 
