@@ -28,6 +28,7 @@ from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS, cleanup
 from crewscope.query_api.jobs.rollups import refresh_rollups
 from crewscope.query_api.models.common import ExecutionStatus, TimeRange
 from crewscope.query_api.queries.export import Dataset, ExportFormat, stream_export
+from crewscope.query_api.store.clickhouse.location import CREWSCOPE_STORE, parse_store
 from crewscope.query_api.store.database import Database, is_lock_error
 
 DEFAULT_DB = "./crewscope.duckdb"
@@ -73,9 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from crewscope.exporter.receiver.config import ConfigError
     from crewscope.query_api.app import create_app
 
+    store = args.store or os.environ.get(CREWSCOPE_STORE) or args.db
     try:
         app = create_app(
-            args.db,
+            store,
             rollup_interval_s=args.rollup_interval,
             retention_days=None if args.retention_days <= 0 else args.retention_days,
             grpc_address=args.grpc or None,
@@ -87,7 +89,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         if is_lock_error(exc):
             raise CliError(f"{args.db} is open in another process; only one may write it") from exc
         raise
-    err.print(f"crewscope: serving {args.db} on http://{args.host}:{args.port}")
+    err.print(
+        f"crewscope: serving {parse_store(store).describe()} on http://{args.host}:{args.port}"
+    )
     err.print(f"crewscope: web UI at http://{args.host}:{args.port}/  (API docs: /docs)")
     err.print(
         f"crewscope: OTLP/HTTP at http://{args.host}:{args.port}/v1/traces"
@@ -207,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grpc", default="127.0.0.1:4317", metavar="HOST:PORT",
                    help="OTLP/gRPC receiver address ('' = off); OTLP/HTTP is always on "
                    "at /v1/traces on the HTTP port")  # fmt: skip
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="where the data is, instead of --db: clickhouse://USER:PASSWORD@HOST:8123/DATABASE "
+                   "(a ClickHouse server, e.g. the one a fleet's Collectors write) or chdb:///PATH "
+                   "(ClickHouse embedded in this process); env CREWSCOPE_STORE")  # fmt: skip
     p.set_defaults(fn=cmd_serve)
 
     p = add("rollup", "Refresh the daily rollups (idempotent)")
