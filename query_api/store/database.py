@@ -10,14 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from crewscope.exporter.store import SpanStore, is_lock_error
 from crewscope.query_api.store.projections import Projections
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.rollup_tables import create_rollup_tables
-from crewscope.query_api.store.session import DuckDBSession
+from crewscope.query_api.store.session import DuckDBSession, SessionScopes
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +33,7 @@ def open_store(db_path: str) -> SpanStore:
     return SpanStore(db_path, config={"memory_limit": limit} if limit else None)
 
 
-class Database:
+class Database(SessionScopes[DuckDBSession]):
     """Sessions on one SpanStore plus the projection tables the queries read."""
 
     def __init__(self, db_path: str, *, store: SpanStore | None = None) -> None:
@@ -63,22 +61,6 @@ class Database:
         with self._idle:
             self._sessions -= 1
             self._idle.notify_all()
-
-    @contextmanager
-    def reader(self) -> Iterator[DuckDBSession]:
-        """A session on the tables as they are (projections not synced first)."""
-        s = self.new_session()
-        try:
-            yield s
-        finally:
-            s.close()
-
-    @contextmanager
-    def session(self) -> Iterator[DuckDBSession]:
-        """A session whose projections include every span committed so far."""
-        with self.reader() as s:
-            self.projections.sync(s)
-            yield s
 
     def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
         """Close the file once the sessions still at work (a job or live-feed poll in a worker

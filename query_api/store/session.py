@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -48,7 +48,37 @@ class Session(Protocol):
     def close(self) -> None: ...
 
 
-class DuckDBSession:
+class SessionBase:
+    """What every engine's session derives from its `rows` and `first`: `one`, `scalar`
+    and use as a context manager (closing at the end)."""
+
+    def rows(self, query: Query, params: Params | None = None, **slots: Fragment) -> list[Row]:
+        raise NotImplementedError
+
+    def first(
+        self, query: Query, params: Params | None = None, **slots: Fragment
+    ) -> tuple[Any, ...] | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def one(self, query: Query, params: Params | None = None, **slots: Fragment) -> Row | None:
+        rows = self.rows(query, params, **slots)
+        return rows[0] if rows else None
+
+    def scalar(self, query: Query, params: Params | None = None, **slots: Fragment) -> Any:
+        row = self.first(query, params, **slots)
+        return None if row is None else row[0]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DuckDBSession(SessionBase):
     """A `Session` on one DuckDB cursor."""
 
     def __init__(
@@ -73,19 +103,11 @@ class DuckDBSession:
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def one(self, query: Query, params: Params | None = None, **slots: Fragment) -> Row | None:
-        rows = self.rows(query, params, **slots)
-        return rows[0] if rows else None
-
     def first(
         self, query: Query, params: Params | None = None, **slots: Fragment
     ) -> tuple[Any, ...] | None:
         row = self._run(query, params, slots).fetchone()
         return None if row is None else tuple(row)
-
-    def scalar(self, query: Query, params: Params | None = None, **slots: Fragment) -> Any:
-        row = self.first(query, params, **slots)
-        return None if row is None else row[0]
 
     def tuples(
         self, query: Query, params: Params | None = None, **slots: Fragment
@@ -149,8 +171,30 @@ class DuckDBSession:
             if on_close is not None:
                 on_close()
 
-    def __enter__(self) -> DuckDBSession:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+S = TypeVar("S", bound=SessionBase)
+
+
+class SessionScopes(Generic[S]):
+    """`reader` and `session` scopes of a database over its `new_session` (both engines)."""
+
+    projections: Any
+
+    def new_session(self) -> S:
+        raise NotImplementedError
+
+    @contextmanager
+    def reader(self) -> Iterator[S]:
+        """A session on the tables as they are (derived tables not brought up to date first)."""
+        s = self.new_session()
+        try:
+            yield s
+        finally:
+            s.close()
+
+    @contextmanager
+    def session(self) -> Iterator[S]:
+        """A session whose derived tables include everything committed so far."""
+        with self.reader() as s:
+            self.projections.sync(s)
+            yield s

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -24,6 +22,7 @@ from crewscope.query_api.store.clickhouse.prices import PriceSync
 from crewscope.query_api.store.clickhouse.queries import statements
 from crewscope.query_api.store.clickhouse.session import SETTINGS, ClickHouseSession
 from crewscope.query_api.store.clickhouse.span_writer import ClickHouseSpanSink
+from crewscope.query_api.store.session import SessionScopes
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def create_schema(client: Client, database: str) -> None:
         client.command(sql.replace("{{database}}", database), settings=SETTINGS)
 
 
-class ClickHouseDatabase:
+class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
     """Sessions on one ClickHouse database holding the Collector's tables."""
 
     def __init__(self, location: StoreLocation) -> None:
@@ -82,21 +81,6 @@ class ClickHouseDatabase:
 
     def new_session(self) -> ClickHouseSession:
         return ClickHouseSession(self._client, self._lock)
-
-    @contextmanager
-    def reader(self) -> Iterator[ClickHouseSession]:
-        s = self.new_session()
-        try:
-            yield s
-        finally:
-            s.close()
-
-    @contextmanager
-    def session(self) -> Iterator[ClickHouseSession]:
-        """A session whose prices include every model seen so far."""
-        with self.reader() as s:
-            self.projections.sync(s)
-            yield s
 
     def close(self, wait_s: float = 0.0) -> None:
         if self.location.engine != "chdb":  # the embedded engine lives as long as the process

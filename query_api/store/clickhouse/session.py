@@ -20,7 +20,7 @@ from clickhouse_connect.driver.client import Client
 
 from crewscope.query_api.store.clickhouse.queries import render
 from crewscope.query_api.store.query import Fragment, Query
-from crewscope.query_api.store.session import Params, Row
+from crewscope.query_api.store.session import Params, Row, SessionBase
 
 SETTINGS: dict[str, Any] = {
     "join_use_nulls": 1,  # an unmatched LEFT JOIN side is NULL, as in SQL (and DuckDB)
@@ -53,7 +53,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class ClickHouseSession:
+class ClickHouseSession(SessionBase):
     """A `Session` on one ClickHouse client (shared by the database's sessions)."""
 
     def __init__(
@@ -84,19 +84,11 @@ class ClickHouseSession:
         names, rows = self._query(query, params, slots)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def one(self, query: Query, params: Params | None = None, **slots: Fragment) -> Row | None:
-        rows = self.rows(query, params, **slots)
-        return rows[0] if rows else None
-
     def first(
         self, query: Query, params: Params | None = None, **slots: Fragment
     ) -> tuple[Any, ...] | None:
         _, rows = self._query(query, params, slots)
         return rows[0] if rows else None
-
-    def scalar(self, query: Query, params: Params | None = None, **slots: Fragment) -> Any:
-        row = self.first(query, params, **slots)
-        return None if row is None else row[0]
 
     def tuples(
         self, query: Query, params: Params | None = None, **slots: Fragment
@@ -136,9 +128,3 @@ class ClickHouseSession:
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close()
-
-    def __enter__(self) -> ClickHouseSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
