@@ -7,12 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 
 from crewscope.exporter import SpanStore
 from crewscope.exporter.receiver.decode_pool import default_workers
 from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver, config_from_env
+from crewscope.query_api.deps import single_valued_query
 from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS
 from crewscope.query_api.jobs.rollups import JobState
 from crewscope.query_api.jobs.scheduler import every, run_retention, run_rollup
@@ -168,7 +169,9 @@ def create_app(
         live,
         logs,
     ):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(
+            module.router, prefix=API_PREFIX, dependencies=[Depends(single_valued_query)]
+        )
     telemetry = ServerTelemetry.install(
         app, db=db, receiver=receiver, health=app.state.health, live=feed,
         untraced_routes=(

@@ -165,6 +165,16 @@ def invalid(param: str, msg: str, kind: str, value: object = None) -> RequestVal
     )
 
 
+def single_valued_query(request: Request) -> None:
+    """Refuse a query parameter given more than once (422): every parameter of the API holds
+    one value, and keeping only the last of several would accept what the schema does not."""
+    seen: set[str] = set()
+    for key, value in request.query_params.multi_items():
+        if key in seen:
+            raise invalid(key, f"{key!r} is given more than once", "repeated_parameter", value)
+        seen.add(key)
+
+
 def check_range(
     start: datetime | date | None,
     end: datetime | date | None,

@@ -38,3 +38,13 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
     ):  # fmt: skip
         assert f"{API}{path}" in paths, path
     assert client.get("/docs").status_code == 200
+
+
+def test_a_parameter_given_twice_is_refused(client: TestClient) -> None:
+    """FastAPI would keep the last value; the schema allows one, so the API refuses (422)."""
+    for path in ("/metrics/process?pid=0.5&pid=0", "/runs?limit=5&limit=6"):
+        reply = client.get(API + path)
+        assert reply.status_code == 422, path
+        (error,) = reply.json()["detail"]
+        assert error["type"] == "repeated_parameter" and error["loc"][0] == "query"
+    assert client.get(API + "/runs?limit=5&offset=0").status_code == 200
