@@ -1,0 +1,56 @@
+"""The usage endpoints (/llm, /tools, /memory/stats) answer the same on DuckDB and on
+ClickHouse for the same real crew runs, and the LLM tokens are the fake LLM's usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.query_api.engines.conftest import Engines
+from tests.query_api.engines.test_same_answers import _close, both
+
+USAGE = [
+    ("/llm", {}),
+    ("/llm", {"time_range": "1d"}),
+    ("/llm", {"agent": "Researcher"}),
+    ("/llm", {"agent": "nobody"}),
+    ("/tools", {}),
+    ("/tools", {"time_range": "1d", "agent": "Researcher"}),
+    ("/tools", {"agent": "nobody"}),
+    ("/memory/stats", {}),
+    ("/memory/stats", {"agent": "Writer"}),
+    ("/memory/stats", {"agent": "nobody"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    USAGE,
+    ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={x}" for k, x in v.items()),
+)
+def test_usage(engines: Engines, path: str, params: dict[str, Any]) -> None:
+    d, c = both(engines, path, **params)
+    _close(d, c, path)
+
+
+def test_llm_tokens_are_the_fake_llms(engines: Engines) -> None:
+    ok = [r for r in engines.llm_calls if getattr(r, "status", 200) == 200]
+    assert ok
+    want_in = sum(r.prompt_tokens for r in ok)
+    want_out = sum(r.completion_tokens for r in ok)
+    for answer in both(engines, "/llm", time_range="1d"):
+        for part in ("by_model", "by_agent"):
+            rows = answer[part]
+            assert sum(r["input_tokens"] for r in rows) == want_in, part
+            assert sum(r["output_tokens"] for r in rows) == want_out, part
+        assert sum(m["calls"] for m in answer["by_model"]) >= len(ok)
+        assert any(m["cost_usd"] for m in answer["by_model"])
+
+
+def test_tools_not_empty(engines: Engines) -> None:
+    d, c = both(engines, "/tools", time_range="1d")
+    tools = {t["tool"]: t for t in c["tools"]}
+    assert tools["word_counter"]["calls"] >= 2 and tools["word_counter"]["errors"] >= 1
+    assert tools["word_counter"]["p95_ms"] is not None
+    _close(d, c, "tools")
