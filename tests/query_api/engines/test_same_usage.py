@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.served import API
 from tests.query_api.engines.conftest import Engines
 from tests.query_api.engines.test_same_answers import _close, both
 
@@ -54,3 +55,24 @@ def test_tools_not_empty(engines: Engines) -> None:
     assert tools["word_counter"]["calls"] >= 2 and tools["word_counter"]["errors"] >= 1
     assert tools["word_counter"]["p95_ms"] is not None
     _close(d, c, "tools")
+
+
+AGENT_METRICS = [
+    ("Researcher", {}),
+    ("Researcher", {"time_range": "1d"}),
+    ("Writer", {}),
+]
+
+
+@pytest.mark.parametrize(("agent", "params"), AGENT_METRICS, ids=lambda v: str(v))
+def test_agent_metrics(engines: Engines, agent: str, params: dict[str, Any]) -> None:
+    d, c = both(engines, f"/agents/{agent}/metrics", **params)
+    assert d["total_executions"] > 0
+    for answer in (d, c):  # the window ends at each request's now
+        answer.pop("window_start"), answer.pop("window_end")
+    _close(d, c, agent)
+
+
+def test_agent_unknown(engines: Engines) -> None:
+    for client in (engines.duckdb, engines.clickhouse):
+        assert client.get(API + "/agents/nobody/metrics").status_code == 404
