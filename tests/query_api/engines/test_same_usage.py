@@ -76,3 +76,11 @@ def test_agent_metrics(engines: Engines, agent: str, params: dict[str, Any]) -> 
 def test_agent_unknown(engines: Engines) -> None:
     for client in (engines.duckdb, engines.clickhouse):
         assert client.get(API + "/agents/nobody/metrics").status_code == 404
+
+
+@pytest.mark.parametrize("params", [{}, {"time_range": "1d"}], ids=["7d", "1d"])
+def test_agent_list(engines: Engines, params: dict[str, Any]) -> None:
+    d, c = both(engines, "/agents", **params)
+    assert {a["agent"] for a in d["agents"]} >= {"Researcher", "Writer"}
+    assert all(a["crew"] for a in c["agents"])
+    _close(d, c, "agents")
