@@ -60,3 +60,14 @@ def test_run_lists(engines: Engines, params: dict[str, Any]) -> None:
 def test_spans_copied(engines: Engines) -> None:
     d, _ = both(engines, "/runs")
     assert engines.spans > 20 and d["total"] == 3
+
+
+TASK_LISTS = [{}, {"status": "failed"}, {"crew": "flaky_crew"}, {"limit": 2, "offset": 1}]
+
+
+@pytest.mark.parametrize(
+    "params", TASK_LISTS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "all"
+)
+def test_task_lists(engines: Engines, params: dict[str, Any]) -> None:
+    d, c = both(engines, "/tasks", **params)
+    _close(d, c, "tasks")
