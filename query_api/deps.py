@@ -16,8 +16,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from pydantic import AfterValidator, BeforeValidator
+from starlette.requests import HTTPConnection
 
 from crewscope.query_api.dates import to_naive_utc
 from crewscope.query_api.models.common import ExecutionStatus, TimeRange
@@ -165,13 +166,17 @@ def invalid(param: str, msg: str, kind: str, value: object = None) -> RequestVal
     )
 
 
-def single_valued_query(request: Request) -> None:
-    """Refuse a query parameter given more than once (422): every parameter of the API holds
-    one value, and keeping only the last of several would accept what the schema does not."""
+def single_valued_query(connection: HTTPConnection) -> None:
+    """Refuse a query parameter given more than once (422, or a policy-violation close on a
+    WebSocket): every parameter of the API holds one value, and keeping only the last of
+    several would accept what the schema does not."""
     seen: set[str] = set()
-    for key, value in request.query_params.multi_items():
+    for key, value in connection.query_params.multi_items():
         if key in seen:
-            raise invalid(key, f"{key!r} is given more than once", "repeated_parameter", value)
+            error = invalid(key, f"{key!r} is given more than once", "repeated_parameter", value)
+            if connection.scope["type"] == "websocket":
+                raise WebSocketRequestValidationError(error.errors())
+            raise error
         seen.add(key)
 
 

@@ -98,6 +98,8 @@ def test_bad_filters(served: Served) -> None:
         connect(served.ws_url + "?events=nonsense", open_timeout=10)
     with pytest.raises(InvalidStatus):
         connect(served.ws_url + "?pid=abc", open_timeout=10)
+    with pytest.raises(InvalidStatus):  # one value per parameter, as on the HTTP routes
+        connect(served.ws_url + "?pid=1&pid=2", open_timeout=10)
     ws = subscribe(served)
     ws.send(json.dumps({"action": "subscribe", "colour": "red"}))
     assert json.loads(ws.recv(timeout=5)) == {
