@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from importlib import resources
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -57,8 +58,16 @@ def create_schema(client: Client, database: str) -> None:
     for sql in render_exporter_ddl(database):
         client.command(sql, settings=SETTINGS)
     client.database = database
-    for sql in statements("schema"):
-        client.command(sql.replace("{{database}}", database), settings=SETTINGS)
+    for part in schema_parts():
+        for sql in statements(part):
+            client.command(sql.replace("{{database}}", database), settings=SETTINGS)
+
+
+def schema_parts() -> list[str]:
+    """``sql/schema.sql`` first, then each ``sql/schema_<topic>.sql`` in name order."""
+    root = resources.files("crewscope.query_api.store.clickhouse").joinpath("sql")
+    parts = sorted(p.name[:-4] for p in root.iterdir() if re.fullmatch(r"schema_\w+\.sql", p.name))
+    return ["schema", *parts]
 
 
 class ClickHouseDatabase(SessionScopes[ClickHouseSession]):

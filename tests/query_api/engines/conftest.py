@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from crewscope.demo.crew import build_crew, make_llm, word_counter_tool
+from crewscope.demo.flow import build_flow
 from crewscope.exporter import DuckDBSpanExporter
 from crewscope.instrumentation import CrewAIInstrumentor
 from crewscope.query_api import create_app
@@ -45,6 +46,7 @@ def engines(fake_llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         build_crew(llm, name="flaky_crew", tool=word_counter_tool(fail=True)).kickoff(
             inputs={"topic": "b"}
         )
+        build_flow(llm).kickoff()
         calls = list(fake_llm.calls)
         fake_llm.fail_next(100, 500)
         with pytest.raises(Exception):  # noqa: B017 - the crew fails for good
