@@ -73,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from crewscope.exporter.receiver.config import ConfigError
     from crewscope.query_api.app import create_app
+    from crewscope.query_api.store.clickhouse.database import StoreSetupError
 
     store = args.store or os.environ.get(CREWSCOPE_STORE) or args.db
     try:
@@ -85,6 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except ConfigError as exc:  # a bad CREWSCOPE_INGEST_* value: one line, as written
         err.print(f"crewscope: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except StoreSetupError as exc:
+        raise CliError(str(exc)) from None
     except Exception as exc:
         if is_lock_error(exc):
             raise CliError(f"{args.db} is open in another process; only one may write it") from exc
@@ -98,6 +101,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
         + (f", OTLP/gRPC at {args.grpc}" if args.grpc else "")
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+def cmd_clickhouse_schema(args: argparse.Namespace) -> None:
+    from crewscope.query_api.store.clickhouse.cluster_ddl import cluster_ddl, single_server_ddl
+
+    if args.cluster:
+        sql = cluster_ddl(args.cluster, args.database, ttl_days=args.ttl_days)
+    else:
+        sql = single_server_ddl(args.database, ttl_days=args.ttl_days)
+    sys.stdout.write("".join(f"{statement};\n\n" for statement in sql))
 
 
 def cmd_rollup(args: argparse.Namespace) -> None:
@@ -197,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        if name != "demo":
+        if name not in ("demo", "clickhouse-schema"):
             p.add_argument("--db", default=db_default, help=f"DuckDB file (default {db_default})")
         return p
 
@@ -240,6 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start_from", type=_iso, help="started at or after")
     p.add_argument("--to", dest="start_to", type=_iso, help="started at or before")
     p.set_defaults(fn=cmd_export)
+
+    p = add("clickhouse-schema", "Print the ClickHouse tables and views crewscope reads, as SQL")
+    p.add_argument("--cluster", metavar="NAME",
+                   help="replicated tables with Distributed tables over them, ON CLUSTER NAME "
+                   "(without it: the tables of one server)")  # fmt: skip
+    p.add_argument("--database", default="otel", help="database (default otel)")
+    p.add_argument("--ttl-days", type=int, default=0,
+                   help="drop spans, logs and metric points after N days (0 = keep)")  # fmt: skip
+    p.set_defaults(fn=cmd_clickhouse_schema)
 
     add("demo", "Run the demo crews (options: crewscope demo --help)")
     return parser

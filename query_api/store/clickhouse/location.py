@@ -34,12 +34,14 @@ class StoreLocation:
     password: str = ""
     secure: bool = False
     database: str = DEFAULT_DATABASE
+    cluster: str | None = None  # ?cluster=NAME: the tables are Distributed over this cluster
 
     def describe(self) -> str:
         """The location without its password (for logs and the health endpoint)."""
         if self.engine == "clickhouse":
             scheme = "clickhouses" if self.secure else "clickhouse"
-            return f"{scheme}://{self.username}@{self.host}:{self.port}/{self.database}"
+            where = f"{scheme}://{self.username}@{self.host}:{self.port}/{self.database}"
+            return where + (f"?cluster={self.cluster}" if self.cluster else "")
         if self.engine == "chdb":
             return f"chdb://{self.path}?database={self.database}"
         return str(self.path)
@@ -72,5 +74,6 @@ def parse_store(value: str) -> StoreLocation:
             password=unquote(parts.password or ""),
             secure=secure,
             database=database,
+            cluster=parse_qs(parts.query).get("cluster", [None])[0] or None,
         )
     raise StoreURLError(f"{value!r}: unknown store (a DuckDB path, clickhouse://... or chdb://...)")

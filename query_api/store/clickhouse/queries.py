@@ -83,3 +83,10 @@ def statements(name: str) -> list[str]:
     """The statements of a schema file (``;`` at a line's end separates them)."""
     text = _COMMENT.sub("", clickhouse_text(name))
     return [s.strip() for s in re.split(r";\s*\n", text) if s.strip()]
+
+
+def schema_parts() -> list[str]:
+    """``sql/schema.sql`` first, then each ``sql/schema_<topic>.sql`` in name order."""
+    root = resources.files("crewscope.query_api.store.clickhouse").joinpath("sql")
+    parts = sorted(p.name[:-4] for p in root.iterdir() if re.fullmatch(r"schema_\w+\.sql", p.name))
+    return ["schema", *parts]
