@@ -4,13 +4,26 @@ run and every task of the fixture, by id."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from crewscope.demo.crew import make_llm
+from crewscope.demo.flow import build_flow
+from crewscope.exporter import DuckDBSpanExporter
+from crewscope.instrumentation import CrewAIInstrumentor
+from crewscope.query_api import create_app
+from tests.helpers.engines import chdb_store, copy_spans
 from tests.helpers.served import API
 from tests.query_api.engines.conftest import Engines
 from tests.query_api.engines.test_same_answers import _close, both
+
+FLOW_RUNS = 3
 
 
 def _ids(engines: Engines, path: str, key: str, part: str, **params: Any) -> list[str]:
@@ -119,3 +132,66 @@ def test_flows_by_name(engines: Engines) -> None:
         d1, c1 = both(engines, "/flows", flow=flow["flow"])
         assert [f["flow"] for f in d1["flows"]] == [flow["flow"]]
         _close(d1, c1, flow["flow"])
+
+
+@pytest.fixture(scope="module")
+def flows(fake_llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+    """Both engines over several runs of the demo flow, the last one failing (LLM 500s), so
+    that the percentiles have more than one value and a flow and its method fail."""
+    path = str(tmp_path_factory.mktemp("flows") / "flows.duckdb")
+    provider = TracerProvider(resource=Resource.create({"service.name": "engine-flows"}))
+    provider.add_span_processor(SimpleSpanProcessor(DuckDBSpanExporter(path)))
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    fake_llm.reset()
+    try:
+        llm = make_llm(fake_llm.base_url, max_retries=0)
+        for _ in range(FLOW_RUNS):
+            build_flow(llm).kickoff()
+        calls = list(fake_llm.calls)
+        fake_llm.fail_next(100, 500)
+        with pytest.raises(Exception):  # noqa: B017 - the research crew fails for good
+            build_flow(llm).kickoff()
+        fake_llm.reset()
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()
+    store = chdb_store("flows")
+    spans = copy_spans(path, store)
+    with (
+        TestClient(create_app(path, rollup_interval_s=0, retention_days=None)) as duck,
+        TestClient(create_app(store, rollup_interval_s=0, retention_days=None)) as click,
+    ):
+        yield Engines(duck, click, calls, spans)
+
+
+def test_flow_percentiles(flows: Engines) -> None:
+    d, c = both(flows, "/flows")
+    [flow] = d["flows"]
+    assert flow["runs"] == FLOW_RUNS + 1 and flow["failed"] == 1
+    assert flow["crew_runs"] >= 2 * FLOW_RUNS + 1
+    times = flow["duration"]
+    assert times["min_ms"] < times["p50_ms"] < times["p95_ms"] < times["p99_ms"] < times["max_ms"]
+    research = next(m for m in flow["methods"] if m["method"] == "research")
+    assert research["executions"] == FLOW_RUNS + 1 and research["failed"] == 1
+    assert research["avg_ms"] != research["p95_ms"]
+    _close(d, c, "flows")
+
+
+def test_flow_runs_detail(flows: Engines) -> None:
+    """Every run (the flows and their crew runs) and every task, the failed flow's too."""
+    ids = _ids(flows, "/runs", "run_id", "runs", include_nested="true")
+    assert len(ids) >= 3 * FLOW_RUNS + 2
+    failed = 0
+    for run_id in ids:
+        d, c = both(flows, f"/runs/{run_id}")
+        _close(d, c, run_id)
+        if d["kind"] == "flow" and d["status"] == "failed":
+            failed += 1
+            graph = d["flow_graph"]
+            research = next(n for n in graph["nodes"] if n["method"] == "research")
+            assert research["failed"] == 1 and d["errors"]
+    assert failed == 1
+    for task_id in _ids(flows, "/tasks", "task_id", "tasks"):
+        d, c = both(flows, f"/tasks/{task_id}")
+        _close(d, c, task_id)
