@@ -1,0 +1,78 @@
+-- ClickHouse text of store/sql/reads/dashboard_totals.sql: period i = the raw rows of its
+-- start edge [$s<i>, $c<i>) + the hourly sums (schema_rollups.sql, kept by materialized
+-- views) of the hours [$c<i>, $h_to) + the raw rows of the common end edge [$h_to, $now].
+WITH
+periods AS (
+    SELECT '24h' AS period, 1 AS ord UNION ALL SELECT '7d', 2 UNION ALL SELECT '30d', 3
+),
+parts AS (
+    -- runs: edge 0 (the end edge) counts for every period
+    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])) AS ord, 1 AS runs, toUInt8("Failed") AS failed_runs,
+        coalesce("InputTokens", 0) AS in_t, coalesce("OutputTokens", 0) AS out_t,
+        0 AS n, 0 AS f, CAST(NULL, 'Nullable(Float64)') AS ms, CAST(NULL, 'Nullable(Float64)') AS cost
+    FROM (
+        SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
+                       "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
+                       "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
+                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
+        FROM crewscope_runs
+        WHERE "ParentRunId" IS NULL AND "Timestamp" >= $s3 AND "Timestamp" <= $now
+    )
+    WHERE edge >= 0
+    UNION ALL
+    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])), 0, 0, 0, 0, 1, toUInt8("Failed"),
+        "DurationMs", NULL
+    FROM (
+        SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
+                       "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
+                       "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
+                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
+        FROM crewscope_tasks
+        WHERE "Timestamp" >= $s3 AND "Timestamp" <= $now
+    )
+    WHERE edge >= 0
+    UNION ALL
+    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])), 0, 0, 0, 0, 0, 0, NULL,
+        CAST("CostUsd", 'Nullable(Float64)')
+    FROM (
+        SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
+                       "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
+                       "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
+                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "CostUsd"
+        FROM crewscope_llm_calls
+        WHERE "Timestamp" >= $s3 AND "Timestamp" <= $now
+    )
+    WHERE edge >= 0
+    UNION ALL
+    -- whole hours: a period's hours are [$c<i>, $h_to)
+    SELECT arrayJoin(multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3])), "Runs", "Failed",
+        "InputTokens", "OutputTokens", 0, 0, NULL, NULL
+    FROM crewscope_run_hourly
+    WHERE "Hour" >= $c3 AND "Hour" < $h_to
+    UNION ALL
+    SELECT arrayJoin(multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3])), 0, 0, 0, 0,
+        "Executions", "Failed", "SumMs", "CostUsd"
+    FROM crewscope_agent_hourly
+    WHERE "Hour" >= $c3 AND "Hour" < $h_to
+),
+t AS (
+    SELECT ord, sum(runs) AS runs, sum(failed_runs) AS failed_runs, sum(in_t) AS input_tokens,
+        sum(out_t) AS output_tokens, sum(n) AS executions, sum(f) AS failed_executions,
+        sum(ms) AS sum_ms, sum(cost) AS cost_usd
+    FROM parts
+    GROUP BY ord
+)
+SELECT
+    periods.period AS period,
+    toInt64(coalesce(t.runs, 0)) AS runs,
+    toInt64(coalesce(t.failed_runs, 0)) AS failed_runs,
+    toInt64(coalesce(t.executions, 0)) AS executions,
+    toInt64(coalesce(t.executions - t.failed_executions, 0)) AS successful_executions,
+    toInt64(coalesce(t.failed_executions, 0)) AS failed_executions,
+    100.0 * (t.executions - t.failed_executions) / nullIf(t.executions, 0) AS success_rate,
+    t.sum_ms / nullIf(t.executions, 0) AS avg_execution_ms,
+    toInt64(coalesce(t.input_tokens, 0)) AS input_tokens,
+    toInt64(coalesce(t.output_tokens, 0)) AS output_tokens,
+    t.cost_usd AS cost_usd
+FROM periods LEFT JOIN t ON t.ord = periods.ord
+ORDER BY periods.ord
