@@ -2,8 +2,28 @@
 -- agent $agent, newest first: its task starts and ends, steps, tool calls and LLM calls
 -- (from its spans; ends at the span's end time) and its log records (the exporter's
 -- otel_logs, the agent and run from their attributes) at or above $min_severity. Only spans
--- ending at or after $cutoff and starting at or after $since are read.
-WITH spans AS (
+-- ending at or after the cutoff and starting at or after since are read; both are found
+-- here, as agent_activity_window.sql finds them ($cutoff and $since are not used: the far
+-- date passed for an agent without spans is beyond ClickHouse's DateTime64 range).
+WITH shown AS (
+    SELECT "Timestamp", addMicroseconds("Timestamp", intDiv("Duration", 1000)) AS end_time
+    FROM crewscope_spans
+    WHERE "AgentName" = $agent
+      AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
+           OR has($llm_ops, "GenAiOperation")
+           OR startsWith("SpanName", 'step '))
+),
+newest AS (
+    SELECT min("Timestamp") AS ts
+    FROM (SELECT "Timestamp" FROM shown ORDER BY "Timestamp" DESC LIMIT $limit)
+),
+bounds AS (
+    SELECT newest.ts AS cutoff_ts, min(shown."Timestamp") AS since_ts
+    FROM shown CROSS JOIN newest
+    WHERE shown.end_time >= newest.ts
+    GROUP BY newest.ts
+),
+spans AS (
     SELECT
         "Timestamp", "Duration", "SpanId", "SpanName", "GenAiOperation", "StatusCode",
         "StatusMessage", "ErrorType", "TaskName", "ToolName", "Model", "InputTokens",
@@ -14,11 +34,11 @@ WITH spans AS (
         addMicroseconds("Timestamp", intDiv("Duration", 1000)) AS end_time
     FROM crewscope_spans
     WHERE "AgentName" = $agent
-      AND "Timestamp" >= $since
+      AND "Timestamp" >= (SELECT since_ts FROM bounds)
       AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
            OR has($llm_ops, "GenAiOperation")
            OR startsWith("SpanName", 'step '))
-      AND addMicroseconds("Timestamp", intDiv("Duration", 1000)) >= $cutoff
+      AND addMicroseconds("Timestamp", intDiv("Duration", 1000)) >= (SELECT cutoff_ts FROM bounds)
 ),
 lines AS (
     SELECT "Timestamp" AS time, 'task_started' AS kind, run_id, CAST("SpanId", 'Nullable(String)') AS span_id,
