@@ -14,10 +14,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 import pyarrow as pa
 
@@ -169,6 +169,13 @@ def _settle(future: Future[int], result: int = 0, exc: BaseException | None = No
             future.set_result(result)
     except InvalidStateError:
         pass
+
+
+class TableSink(Protocol):
+    """A store that inserts tables by name itself (the ClickHouse store's sink): returning
+    means every row is in."""
+
+    def append_tables(self, tables: Mapping[str, pa.Table]) -> None: ...
 
 
 def span_writer(append: Callable[[pa.Table], None]) -> Writer[pa.Table]:

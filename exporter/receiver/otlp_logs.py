@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from crewscope.exporter.log_rows import LogColumns
-from crewscope.exporter.receiver.ingest import Writer
+from crewscope.exporter.receiver.ingest import TableSink, Writer
 from crewscope.exporter.receiver.otlp_decode import (
     TOO_LATE,
     DecodedTable,
@@ -102,8 +102,16 @@ def logs_response(rejected: int, error: str | None, content_type: str) -> bytes:
     )
 
 
-def log_writer(store: SpanStore) -> Writer[pa.Table]:
-    """Writes every queued request's log rows in one committed insert."""
+def log_writer(store: SpanStore | TableSink) -> Writer[pa.Table]:
+    """Writes every queued request's log rows in one committed insert (DuckDB's, or that of
+    a store that inserts tables itself: ClickHouse)."""
+    if not isinstance(store, SpanStore):
+        sink = store
+
+        def append(tables: list[pa.Table]) -> None:
+            sink.append_tables({"otel_logs": pa.concat_tables(tables)})
+
+        return append
     view = f"_crewscope_logs_{id(store):x}"
 
     def write(tables: list[pa.Table]) -> None:

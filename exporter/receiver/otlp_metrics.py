@@ -28,7 +28,7 @@ from crewscope.exporter.metric_rows import (
     SCHEMAS,
     SUM_TABLE,
 )
-from crewscope.exporter.receiver.ingest import Writer
+from crewscope.exporter.receiver.ingest import TableSink, Writer
 from crewscope.exporter.receiver.otlp_decode import (
     TOO_LATE,
     encode_reply,
@@ -172,8 +172,19 @@ def metrics_response(rejected: int, error: str | None, content_type: str) -> byt
     )
 
 
-def metric_writer(store: SpanStore) -> Writer[MetricTables]:
-    """Writes every queued request's metric tables in one transaction."""
+def metric_writer(store: SpanStore | TableSink) -> Writer[MetricTables]:
+    """Writes every queued request's metric tables in one transaction (DuckDB), or hands
+    them to a store that inserts them itself (ClickHouse: one insert per table)."""
+    if not isinstance(store, SpanStore):
+        sink = store
+
+        def append(payloads: list[MetricTables]) -> None:
+            names = dict.fromkeys(name for tables in payloads for name in tables)
+            sink.append_tables(
+                {n: pa.concat_tables([t[n] for t in payloads if n in t]) for n in names}
+            )
+
+        return append
     view = f"_crewscope_metrics_{id(store):x}"
 
     def write(payloads: list[MetricTables]) -> None:
