@@ -22,7 +22,7 @@ from crewscope.query_api.store.clickhouse.location import StoreLocation
 from crewscope.query_api.store.clickhouse.prices import PriceSync
 from crewscope.query_api.store.clickhouse.queries import statements
 from crewscope.query_api.store.clickhouse.session import SETTINGS, ClickHouseSession
-from crewscope.query_api.store.clickhouse.span_writer import ClickHouseSpanSink
+from crewscope.query_api.store.clickhouse.signal_writer import ClickHouseSignalSink
 from crewscope.query_api.store.session import SessionScopes
 
 logger = logging.getLogger(__name__)
@@ -81,8 +81,9 @@ class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
         self.engine: str = location.engine
         self._client = connect(location)
         self._lock = threading.Lock() if location.engine == "chdb" else None
-        self.store = ClickHouseSpanSink(self._client, self._lock)
-        """What the OTLP receiver appends span batches to."""
+        self.store = ClickHouseSignalSink(self._client, self._lock)
+        """What the OTLP receiver appends to: span batches, and the metric and log tables
+        (`ClickHouseSignalSink.append_tables`), in the exporter's columns."""
         create_schema(self._client, location.database)
         self.projections = PriceSync()
         with self.reader() as s:
