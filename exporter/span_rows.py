@@ -20,7 +20,9 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import SpanKind, StatusCode
 
+from crewscope.exporter import peer_spans
 from crewscope.exporter.operations import EMBEDDINGS_OPERATION, LLM_OPERATION_SET
+from crewscope.exporter.peer_spans import SOURCE_ATTRIBUTE, Node, recognise
 from crewscope.exporter.pricing import cost_usd
 
 _TS = pa.timestamp("ns")
@@ -140,15 +142,16 @@ Row = tuple[object, ...]
 def promote(attrs: Mapping[str, str]) -> Promoted:
     """The `PROMOTED_COLUMNS` values for one span, from its string attributes.
 
-    CostUsd is filled only for single-call spans (chat, ...) with a model and tokens;
-    embeddings calls are priced on their input tokens only.
+    The span's shape (crewscope's, another instrumentation's: `peer_spans.recognise`) says
+    where each value is. CostUsd is filled only for single-call spans (chat, ...) with a
+    model and tokens; embeddings calls are priced on their input tokens only. What needs
+    the span's enclosing spans (an agent named on the parent) is filled per batch, in
+    `SpanColumns.to_table` (`peer_spans.resolve`).
     """
-    get = attrs.get
-    op = get("gen_ai.operation.name")
-    model = get("gen_ai.response.model") or get("gen_ai.request.model")
-    provider = get("gen_ai.provider.name") or get("gen_ai.system")
-    in_tok = _int(get("gen_ai.usage.input_tokens"))
-    out_tok = _int(get("gen_ai.usage.output_tokens"))
+    (op, crew, task, agent, tool, model, provider, in_str, out_str, cache_read, cache_write,
+     _source) = recognise(attrs)  # fmt: skip
+    in_tok = _int(in_str)
+    out_tok = _int(out_str)
     cost = None
     if model and (op is None or op in LLM_OPERATION_SET):
         if op == EMBEDDINGS_OPERATION:
@@ -162,22 +165,11 @@ def promote(attrs: Mapping[str, str]) -> Promoted:
                 provider,
                 in_tok or 0,
                 out_tok or 0,
-                _int(get("gen_ai.usage.cache_read.input_tokens")) or 0,
-                _int(get("gen_ai.usage.cache_creation.input_tokens")) or 0,
+                _int(cache_read) or 0,
+                _int(cache_write) or 0,
             )
-    return (
-        op,
-        get("crewai.crew.name") or get("gen_ai.workflow.name"),
-        get("crewai.task.name"),
-        get("gen_ai.agent.name"),
-        get("gen_ai.tool.name"),
-        model,
-        provider,
-        in_tok,
-        out_tok,
-        cost,
-        get("error.type"),
-    )
+    return (op, crew, task, agent, tool, model, provider, in_tok, out_tok, cost,
+            attrs.get("error.type"))  # fmt: skip
 
 
 def string_attrs(attrs: Mapping[str, object] | None) -> dict[str, str]:
@@ -207,6 +199,13 @@ _SCALARS = (
 
 
 _NOT_NULL = [f.name for f in ARROW_SCHEMA if not f.nullable]
+_I = {c: i for i, c in enumerate(_SCALARS)}
+_TRACE, _SPAN, _PARENT, _NAME, _SCOPE = (
+    _I["TraceId"], _I["SpanId"], _I["ParentSpanId"], _I["SpanName"], _I["ScopeName"]
+)  # fmt: skip
+_OP, _CREW, _TASK, _AGENT = _I["GenAiOperation"], _I["CrewName"], _I["TaskName"], _I["AgentName"]
+_IN, _OUT, _COST = _I["InputTokens"], _I["OutputTokens"], _I["CostUsd"]
+_OWN_SCOPE = "crewscope"
 
 
 class SpanColumns:
@@ -232,6 +231,7 @@ class SpanColumns:
         self.link_offsets = [0]
         self.links: list[tuple[str, str, str | None]] = []
         self.link_attrs = _FlatMaps()
+        self._resolved = False
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -302,8 +302,49 @@ class SpanColumns:
         for maps in (self.res, self.attrs, self.event_attrs, self.link_attrs):
             maps.keys = [str(k) for k in maps.keys]
 
+    def resolve_peers(self, cache: peer_spans.TraceCache | None = None) -> None:
+        """Complete the rows of other instrumentations' spans from their batch (and the
+        process's `peer_spans.TraceCache`): inherited agent, task and crew, token totals
+        from the LLM calls beneath, a known peer named in a ``crewscope.source`` attribute.
+
+        A batch of crewscope's own spans only (scope ``crewscope.*``) is left as it is.
+        `to_table` calls it; calling it again does nothing more.
+        """
+        if self._resolved:
+            return
+        self._resolved = True
+        rows = self.rows
+        if all(_own(r) for r in rows):
+            return
+        offsets, keys, values = self.attrs.offsets, self.attrs.keys, self.attrs.values
+        nodes: list[Node] = []
+        for i, r in enumerate(rows):
+            lo, hi = offsets[i], offsets[i + 1]
+            source = None
+            if not _own(r):
+                source = recognise(dict(zip(keys[lo:hi], values[lo:hi], strict=True))).source
+            nodes.append(Node(*cast("_NodeFields", _node_fields(r)), source=source))
+        peer_spans.resolve(nodes, cache or peer_spans.DEFAULT_CACHE)
+        tagged: dict[int, str] = {}
+        for i, node in enumerate(nodes):
+            if node.source in peer_spans.TAGGED_SOURCES:
+                tagged[i] = node.source.value
+            if not node.changed:
+                continue
+            row = list(rows[i])
+            if row[_OP] != node.operation and node.operation is None:
+                row[_COST] = None  # no longer a priced call (it wrapped the real ones)
+            row[_OP], row[_CREW], row[_TASK], row[_AGENT] = (
+                node.operation, node.crew, node.task, node.agent
+            )  # fmt: skip
+            row[_IN], row[_OUT] = node.input_tokens, node.output_tokens
+            rows[i] = tuple(row)
+        if tagged:
+            self.attrs = self.attrs.with_key(SOURCE_ATTRIBUTE, tagged)
+
     def to_table(self) -> pa.Table:
         """The batch as a `pa.Table` with `ARROW_SCHEMA`."""
+        self.resolve_peers()
         scalars = zip(*self.rows, strict=True) if self.rows else [()] * len(_SCALARS)
         cols = {
             c: pa.array(v, ARROW_SCHEMA.field(c).type)
@@ -334,6 +375,24 @@ class SpanColumns:
         cols["Events"] = pa.ListArray.from_arrays(pa.array(self.event_offsets, pa.int32()), events)
         cols["Links"] = pa.ListArray.from_arrays(pa.array(self.link_offsets, pa.int32()), links)
         return pa.Table.from_arrays([cols[n] for n in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
+
+
+_NodeFields = tuple[
+    str, str, str, str, str | None, str | None, str | None, str | None, str | None,
+    int | None, int | None,
+]  # fmt: skip
+
+
+def _node_fields(row: Row) -> tuple[object, ...]:
+    """The `peer_spans.Node` fields of one row, in Node's order (less ``source``)."""
+    return (row[_TRACE], row[_SPAN], row[_PARENT], row[_NAME], row[_SCOPE], row[_OP],
+            row[_CREW], row[_TASK], row[_AGENT], row[_IN], row[_OUT])  # fmt: skip
+
+
+def _own(row: Row) -> bool:
+    """True for a span of crewscope's own instrumentation (by its scope)."""
+    scope = row[_SCOPE]
+    return isinstance(scope, str) and scope.startswith(_OWN_SCOPE)
 
 
 def check_times(values: pa.Array, column: str) -> None:
@@ -372,6 +431,22 @@ class _FlatMaps:
         self.keys.extend(keys)
         self.values.extend(values)
         self.offsets.append(len(self.keys))
+
+    def with_key(self, key: str, by_row: Mapping[int, str]) -> _FlatMaps:
+        """A copy with `key` added to the rows of `by_row` (row index -> value), except in
+        rows that already have it."""
+        out = _FlatMaps()
+        offsets, keys, values = self.offsets, self.keys, self.values
+        for i in range(len(offsets) - 1):
+            lo, hi = offsets[i], offsets[i + 1]
+            out.keys.extend(keys[lo:hi])
+            out.values.extend(values[lo:hi])
+            value = by_row.get(i)
+            if value is not None and key not in keys[lo:hi]:
+                out.keys.append(key)
+                out.values.append(value)
+            out.offsets.append(len(out.keys))
+        return out
 
     def array(self) -> pa.MapArray:
         offsets = pa.array(self.offsets, pa.int32())
