@@ -6,15 +6,18 @@
 -- their own views fill on every insert into otel_traces), so a span counts in its hour and
 -- its day as soon as it is inserted, by whichever writer, and every query process reads
 -- the same sums. The tables are AggregatingMergeTree: an insert adds a partial row per
--- key, background merges combine them, reads aggregate again (sum of sums, min of mins,
--- max of maxes, and -Merge of the exact quantile states, which keep every duration, so
--- percentiles over hours or days equal those over the raw rows). Cost is kept as token
--- sums per model and priced at read time through crewscope_prices_dict, like
+-- key, background merges combine them, and reads aggregate again (sum of sums, min of
+-- mins, max of maxes, -Merge of the exact quantile states, which keep every duration, so
+-- percentiles over several days equal those over the raw rows). Reads never rely on a
+-- merge having happened (nor on a key living on one shard of a cluster). Cost is kept as
+-- token sums per model and priced at read time through crewscope_prices_dict, as in
 -- crewscope_run_sums. '' stands for "no agent" / "no name" in key columns.
 --
--- The views at the end give the queries the column sets of DuckDB's crewscope_agent_hourly,
--- crewscope_run_hourly and crewscope_rollup_* tables. "RefreshedAt" of a rollup row is
--- the last time a span was added to it.
+-- The hourly tables ("Hour") are dropped by retention's TTL with the spans; the daily ones
+-- ("Day") are kept, as DuckDB keeps its rollups (retention.py). The views at the end give
+-- the queries the column sets of DuckDB's crewscope_agent_hourly, crewscope_run_hourly and
+-- crewscope_rollup_* tables; "RefreshedAt" of a rollup row is when a span last counted in
+-- it. The tables fill from the inserts made after they exist (as schema.sql's).
 
 -- Task executions (invoke_agent spans) per hour of their start and agent.
 CREATE TABLE IF NOT EXISTS crewscope_agent_hourly_sums (
@@ -27,9 +30,7 @@ CREATE TABLE IF NOT EXISTS crewscope_agent_hourly_sums (
     "MaxMs"        SimpleAggregateFunction(max, Float64),
     "InputTokens"  SimpleAggregateFunction(sum, Int64),
     "OutputTokens" SimpleAggregateFunction(sum, Int64),
-    "LastTs"       SimpleAggregateFunction(max, DateTime64(9)),
-    "Durations"    AggregateFunction(quantilesExactInclusive(0.5, 0.95, 0.99), Float64),
-    "Updated"      SimpleAggregateFunction(max, DateTime64(3))
+    "LastTs"       SimpleAggregateFunction(max, DateTime64(9))
 ) ENGINE = AggregatingMergeTree ORDER BY ("Hour", "AgentName");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_agent_hourly_sums_mv TO crewscope_agent_hourly_sums AS
@@ -43,9 +44,7 @@ SELECT
     max(src."DurationMs") AS "MaxMs",
     toInt64(sum(coalesce(src."InputTokens", 0))) AS "InputTokens",
     toInt64(sum(coalesce(src."OutputTokens", 0))) AS "OutputTokens",
-    max(src."Timestamp") AS "LastTs",
-    quantilesExactInclusiveState(0.5, 0.95, 0.99)(src."DurationMs") AS "Durations",
-    now64(3) AS "Updated"
+    max(src."Timestamp") AS "LastTs"
 FROM crewscope_task_rows AS src
 GROUP BY "Hour", "AgentName";
 
@@ -62,8 +61,7 @@ CREATE TABLE IF NOT EXISTS crewscope_llm_hourly_sums (
     "InputTokens"  SimpleAggregateFunction(sum, Int64),
     "OutputTokens" SimpleAggregateFunction(sum, Int64),
     "CacheRead"    SimpleAggregateFunction(sum, Int64),
-    "CacheWrite"   SimpleAggregateFunction(sum, Int64),
-    "Updated"      SimpleAggregateFunction(max, DateTime64(3))
+    "CacheWrite"   SimpleAggregateFunction(sum, Int64)
 ) ENGINE = AggregatingMergeTree ORDER BY ("Hour", "AgentName", "Operation", "Model", "ProviderName");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_llm_hourly_sums_mv TO crewscope_llm_hourly_sums AS
@@ -82,18 +80,106 @@ SELECT
     toInt64(sum(coalesce(src."InputTokens", 0))) AS "InputTokens",
     toInt64(sum(coalesce(src."OutputTokens", 0))) AS "OutputTokens",
     toInt64(sum(coalesce(src."CacheRead", 0))) AS "CacheRead",
-    toInt64(sum(coalesce(src."CacheWrite", 0))) AS "CacheWrite",
-    now64(3) AS "Updated"
+    toInt64(sum(coalesce(src."CacheWrite", 0))) AS "CacheWrite"
 FROM crewscope_llm_call_rows AS src
 GROUP BY "Hour", "AgentName", "Operation", "Model", "ProviderName";
 
--- Run spans (flow, crew and agent kickoffs, nested ones with TopLevel = 0) per hour of
--- their start, kind and name.
+-- Top-level runs (flow, crew and agent kickoffs not nested in another run) per hour of
+-- their start, kind and name (DuckDB's deltas/run_hourly.sql).
 CREATE TABLE IF NOT EXISTS crewscope_run_hourly_sums (
     "Hour"         DateTime('UTC'),
     "Kind"         LowCardinality(String),
     "Name"         String,
-    "TopLevel"     UInt8,
+    "Runs"         SimpleAggregateFunction(sum, UInt64),
+    "Failed"       SimpleAggregateFunction(sum, UInt64),
+    "InputTokens"  SimpleAggregateFunction(sum, Int64),
+    "OutputTokens" SimpleAggregateFunction(sum, Int64)
+) ENGINE = AggregatingMergeTree ORDER BY ("Hour", "Kind", "Name");
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_run_hourly_sums_mv TO crewscope_run_hourly_sums AS
+SELECT
+    toStartOfHour(src."Timestamp", 'UTC') AS "Hour",
+    src."Kind" AS "Kind",
+    coalesce(src."Name", '') AS "Name",
+    count() AS "Runs",
+    countIf(src."Failed") AS "Failed",
+    toInt64(sum(coalesce(src."InputTokens", 0))) AS "InputTokens",
+    toInt64(sum(coalesce(src."OutputTokens", 0))) AS "OutputTokens"
+FROM crewscope_run_rows AS src
+WHERE src."ParentRunId" IS NULL
+GROUP BY "Hour", "Kind", "Name";
+
+-- Task executions per day of their start and agent (DuckDB's rollups/agent_daily.sql).
+CREATE TABLE IF NOT EXISTS crewscope_agent_daily_sums (
+    "Day"          Date,
+    "AgentName"    String,
+    "Executions"   SimpleAggregateFunction(sum, UInt64),
+    "Failed"       SimpleAggregateFunction(sum, UInt64),
+    "SumMs"        SimpleAggregateFunction(sum, Float64),
+    "MinMs"        SimpleAggregateFunction(min, Float64),
+    "MaxMs"        SimpleAggregateFunction(max, Float64),
+    "InputTokens"  SimpleAggregateFunction(sum, Int64),
+    "OutputTokens" SimpleAggregateFunction(sum, Int64),
+    "Durations"    AggregateFunction(quantilesExactInclusive(0.5, 0.95, 0.99), Float64),
+    "Updated"      SimpleAggregateFunction(max, DateTime64(3))
+) ENGINE = AggregatingMergeTree ORDER BY ("Day", "AgentName");
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_agent_daily_sums_mv TO crewscope_agent_daily_sums AS
+SELECT
+    toDate(src."Timestamp", 'UTC') AS "Day",
+    coalesce(src."AgentName", '') AS "AgentName",
+    count() AS "Executions",
+    countIf(src."Failed") AS "Failed",
+    sum(src."DurationMs") AS "SumMs",
+    min(src."DurationMs") AS "MinMs",
+    max(src."DurationMs") AS "MaxMs",
+    toInt64(sum(coalesce(src."InputTokens", 0))) AS "InputTokens",
+    toInt64(sum(coalesce(src."OutputTokens", 0))) AS "OutputTokens",
+    quantilesExactInclusiveState(0.5, 0.95, 0.99)(src."DurationMs") AS "Durations",
+    now64(3) AS "Updated"
+FROM crewscope_task_rows AS src
+WHERE src."AgentName" IS NOT NULL
+GROUP BY "Day", "AgentName";
+
+-- LLM calls per day, agent and what prices them (the cost of DuckDB's agent rollup rows).
+CREATE TABLE IF NOT EXISTS crewscope_llm_daily_sums (
+    "Day"          Date,
+    "AgentName"    String,
+    "Operation"    LowCardinality(String),
+    "Model"        String,
+    "ProviderName" String,
+    "PricedCalls"  SimpleAggregateFunction(sum, UInt64),
+    "InputTokens"  SimpleAggregateFunction(sum, Int64),
+    "OutputTokens" SimpleAggregateFunction(sum, Int64),
+    "CacheRead"    SimpleAggregateFunction(sum, Int64),
+    "CacheWrite"   SimpleAggregateFunction(sum, Int64),
+    "Updated"      SimpleAggregateFunction(max, DateTime64(3))
+) ENGINE = AggregatingMergeTree ORDER BY ("Day", "AgentName", "Operation", "Model", "ProviderName");
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_llm_daily_sums_mv TO crewscope_llm_daily_sums AS
+SELECT
+    toDate(src."Timestamp", 'UTC') AS "Day",
+    coalesce(src."AgentName", '') AS "AgentName",
+    src."Operation" AS "Operation",
+    coalesce(src."Model", '') AS "Model",
+    coalesce(src."ProviderName", '') AS "ProviderName",
+    countIf(src."Model" IS NOT NULL
+            AND (src."InputTokens" IS NOT NULL
+                 OR (src."OutputTokens" IS NOT NULL AND src."Operation" != 'embeddings'))) AS "PricedCalls",
+    toInt64(sum(coalesce(src."InputTokens", 0))) AS "InputTokens",
+    toInt64(sum(coalesce(src."OutputTokens", 0))) AS "OutputTokens",
+    toInt64(sum(coalesce(src."CacheRead", 0))) AS "CacheRead",
+    toInt64(sum(coalesce(src."CacheWrite", 0))) AS "CacheWrite",
+    now64(3) AS "Updated"
+FROM crewscope_llm_call_rows AS src
+WHERE src."AgentName" IS NOT NULL
+GROUP BY "Day", "AgentName", "Operation", "Model", "ProviderName";
+
+-- Crew runs (top-level or nested in a flow) per day of their start and crew (DuckDB's
+-- rollups/crew_daily.sql but for the cost, read per run: see crewscope_rollup_crew_daily).
+CREATE TABLE IF NOT EXISTS crewscope_crew_daily_sums (
+    "Day"          Date,
+    "CrewName"     String,
     "Runs"         SimpleAggregateFunction(sum, UInt64),
     "Failed"       SimpleAggregateFunction(sum, UInt64),
     "SumMs"        SimpleAggregateFunction(sum, Float64),
@@ -103,14 +189,12 @@ CREATE TABLE IF NOT EXISTS crewscope_run_hourly_sums (
     "OutputTokens" SimpleAggregateFunction(sum, Int64),
     "Durations"    AggregateFunction(quantilesExactInclusive(0.5, 0.95, 0.99), Float64),
     "Updated"      SimpleAggregateFunction(max, DateTime64(3))
-) ENGINE = AggregatingMergeTree ORDER BY ("Hour", "Kind", "Name", "TopLevel");
+) ENGINE = AggregatingMergeTree ORDER BY ("Day", "CrewName");
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_run_hourly_sums_mv TO crewscope_run_hourly_sums AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_crew_daily_sums_mv TO crewscope_crew_daily_sums AS
 SELECT
-    toStartOfHour(src."Timestamp", 'UTC') AS "Hour",
-    src."Kind" AS "Kind",
-    coalesce(src."Name", '') AS "Name",
-    toUInt8(src."ParentRunId" IS NULL) AS "TopLevel",
+    toDate(src."Timestamp", 'UTC') AS "Day",
+    coalesce(src."CrewName", '') AS "CrewName",
     count() AS "Runs",
     countIf(src."Failed") AS "Failed",
     sum(src."DurationMs") AS "SumMs",
@@ -121,7 +205,8 @@ SELECT
     quantilesExactInclusiveState(0.5, 0.95, 0.99)(src."DurationMs") AS "Durations",
     now64(3) AS "Updated"
 FROM crewscope_run_rows AS src
-GROUP BY "Hour", "Kind", "Name", "TopLevel";
+WHERE src."Kind" = 'crew' AND src."CrewName" IS NOT NULL
+GROUP BY "Day", "CrewName";
 
 -- Failed task executions per day, agent and error (DuckDB's rollups/agent_errors_daily.sql).
 CREATE TABLE IF NOT EXISTS crewscope_agent_errors_daily_sums (
@@ -143,15 +228,15 @@ FROM crewscope_task_rows AS src
 WHERE src."Failed" AND src."AgentName" IS NOT NULL
 GROUP BY "Day", "AgentName", "ErrorType", "Error";
 
--- The cost of the LLM calls per hour and agent, priced now (as crewscope_run_totals).
+-- The LLM calls per hour and agent with their cost, priced now (as crewscope_run_totals).
 CREATE OR REPLACE VIEW crewscope_llm_hourly AS
 SELECT "Hour", "AgentName", toInt64(sum(calls)) AS "LlmCalls", toInt64(sum(errors)) AS "Errors",
     toInt64(sum(in_t)) AS "InputTokens", toInt64(sum(out_t)) AS "OutputTokens",
-    sum(cost) AS "CostUsd", max(updated) AS "Updated"
+    sum(cost) AS "CostUsd"
 FROM (
     SELECT
         "Hour", "AgentName", sum("Calls") AS calls, sum("Errors") AS errors,
-        sum("InputTokens") AS in_t, sum("OutputTokens") AS out_t, max("Updated") AS updated,
+        sum("InputTokens") AS in_t, sum("OutputTokens") AS out_t,
         if(sum("PricedCalls") = 0 OR "Model" = ''
            OR dictGetOrDefault('{{database}}.crewscope_prices_dict', 'Known', tuple("ProviderName", "Model"), 0) = 0,
            NULL,
@@ -167,6 +252,28 @@ FROM (
     GROUP BY "Hour", "AgentName", "Operation", "Model", "ProviderName"
 )
 GROUP BY "Hour", "AgentName";
+
+-- The cost of each agent's LLM calls per day, priced now.
+CREATE OR REPLACE VIEW crewscope_llm_daily AS
+SELECT "Day", "AgentName", sum(cost) AS "CostUsd", max(updated) AS "Updated"
+FROM (
+    SELECT
+        "Day", "AgentName", max("Updated") AS updated,
+        if(sum("PricedCalls") = 0 OR "Model" = ''
+           OR dictGetOrDefault('{{database}}.crewscope_prices_dict', 'Known', tuple("ProviderName", "Model"), 0) = 0,
+           NULL,
+           sum("PricedCalls") * dictGet('{{database}}.crewscope_prices_dict', 'Fixed', tuple("ProviderName", "Model"))
+           + greatest(sum("InputTokens") - if("Operation" = 'embeddings', 0, sum("CacheRead") + sum("CacheWrite")), 0)
+             * dictGet('{{database}}.crewscope_prices_dict', 'Input', tuple("ProviderName", "Model"))
+           + if("Operation" = 'embeddings', 0,
+                sum("OutputTokens") * dictGet('{{database}}.crewscope_prices_dict', 'Output', tuple("ProviderName", "Model"))
+                + sum("CacheRead") * dictGet('{{database}}.crewscope_prices_dict', 'CacheRead', tuple("ProviderName", "Model"))
+                + sum("CacheWrite") * dictGet('{{database}}.crewscope_prices_dict', 'CacheWrite', tuple("ProviderName", "Model")))
+        ) AS cost
+    FROM crewscope_llm_daily_sums
+    GROUP BY "Day", "AgentName", "Operation", "Model", "ProviderName"
+)
+GROUP BY "Day", "AgentName";
 
 -- DuckDB's crewscope_agent_hourly: task executions and LLM calls per hour and agent.
 CREATE OR REPLACE VIEW crewscope_agent_hourly AS
@@ -197,7 +304,6 @@ SELECT
     toInt64(sum(s."Runs")) AS "Runs", toInt64(sum(s."Failed")) AS "Failed",
     toInt64(sum(s."InputTokens")) AS "InputTokens", toInt64(sum(s."OutputTokens")) AS "OutputTokens"
 FROM crewscope_run_hourly_sums AS s
-WHERE s."TopLevel" = 1
 GROUP BY s."Hour", s."Kind", s."Name";
 
 -- DuckDB's crewscope_rollup_agent_daily (rollups/agent_daily.sql): task executions per day
@@ -216,27 +322,27 @@ SELECT
     toInt64(sum(in_t)) AS "InputTokens", toInt64(sum(out_t)) AS "OutputTokens",
     sum(cost) AS "CostUsd", max(updated) AS "RefreshedAt"
 FROM (
-    SELECT toDate("Hour", 'UTC') AS "Day", "AgentName", sum("Executions") AS n,
+    SELECT "Day", "AgentName", sum("Executions") AS n,
         sum("Failed") AS f, sum("SumMs") AS sum_ms, CAST(min("MinMs"), 'Nullable(Float64)') AS min_ms,
         CAST(max("MaxMs"), 'Nullable(Float64)') AS max_ms,
         quantilesExactInclusiveMerge(0.5, 0.95, 0.99)("Durations") AS q,
         sum("InputTokens") AS in_t, sum("OutputTokens") AS out_t,
         CAST(NULL, 'Nullable(Float64)') AS cost, max("Updated") AS updated
-    FROM crewscope_agent_hourly_sums
-    WHERE "AgentName" != ''
+    FROM crewscope_agent_daily_sums
     GROUP BY "Day", "AgentName"
     UNION ALL
-    SELECT toDate("Hour", 'UTC'), "AgentName", 0, 0, 0.0, NULL, NULL, CAST([], 'Array(Float64)'),
-        0, 0, sum("CostUsd"), max("Updated")
-    FROM crewscope_llm_hourly
-    WHERE "AgentName" != ''
-    GROUP BY toDate("Hour", 'UTC'), "AgentName"
+    SELECT "Day", "AgentName", 0, 0, 0.0, NULL, NULL, CAST([], 'Array(Float64)'), 0, 0,
+        "CostUsd", "Updated"
+    FROM crewscope_llm_daily
 )
 GROUP BY "Day", "AgentName";
 
 -- DuckDB's crewscope_rollup_crew_daily (rollups/crew_daily.sql): crew runs (top-level or
--- nested in a flow) per day of their start and crew; cost is each run's total
--- (crewscope_run_totals, or its trace's for a run whose spans name no run), read now.
+-- nested in a flow) per day of their start and crew. The cost is each run's total
+-- (crewscope_run_totals, or its trace's for a run whose spans name no run), summed now over
+-- the day's crew runs: a run's later spans add to it wherever their hour and day fall, so
+-- it cannot be summed into the day as they arrive. Once retention has dropped a day's
+-- runs, that day's cost is NULL (its other columns are kept).
 CREATE OR REPLACE VIEW crewscope_rollup_crew_daily AS
 WITH crew_runs AS (
     SELECT toDate("Timestamp", 'UTC') AS "Day", "CrewName", "SpanId", "TraceId"
@@ -260,14 +366,13 @@ SELECT
     toInt64(sum(in_t)) AS "InputTokens", toInt64(sum(out_t)) AS "OutputTokens",
     sum(cost) AS "CostUsd", max(updated) AS "RefreshedAt"
 FROM (
-    SELECT toDate("Hour", 'UTC') AS "Day", "Name" AS "CrewName", sum("Runs") AS n,
+    SELECT "Day", "CrewName", sum("Runs") AS n,
         sum("Failed") AS f, sum("SumMs") AS sum_ms, CAST(min("MinMs"), 'Nullable(Float64)') AS min_ms,
         CAST(max("MaxMs"), 'Nullable(Float64)') AS max_ms,
         quantilesExactInclusiveMerge(0.5, 0.95, 0.99)("Durations") AS q,
         sum("InputTokens") AS in_t, sum("OutputTokens") AS out_t,
         CAST(NULL, 'Nullable(Float64)') AS cost, CAST(max("Updated"), 'Nullable(DateTime64(3))') AS updated
-    FROM crewscope_run_hourly_sums
-    WHERE "Kind" = 'crew' AND "Name" != ''
+    FROM crewscope_crew_daily_sums
     GROUP BY "Day", "CrewName"
     UNION ALL
     SELECT r."Day", r."CrewName", 0, 0, 0.0, NULL, NULL, CAST([], 'Array(Float64)'), 0, 0,

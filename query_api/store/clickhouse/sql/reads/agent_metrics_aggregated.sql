@@ -1,7 +1,7 @@
 -- ClickHouse text of store/sql/reads/agent_metrics_aggregated.sql: one agent's daily rollup
 -- rows for days [$day_from, $day_to] (the views of schema_rollups.sql, kept by materialized
 -- views); percentiles over every duration of those days, merged from the exact quantile
--- states of the hourly sums.
+-- states of the daily sums.
 WITH r AS (
     SELECT * FROM crewscope_rollup_agent_daily
     WHERE "AgentName" = $agent AND "Day" BETWEEN $day_from AND $day_to
@@ -22,9 +22,8 @@ SELECT
     min("MinMs") AS min_ms,
     max("MaxMs") AS max_ms,
     (SELECT if(count() = 0, NULL, quantilesExactInclusiveMerge(0.5, 0.95, 0.99)("Durations"))
-     FROM crewscope_agent_hourly_sums
-     WHERE "AgentName" = $agent
-       AND "Hour" >= toDateTime($day_from, 'UTC') AND "Hour" < toDateTime($day_to + 1, 'UTC'))
+     FROM crewscope_agent_daily_sums
+     WHERE "AgentName" = $agent AND "Day" BETWEEN $day_from AND $day_to)
         AS q,
     coalesce(sum("InputTokens"), 0) AS input_tokens,
     coalesce(sum("OutputTokens"), 0) AS output_tokens,
