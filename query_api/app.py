@@ -111,6 +111,11 @@ def create_app(
             tasks.append(
                 asyncio.create_task(every(rollup_interval_s, run_rollup, db, jobs["rollup"]))
             )
+        if retention_days is not None and db.engine != "duckdb":
+            from crewscope.query_api.store.clickhouse.database import ClickHouseDatabase
+
+            if isinstance(db, ClickHouseDatabase):  # retention there is table TTLs
+                await asyncio.to_thread(db.retain, retention_days)
         if retention_days is not None and retention_interval_s > 0 and db.engine == "duckdb":
             tasks.append(
                 asyncio.create_task(

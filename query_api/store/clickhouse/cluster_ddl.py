@@ -35,6 +35,7 @@ from crewscope.query_api.store.clickhouse.exporter_ddl import (
     table_engine,
 )
 from crewscope.query_api.store.clickhouse.queries import schema_parts, statements
+from crewscope.query_api.store.clickhouse.retention import TTL_COLUMNS, ttl_clause
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -122,13 +123,23 @@ def _replicated_engine(sql: str) -> str:
     return out
 
 
+def _with_ttl(create: str, days: int) -> str:
+    """`create` with retention's TTL when the table has one of `TTL_COLUMNS`."""
+    columns = set(re.findall(r'^\s*"(\w+)"\s+\S', create, re.M))
+    column = next((c for c in TTL_COLUMNS if c in columns), None)
+    if not days or column is None:
+        return create
+    return create + " " + ttl_clause('"' + column + '"', days)
+
+
 def _derived_on_cluster(
-    sql: str, cluster: str, database: str, sharded: dict[str, str]
+    sql: str, cluster: str, database: str, sharded: dict[str, str], ttl_days: int = 0
 ) -> list[str]:
     on = cluster_string(cluster)
     if m := _CREATE_TABLE.match(sql):
         name = m.group(1)
         local = f"CREATE TABLE IF NOT EXISTS {_local(name)} {on} (" + sql[m.end() :]
+        local = _with_ttl(local, ttl_days)
         sharded[name] = _local(name)
         return [
             _replicated_engine(local),
@@ -179,7 +190,7 @@ def cluster_ddl(cluster: str, database: str = "otel", *, ttl_days: int = 0) -> l
         out.append(_distributed(cluster, database, name, local, key))
         sharded[name] = local
     for sql in derived_statements(database):
-        out.extend(_derived_on_cluster(sql, cluster, database, sharded))
+        out.extend(_derived_on_cluster(sql, cluster, database, sharded, ttl_days))
     return out
 
 

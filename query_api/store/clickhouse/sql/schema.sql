@@ -268,7 +268,8 @@ CREATE TABLE IF NOT EXISTS crewscope_run_sums (
     "InputTokens"  Int64,
     "OutputTokens" Int64,
     "CacheRead"    Int64,
-    "CacheWrite"   Int64
+    "CacheWrite"   Int64,
+    "LastSeen"     SimpleAggregateFunction(max, DateTime64(9))  -- what retention's TTL reads
 ) ENGINE = SummingMergeTree ORDER BY ("RunId", "Operation", "Model", "ProviderName");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_run_sums_mv TO crewscope_run_sums AS
@@ -296,7 +297,8 @@ SELECT
     if(llm, coalesce(i, 0), 0) AS "InputTokens",
     if(llm, coalesce(o, 0), 0) AS "OutputTokens",
     if(llm, coalesce(crewscope_int(SpanAttributes, 'gen_ai.usage.cache_read.input_tokens'), 0), 0) AS "CacheRead",
-    if(llm, coalesce(crewscope_int(SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens'), 0), 0) AS "CacheWrite"
+    if(llm, coalesce(crewscope_int(SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens'), 0), 0) AS "CacheWrite",
+    Timestamp AS "LastSeen"
 FROM otel_traces;
 
 -- The column sets of crewscope's DuckDB tables, for the queries (sql/reads/).
