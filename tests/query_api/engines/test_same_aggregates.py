@@ -332,6 +332,21 @@ def test_exports(engines: Engines, fmt: str, dataset: str, params: dict[str, Any
 # -- spans inserted later: the hourly and daily numbers follow without a job ------------------
 
 
+RETAINED_BY = ("Timestamp", "TimeUnix", "Start", "Hour", "LastSeen")
+"""The time columns retention's TTL reads on ClickHouse (a table with none is kept)."""
+
+
+def _retained(ch: Client, database: str) -> list[str]:
+    rows = ch.query(
+        "SELECT DISTINCT t.name FROM system.tables AS t "
+        "JOIN system.columns AS c ON c.database = t.database AND c.table = t.name "
+        "WHERE t.database = {db:String} AND t.engine LIKE '%MergeTree' "
+        "AND c.name IN {cols:Array(String)} ORDER BY t.name",
+        parameters={"db": database, "cols": list(RETAINED_BY)},
+    ).result_rows
+    return [r[0] for r in rows]
+
+
 def _rows_by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], dict[str, Any]]:
     return {tuple(r[k] for k in keys): r for r in rows}
 
@@ -443,6 +458,25 @@ def test_later_spans_count_at_once(
         days = get("/rollups/daily", agent=agent)["rows"]
         assert {r["day"] for r in days} <= {TODAY.isoformat(), two_days_ago}
         assert sum(r["executions"] for r in days) == d["total_executions"]
+
+    # 3: retention drops the spans and everything derived from them row by row (as its TTL
+    # would): the daily rollups stay, but for the cost of crew runs, which is read per run
+    kept_agents = get("/rollups/daily")["rows"]
+    kept_crews = get("/rollups/daily", group_by="crew")["rows"]
+    retained = _retained(ch, target)
+    assert {"otel_traces", "crewscope_task_rows", "crewscope_agent_hourly_sums"} <= set(retained)
+    assert not [t for t in retained if "daily" in t]
+    for table in retained:
+        ch.command(f"TRUNCATE TABLE {target}.{table}")
+    assert [p["executions"] for p in get("/dashboard")["totals"]] == [0, 0, 0]
+    _close(_no_stamps(get("/rollups/daily")["rows"]), _no_stamps(kept_agents), "agents kept")
+    crews_kept = get("/rollups/daily", group_by="crew")["rows"]
+    assert all(r["cost_usd"] is None for r in crews_kept)
+    _close(
+        _no_stamps(crews_kept),
+        [{**r, "cost_usd": None} for r in _no_stamps(kept_crews)],
+        "crews kept",
+    )
 
 
 def test_later_server_spans(later: tuple[TestClient, Client, str, str]) -> None:
