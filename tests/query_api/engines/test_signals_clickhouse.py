@@ -411,3 +411,71 @@ def test_rows_in_exporter_columns(signals: Signals) -> None:
         "AND SpanId NOT IN (SELECT SpanId FROM {db}.otel_traces)",
     )
     assert orphans == [(0,)]  # every record tied to a span names a stored span
+
+
+_COMMON_DUCK = (
+    'coalesce("ServiceName", \'\'), "ResourceAttributes", coalesce("ResourceSchemaUrl", \'\'), '
+    'coalesce("ScopeName", \'\'), coalesce("ScopeVersion", \'\'), "ScopeAttributes", '
+    'coalesce("ScopeDroppedAttrCount", 0), coalesce("ScopeSchemaUrl", \'\'), '
+    '"MetricName", coalesce("MetricDescription", \'\'), coalesce("MetricUnit", \'\'), '
+    '"Attributes", coalesce(epoch_ns("StartTimeUnix") // 1000000000, 0), '
+    'epoch_ns("TimeUnix") // 1000000000, '
+    'coalesce("Flags", 0), len("Exemplars")'
+)
+_COMMON_CLICK = (
+    "toString(ServiceName), ResourceAttributes, ResourceSchemaUrl, ScopeName, ScopeVersion, "
+    "ScopeAttributes, ScopeDroppedAttrCount, ScopeSchemaUrl, toString(MetricName), "
+    "MetricDescription, MetricUnit, Attributes, toInt64(toUnixTimestamp(StartTimeUnix)), "
+    "toInt64(toUnixTimestamp(TimeUnix)), Flags, length(`Exemplars.TimeUnix`)"
+)
+ORACLES = {
+    # table: (DuckDB row as a stock Collector would write it, the ClickHouse row)
+    "otel_metrics_gauge": (f'{_COMMON_DUCK}, "Value"', f"{_COMMON_CLICK}, Value"),
+    "otel_metrics_sum": (
+        f'{_COMMON_DUCK}, "Value", "AggregationTemporality", "IsMonotonic"',
+        f"{_COMMON_CLICK}, Value, AggregationTemporality, IsMonotonic",
+    ),
+    "otel_metrics_histogram": (
+        f'{_COMMON_DUCK}, "Count", coalesce("Sum", 0), "BucketCounts", "ExplicitBounds", '
+        'coalesce("Min", 0), coalesce("Max", 0), "AggregationTemporality"',
+        f"{_COMMON_CLICK}, Count, Sum, BucketCounts, ExplicitBounds, Min, Max, "
+        "AggregationTemporality",
+    ),
+    "otel_logs": (
+        'epoch_ns("Timestamp"), "TraceId", "SpanId", "TraceFlags", '
+        'coalesce("SeverityText", \'\'), "SeverityNumber", coalesce("ServiceName", \'\'), '
+        'coalesce("Body", \'\'), coalesce("ResourceSchemaUrl", \'\'), "ResourceAttributes", '
+        "coalesce(\"ScopeSchemaUrl\", ''), coalesce(\"ScopeName\", ''), "
+        'coalesce("ScopeVersion", \'\'), "ScopeAttributes", "LogAttributes", '
+        "coalesce(\"EventName\", '')",
+        "toUnixTimestamp64Nano(Timestamp), TraceId, SpanId, TraceFlags, toString(SeverityText), "
+        "SeverityNumber, toString(ServiceName), Body, toString(ResourceSchemaUrl), "
+        "ResourceAttributes, toString(ScopeSchemaUrl), ScopeName, toString(ScopeVersion), "
+        "ScopeAttributes, LogAttributes, EventName",
+    ),
+}
+
+
+def _canonical(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows comparable across the engines (maps as sorted items, bools as bools), sorted."""
+
+    def value(v: Any) -> Any:
+        if isinstance(v, dict):
+            return tuple(sorted(v.items()))
+        if isinstance(v, list):
+            return tuple(v)
+        return v
+
+    return sorted((tuple(value(v) for v in row) for row in rows), key=repr)
+
+
+@pytest.mark.parametrize("table", sorted(ORACLES))
+def test_rows_as_a_collector_writes_them(signals: Signals, table: str) -> None:
+    """Every row the DuckDB receiver stored, mapped by the Go exporter's rules (no NULLs: ''
+    / 0 / the epoch, whole-second metric times, uint8 flags and severities), is a row of the
+    ClickHouse table, and nothing else is."""
+    duck_sql, click_sql = ORACLES[table]
+    duck = _canonical(_duck_rows(signals, f"SELECT {duck_sql} FROM {table}"))
+    click = _canonical(_click_rows(signals, f"SELECT {click_sql} FROM {{db}}.{table}"))
+    assert duck and len(click) == len(duck)
+    assert click == duck
