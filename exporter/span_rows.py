@@ -324,7 +324,7 @@ class SpanColumns:
             if not _own(r):
                 source = recognise(dict(zip(keys[lo:hi], values[lo:hi], strict=True))).source
             nodes.append(Node(*cast("_NodeFields", _node_fields(r)), source=source))
-        peer_spans.resolve(nodes, cache or peer_spans.DEFAULT_CACHE)
+        peer_spans.resolve(nodes, peer_spans.DEFAULT_CACHE if cache is None else cache)
         tagged: dict[int, str] = {}
         for i, node in enumerate(nodes):
             if node.source in peer_spans.TAGGED_SOURCES:
