@@ -105,8 +105,7 @@ def create_app(
             except (OSError, RuntimeError) as exc:  # e.g. a local Collector already has 4317
                 logger.error("OTLP/gRPC receiver not started on %s: %s", grpc_address, exc)
         tasks: list[asyncio.Task[None]] = []
-        if db.engine == "duckdb":  # ClickHouse: the live feed is not served yet
-            tasks.append(asyncio.create_task(feed.run()))
+        tasks.append(asyncio.create_task(feed.run()))  # every engine (live.cursors)
         if rollup_interval_s > 0 and db.engine == "duckdb":
             tasks.append(
                 asyncio.create_task(every(rollup_interval_s, run_rollup, db, jobs["rollup"]))

@@ -1,13 +1,14 @@
 """The live feed behind ``/api/v1/monitoring/live``: new spans and process samples, fanned out.
 
-Where events come from: only one process may open the DuckDB file, so everything lands in
-this server's file, either through the OTLP receiver (other processes) or written by this
-process itself (an in-process exporter sharing the store, crewscope's own HTTP spans). One
-background task therefore polls the tables by rowid watermark every ``poll_interval_s``
-(250 ms): DuckDB gives appended rows increasing rowids and a snapshot always sees a rowid
-prefix of committed appends, so ``rowid BETWEEN watermark AND max(rowid)`` is exactly what is
-new, whatever path wrote it (`store.rowids`, as the projection sync). A poll is four cheap
-``max(rowid)`` lookups when nothing landed; the data is read only while clients listen.
+Where events come from: one background task polls the database every ``poll_interval_s``
+(250 ms) for what landed since the last poll, whatever path wrote it, through the cursor
+strategy of its engine (`live.cursors`). On DuckDB only one process may open the file, so
+everything lands in this server's file (the OTLP receiver, an in-process exporter sharing
+the store, crewscope's own HTTP spans), and rowid watermarks say exactly what is new: a poll
+is four cheap ``max(rowid)`` lookups when nothing landed, the data is read only while
+clients listen. On ClickHouse any number of Collectors and serve processes write; views
+stamp what the feed needs with its arrival time, and the cursor reads a short lag window
+behind the newest arrival, skipping the rows it has published.
 
 Spans land when they end, so events are completions: ``llm_call`` (with tokens and cost),
 ``tool_call``, ``agent_step``, ``task_completed``, ``run_completed``, ``memory``,
@@ -35,6 +36,7 @@ from typing import Any
 
 from fastapi import WebSocket
 
+from crewscope.query_api.live.cursors import Cursor, cursor_for
 from crewscope.query_api.live.messages import (
     Client,
     FeedStats,
@@ -45,25 +47,10 @@ from crewscope.query_api.live.messages import (
     span_event,
 )
 from crewscope.query_api.store.handle import DatabaseHandle as Database
-from crewscope.query_api.store.query import Where, named
-from crewscope.query_api.store.rowids import last_rowid, newest_rowid
 
 logger = logging.getLogger(__name__)
 
-MAX_ROWS_PER_POLL = 5_000
 YIELD_EVERY = 200  # messages published between yields to the event loop (senders drain)
-TABLES = {
-    "spans": "otel_traces", "sum": "otel_metrics_sum", "gauge": "otel_metrics_gauge",
-    "logs": "otel_logs",
-}  # fmt: skip
-MAX_LIVE_BODY = 4096  # characters of a log record's body in a live message
-LIVE_SPANS = named("reads/live_spans")
-LIVE_LOGS = named("reads/live_logs")
-PROCESS_POINTS = named("reads/process_points")
-NEW_SUMS = Where().add("rowid BETWEEN $lo_sum AND $hi_sum AND \"MetricName\" LIKE 'process.%'")
-NEW_GAUGES = Where().add(
-    "rowid BETWEEN $lo_gauge AND $hi_gauge AND \"MetricName\" LIKE 'process.%'"
-)
 
 
 class LiveFeed:
@@ -85,7 +72,7 @@ class LiveFeed:
         self.send_timeout_s = send_timeout_s
         self.clients: set[Client] = set()
         self.stats = FeedStats()
-        self._marks: dict[str, int] | None = None  # next rowid to read, per table
+        self.cursor: Cursor = cursor_for(db.engine)  # what is new: rowids, or arrival times
         self._last_process: dict[tuple[Any, Any], float] = {}
         self._pending_process: dict[tuple[Any, Any], dict[str, Any]] = {}
 
@@ -94,49 +81,17 @@ class LiveFeed:
     def _read(
         self, want_rows: bool
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """New span, process and log rows since the watermarks (runs in a worker thread)."""
+        """New span, process and log rows since the last poll (runs in a worker thread)."""
         with self.db.reader() as s:
-            if self._marks is None:  # start at the end: the feed shows what lands from now
-                self._marks = {k: last_rowid(s, table) + 1 for k, table in TABLES.items()}
-            his: dict[str, int | None] = {}
-            for key, table in TABLES.items():
-                newest = newest_rowid(s, table, self._marks[key])
-                if newest is None and last_rowid(s, table) < self._marks[key] - 1:
-                    # rowids were renumbered (retention + checkpoint): restart at the end
-                    self._marks[key] = last_rowid(s, table) + 1
-                his[key] = newest
-            spans: list[dict[str, Any]] = []
-            process: list[dict[str, Any]] = []
-            logs: list[dict[str, Any]] = []
-            lo = dict(self._marks)
-            hi = {
-                k: min(v, lo[k] + MAX_ROWS_PER_POLL - 1) if v is not None else lo[k] - 1
-                for k, v in his.items()
-            }
-            if want_rows and hi["spans"] >= lo["spans"]:
-                spans = s.rows(LIVE_SPANS, {"lo": lo["spans"], "hi": hi["spans"]})
-            if want_rows and hi["logs"] >= lo["logs"]:
-                logs = s.rows(
-                    LIVE_LOGS, {"lo": lo["logs"], "hi": hi["logs"], "max_body": MAX_LIVE_BODY}
-                )
-            if want_rows and (hi["sum"] >= lo["sum"] or hi["gauge"] >= lo["gauge"]):
-                process = s.rows(
-                    PROCESS_POINTS,
-                    {"lo_sum": lo["sum"], "hi_sum": hi["sum"],
-                     "lo_gauge": lo["gauge"], "hi_gauge": hi["gauge"]},
-                    sum_where=NEW_SUMS,
-                    gauge_where=NEW_GAUGES,
-                )  # fmt: skip
-            for k in hi:
-                self._marks[k] = max(self._marks[k], hi[k] + 1)
-            return spans, process, logs
+            new = self.cursor.read(s, want_rows)
+        return new.spans, new.process, new.logs
 
     async def poll_once(self) -> None:
         spans, process, logs = await asyncio.to_thread(self._read, bool(self.clients))
         self.stats.polls += 1
         events = [e for e in map(span_event, spans) if e is not None]
         events.extend(map(log_message, logs))
-        # within one poll, completion order (a run ends after its tasks); rowid breaks ties
+        # within one poll, completion order (a run ends after its tasks); read order breaks ties
         order = {id(e): i for i, e in enumerate(events)}
         events.sort(key=lambda e: (e["timestamp"], order[id(e)]))
         for i, msg in enumerate(events, 1):
