@@ -37,7 +37,9 @@ most `MAX_SPANS_PER_TRACE` spans each), the enclosing spans already seen and the
 of LLM calls whose parent has not arrived yet. Children end, and are exported, before their
 parents, so token totals are right across batches; but an enclosing span that arrives in a
 *later* batch than a child cannot name that child's agent any more: such a child keeps
-``AgentName`` NULL (see the projection-time fallback in the report / README). The receiver's
+``AgentName`` NULL. That happens when an agent's work outlasts the peer's export interval
+(BatchSpanProcessor: 5 s by default, ``OTEL_BSP_SCHEDULE_DELAY``); only the store, once the
+enclosing span has landed, can fill it (by ancestry in ``otel_traces``). The receiver's
 decode workers each keep their own cache: a trace split between two workers loses the same.
 
 Unknown shapes are stored untouched: `recognise` only reads attributes; nothing is dropped.
