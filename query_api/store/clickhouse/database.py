@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from importlib import resources
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from crewscope.query_api.store.clickhouse.cluster_ddl import missing_objects
 from crewscope.query_api.store.clickhouse.exporter_ddl import render_exporter_ddl
 from crewscope.query_api.store.clickhouse.location import StoreLocation
 from crewscope.query_api.store.clickhouse.prices import PriceSync
-from crewscope.query_api.store.clickhouse.queries import statements
+from crewscope.query_api.store.clickhouse.queries import schema_parts, statements
+from crewscope.query_api.store.clickhouse.retention import apply_retention
 from crewscope.query_api.store.clickhouse.session import SETTINGS, ClickHouseSession
 from crewscope.query_api.store.clickhouse.signal_writer import ClickHouseSignalSink
 from crewscope.query_api.store.session import SessionScopes
@@ -29,20 +32,60 @@ logger = logging.getLogger(__name__)
 
 _DATABASE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CHDB_LOCK = threading.Lock()
-_chdb_clients: dict[str, Client] = {}
+_chdb_clients: dict[str, tuple[Client, threading.RLock]] = {}
 
 
-def connect(location: StoreLocation) -> Client:
+class DatabaseGuard:
+    """Exclusive use of a client, pointed at one database.
+
+    The embedded engine has one client per process and data directory (`connect`), shared
+    by every database opened on it; its current database is client state. Every use of
+    the client (queries, inserts, schema upkeep) therefore goes through the guard of its
+    database: the directory's lock is held and the client is pointed at that database, so
+    two stores on one directory never read or write each other's tables. A server client
+    belongs to one database object; its guard only points it there."""
+
+    def __init__(self, client: Client, database: str, lock: threading.RLock | None) -> None:
+        self._client = client
+        self._database = database
+        self._lock = lock
+        self._pointed = lock is not None  # a server client is pointed once it exists
+
+    def __enter__(self) -> Client:
+        if self._lock is not None:
+            self._lock.acquire()
+            self._client.database = self._database
+        elif not self._pointed:
+            self._client.database = self._database
+            self._pointed = True
+        return self._client
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    @contextmanager
+    def unpointed(self) -> Iterator[Client]:
+        """The client under the lock, left where it is (for creating the database)."""
+        if self._lock is None:
+            yield self._client
+            return
+        with self._lock:
+            yield self._client
+
+
+def connect(location: StoreLocation) -> tuple[Client, threading.RLock | None]:
     """A clickhouse-connect client for `location`'s server, or its embedded engine (one per
-    process and path: the chDB engine opens one data directory per process)."""
+    process and path, with the lock its users share: the chDB engine opens one data
+    directory per process)."""
     if location.engine == "chdb":
         with _CHDB_LOCK:
-            client = _chdb_clients.get(str(location.path))
-            if client is None:
+            shared = _chdb_clients.get(str(location.path))
+            if shared is None:
                 client = clickhouse_connect.get_client(dsn=f"chdb://{location.path}")
-                _chdb_clients[str(location.path)] = client
-            return client
-    return clickhouse_connect.get_client(
+                shared = _chdb_clients[str(location.path)] = (client, threading.RLock())
+            return shared
+    client = clickhouse_connect.get_client(
         host=location.host,
         port=location.port,
         username=location.username,
@@ -50,7 +93,11 @@ def connect(location: StoreLocation) -> Client:
         secure=location.secure,
         database="default",
         autogenerate_session_id=False,
+        # On a cluster, a JOIN or IN over a Distributed table reads every shard
+        # (cluster_ddl explains the layout).
+        settings={"distributed_product_mode": "global"} if location.cluster else None,
     )
+    return client, None
 
 
 def create_schema(client: Client, database: str) -> None:
@@ -63,11 +110,8 @@ def create_schema(client: Client, database: str) -> None:
             client.command(sql.replace("{{database}}", database), settings=SETTINGS)
 
 
-def schema_parts() -> list[str]:
-    """``sql/schema.sql`` first, then each ``sql/schema_<topic>.sql`` in name order."""
-    root = resources.files("crewscope.query_api.store.clickhouse").joinpath("sql")
-    parts = sorted(p.name[:-4] for p in root.iterdir() if re.fullmatch(r"schema_\w+\.sql", p.name))
-    return ["schema", *parts]
+class StoreSetupError(RuntimeError):
+    """The store cannot be used as it is (the message says what to do)."""
 
 
 class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
@@ -79,18 +123,37 @@ class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
         self.location = location
         self.path = location.describe()
         self.engine: str = location.engine
-        self._client = connect(location)
-        self._lock = threading.Lock() if location.engine == "chdb" else None
-        self.store = ClickHouseSignalSink(self._client, self._lock)
+        self._client, lock = connect(location)
+        self._guard = DatabaseGuard(self._client, location.database, lock)
+        self.store = ClickHouseSignalSink(self._guard)
         """What the OTLP receiver appends to: span batches, and the metric and log tables
         (`ClickHouseSignalSink.append_tables`), in the exporter's columns."""
-        create_schema(self._client, location.database)
+        if location.cluster:
+            with self._guard.unpointed() as client:
+                missing = missing_objects(client, location.cluster, location.database)
+            if missing:
+                raise StoreSetupError(
+                    f"{location.describe()}: the cluster schema is incomplete (missing "
+                    f"{', '.join(missing[:5])}); create it first with: crewscope "
+                    f"clickhouse-schema --cluster {location.cluster} --database {location.database}"
+                )
+        else:
+            with self._guard.unpointed() as client:
+                create_schema(client, location.database)
         self.projections = PriceSync()
         with self.reader() as s:
             self.projections.sync(s, force=True)
 
     def new_session(self) -> ClickHouseSession:
-        return ClickHouseSession(self._client, self._lock)
+        return ClickHouseSession(self._guard)
+
+    def retain(self, days: int) -> list[str]:
+        """Retention as table TTLs (`retention.apply_retention`); on a cluster the TTLs come
+        with its schema (``crewscope clickhouse-schema --cluster NAME --ttl-days N``)."""
+        if self.location.cluster:
+            return []
+        with self._guard as client:
+            return apply_retention(client, self.location.database, days)
 
     def close(self, wait_s: float = 0.0) -> None:
         if self.location.engine != "chdb":  # the embedded engine lives as long as the process

@@ -9,7 +9,6 @@ views inside ClickHouse, so no session ever writes them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
@@ -58,27 +57,25 @@ class ClickHouseSession(SessionBase):
 
     def __init__(
         self,
-        client: Client,
-        lock: threading.Lock | None = None,
+        guard: AbstractContextManager[Client],
         on_close: Callable[[], None] | None = None,
     ) -> None:
-        self._client = client
-        self._lock: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+        self._guard = guard
         self._on_close = on_close
 
     def _query(
         self, query: Query, params: Params | None, slots: Mapping[str, Fragment]
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         sql = render(query, params, slots)
-        with self._lock:
-            result = self._client.query(sql, settings=SETTINGS)
+        with self._guard as client:
+            result = client.query(sql, settings=SETTINGS)
         names = _names(list(result.column_names))
         return names, [tuple(_plain(v) for v in row) for row in result.result_rows]
 
     def execute(self, query: Query, params: Params | None = None, **slots: Fragment) -> None:
         sql = render(query, params, slots)
-        with self._lock:
-            self._client.command(sql, settings=SETTINGS)
+        with self._guard as client:
+            client.command(sql, settings=SETTINGS)
 
     def rows(self, query: Query, params: Params | None = None, **slots: Fragment) -> list[Row]:
         names, rows = self._query(query, params, slots)
@@ -109,14 +106,14 @@ class ClickHouseSession(SessionBase):
 
     def arrow(self, query: Query, params: Params | None = None, **slots: Fragment) -> pa.Table:
         sql = render(query, params, slots)
-        with self._lock:
-            table: pa.Table = self._client.query_arrow(sql, settings=SETTINGS)
+        with self._guard as client:
+            table: pa.Table = client.query_arrow(sql, settings=SETTINGS)
         return table.rename_columns(_names(table.column_names))
 
     def append(self, table: str, data: pa.Table) -> None:
         """Insert an Arrow table by column name (`table` from code, never from input)."""
-        with self._lock:
-            self._client.insert_arrow(table, data, settings={"async_insert": 0})
+        with self._guard as client:
+            client.insert_arrow(table, data, settings={"async_insert": 0})
 
     def transaction(self) -> AbstractContextManager[None]:
         return nullcontext()

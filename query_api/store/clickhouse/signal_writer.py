@@ -23,8 +23,8 @@ acknowledged only when ClickHouse has it (``async_insert=0``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from functools import partial
 
 import pyarrow as pa
@@ -157,8 +157,8 @@ class ClickHouseSignalSink(ClickHouseSpanSink):
     """The receiver's store on ClickHouse: spans, metric points and log records, each into
     the exporter's table of its kind."""
 
-    def __init__(self, client: Client, lock: threading.Lock | None = None) -> None:
-        super().__init__(client, lock)
+    def __init__(self, guard: AbstractContextManager[Client]) -> None:
+        super().__init__(guard)
         self._converters: dict[str, Convert] = {
             LOGS_TABLE: log_columns,
             **{name: partial(metric_columns, name) for name in METRIC_TEMPLATES},
@@ -176,6 +176,4 @@ class ClickHouseSignalSink(ClickHouseSpanSink):
             convert = self._converters.get(name)
             if convert is None:
                 raise ValueError(f"{name}: not a table the receiver writes to ClickHouse")
-            rows = convert(data)
-            with self._lock:
-                self._client.insert_arrow(name, rows, settings={"async_insert": 0})
+            self._insert(name, convert(data))

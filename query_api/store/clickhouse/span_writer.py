@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,10 +76,15 @@ def exporter_columns(table: pa.Table) -> pa.Table:
 class ClickHouseSpanSink:
     """What the OTLP receiver appends span batches to when the store is ClickHouse."""
 
-    def __init__(self, client: Client, lock: threading.Lock | None = None) -> None:
-        self._client = client
-        self._lock: threading.Lock = lock or threading.Lock()
+    def __init__(self, guard: AbstractContextManager[Client]) -> None:
+        self._guard = guard
+        self._inserts = threading.Lock()  # one insert at a time per sink
         self.closed = False
+
+    def _insert(self, table: str, rows: pa.Table) -> None:
+        """Insert and return once ClickHouse has the rows (no asynchronous insert)."""
+        with self._inserts, self._guard as client:
+            client.insert_arrow(table, rows, settings={"async_insert": 0})
 
     def append(self, table: pa.Table) -> None:
         self.append_tables({"otel_traces": table})
@@ -89,9 +95,7 @@ class ClickHouseSpanSink:
                 continue
             if name != "otel_traces":
                 raise ValueError(f"{name}: only spans are written to ClickHouse by the receiver")
-            rows = exporter_columns(data)
-            with self._lock:
-                self._client.insert_arrow("otel_traces", rows, settings={"async_insert": 0})
+            self._insert("otel_traces", exporter_columns(data))
 
     def close(self) -> None:
         self.closed = True

@@ -18,8 +18,6 @@ from crewscope.demo.flow import build_flow
 from crewscope.exporter import DuckDBSpanExporter
 from crewscope.instrumentation import CrewAIInstrumentor
 from crewscope.query_api import create_app
-from crewscope.query_api.store.clickhouse.database import connect
-from crewscope.query_api.store.clickhouse.location import parse_store
 from tests.helpers.engines import chdb_store, copy_spans
 from tests.helpers.served import API
 from tests.query_api.engines.conftest import Engines
@@ -159,20 +157,12 @@ def flows(fake_llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
         instrumentor.uninstrument()
         provider.shutdown()
     store = chdb_store("flows")
-    # Every database of the process's chDB engine shares one client, whose current database
-    # each ClickHouseDatabase sets when it opens: set it back afterwards, so the package's
-    # `engines` store answers the modules after this one again.
-    client = connect(parse_store(store))
-    before = client.database
-    try:
-        spans = copy_spans(path, store)
-        with (
-            TestClient(create_app(path, rollup_interval_s=0, retention_days=None)) as duck,
-            TestClient(create_app(store, rollup_interval_s=0, retention_days=None)) as click,
-        ):
-            yield Engines(duck, click, calls, spans)
-    finally:
-        client.database = before
+    spans = copy_spans(path, store)
+    with (
+        TestClient(create_app(path, rollup_interval_s=0, retention_days=None)) as duck,
+        TestClient(create_app(store, rollup_interval_s=0, retention_days=None)) as click,
+    ):
+        yield Engines(duck, click, calls, spans)
 
 
 def test_flow_percentiles(flows: Engines) -> None:

@@ -11,6 +11,12 @@ CREATE FUNCTION IF NOT EXISTS crewscope_int AS (m, k) -> toInt64OrNull(nullIf(m[
 -- otherwise, so one clause serves both engines.
 CREATE FUNCTION IF NOT EXISTS contains AS (haystack, needle) -> position(haystack, needle) > 0;
 CREATE FUNCTION IF NOT EXISTS starts_with AS (s, prefix) -> startsWith(s, prefix);
+CREATE FUNCTION IF NOT EXISTS list_contains AS (l, x) -> has(l, x);
+-- A process-stat point's PID: the point's process.pid attribute, else the resource's (as
+-- DuckDB's TRY_CAST(... AS BIGINT): NULL when absent or not a whole number).
+CREATE FUNCTION IF NOT EXISTS crewscope_pid AS (attrs, resource) ->
+    toInt64OrNull(coalesce(crewscope_attr(attrs, 'process.pid'),
+                           crewscope_attr(resource, 'process.pid')));
 -- LLM-call operations (exporter/operations.py: chat, text_completion, generate_content, embeddings)
 CREATE FUNCTION IF NOT EXISTS crewscope_is_llm AS (op) ->
     op IN ('chat', 'text_completion', 'generate_content', 'embeddings');

@@ -30,13 +30,3 @@ SELECT
     crewscope_attr(l.LogAttributes, 'crewscope.run.id') AS "RunId",
     crewscope_attr(l.LogAttributes, 'crewscope.run.root_id') AS "RootRunId"
 FROM otel_logs AS l;
-
--- A process-stat point's PID: the point's process.pid attribute, else the resource's (as
--- DuckDB's TRY_CAST(... AS BIGINT): NULL when absent or not a whole number).
-CREATE FUNCTION IF NOT EXISTS crewscope_pid AS (attrs, resource) ->
-    toInt64OrNull(coalesce(crewscope_attr(attrs, 'process.pid'),
-                           crewscope_attr(resource, 'process.pid')));
-
--- DuckDB's list_contains(list, x), for Where clauses written in code that test a list
--- parameter.
-CREATE FUNCTION IF NOT EXISTS list_contains AS (l, x) -> has(l, x);
