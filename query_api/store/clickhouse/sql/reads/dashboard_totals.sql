@@ -1,6 +1,7 @@
 -- ClickHouse text of store/sql/reads/dashboard_totals.sql: period i = the raw rows of its
 -- start edge [$s<i>, $c<i>) + the hourly sums (schema_rollups.sql, kept by materialized
 -- views) of the hours [$c<i>, $h_to) + the raw rows of the common end edge [$h_to, $now].
+-- Only the rows of the four edges (each under an hour) are read raw.
 WITH
 periods AS (
     SELECT '24h' AS period, 1 AS ord UNION ALL SELECT '7d', 2 UNION ALL SELECT '30d', 3
@@ -16,7 +17,11 @@ parts AS (
                        "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
                        "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
         FROM crewscope_runs
-        WHERE "ParentRunId" IS NULL AND "Timestamp" >= $s3 AND "Timestamp" <= $now
+        WHERE "ParentRunId" IS NULL
+          AND ("Timestamp" >= $h_to AND "Timestamp" <= $now
+               OR "Timestamp" >= $s1 AND "Timestamp" < $c1
+               OR "Timestamp" >= $s2 AND "Timestamp" < $c2
+               OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
     )
     WHERE edge >= 0
     UNION ALL
@@ -28,7 +33,10 @@ parts AS (
                        "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
                        "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
         FROM crewscope_tasks
-        WHERE "Timestamp" >= $s3 AND "Timestamp" <= $now
+        WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
+               OR "Timestamp" >= $s1 AND "Timestamp" < $c1
+               OR "Timestamp" >= $s2 AND "Timestamp" < $c2
+               OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
     )
     WHERE edge >= 0
     UNION ALL
@@ -40,7 +48,10 @@ parts AS (
                        "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
                        "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "CostUsd"
         FROM crewscope_llm_calls
-        WHERE "Timestamp" >= $s3 AND "Timestamp" <= $now
+        WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
+               OR "Timestamp" >= $s1 AND "Timestamp" < $c1
+               OR "Timestamp" >= $s2 AND "Timestamp" < $c2
+               OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
     )
     WHERE edge >= 0
     UNION ALL
