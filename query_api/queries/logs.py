@@ -47,7 +47,7 @@ class LogFilters:
         if self.severity is not None:
             where.add('"SeverityNumber" >= $min_severity', min_severity=self.severity.number)
         if self.q:
-            where.add(r""""Body" ILIKE $body_like ESCAPE '\'""", body_like=f"%{_escape(self.q)}%")
+            where.add(""""Body" ILIKE $body_like ESCAPE '!'""", body_like=f"%{_escape(self.q)}%")
         where.add_if(self.service, '"ServiceName" = $service', "service")
         where.add_if(self.agent, '"AgentName" = $agent', "agent")
         where.add_if(self.crew, '"CrewName" = $crew', "crew")
@@ -57,8 +57,9 @@ class LogFilters:
 
 
 def _escape(text: str) -> str:
-    """`text` as a literal inside an ILIKE pattern (``\\`` escapes ``%``, ``_`` and itself)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """`text` as a literal inside an ILIKE pattern (``!`` escapes ``%``, ``_`` and itself: a
+    character both engines parse in ``ESCAPE``, where ClickHouse refuses a backslash)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def _record(row: dict[str, Any]) -> LogRecord:
@@ -120,12 +121,13 @@ def task_logs_where(s: Session, task_id: str, filters: LogFilters) -> Where | No
     task = s.one(TASK_BY_ID, {"task_id": task_id})
     if task is None:
         return None
+    subtree = {"trace_id": task["TraceId"], "root_id": task_id}
+    window = {"lo": task["Timestamp"], "hi": task["EndTime"]}
+    span_ids = [row[0] for row in s.tuples(LOG_SPAN_SUBTREE, {**subtree, **window})]
     where = Where().add(
-        f'"TraceId" = $trace_id AND "SpanId" IN {LOG_SPAN_SUBTREE.sql()}',
+        '"TraceId" = $trace_id AND list_contains($span_ids, "SpanId")',
         trace_id=task["TraceId"],
-        root_id=task_id,
-        lo=task["Timestamp"],
-        hi=task["EndTime"],
+        span_ids=span_ids,
     )
     return filters.where(where)
 

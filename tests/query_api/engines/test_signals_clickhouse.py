@@ -277,6 +277,22 @@ def test_logs_same(signals: Signals) -> None:
         assert d["total"] and c == d, run_id
     r = httpx.get(f"{signals.click}{API}/runs/{'0' * 16}/logs", timeout=30)
     assert r.status_code == 404
+    # Text search: a word of the tool's warnings; LIKE's wildcards and the escape character
+    # are searched for literally on both engines.
+    word = str(tool_warnings[0]["body"]).split()[0]
+    for q in (word, word.upper(), "%", "_", "!", "100%_!x"):
+        d, c = _logs(signals.duck, "/logs", q=q), _logs(signals.click, "/logs", q=q)
+        assert c == d, q
+        if q in (word, word.upper()):
+            assert d["total"] >= len(tool_warnings)
+    tasks = httpx.get(f"{signals.duck}{API}/tasks", params={"limit": 100}, timeout=30).json()
+    with_logs = 0
+    for task in tasks["tasks"]:
+        d = _logs(signals.duck, f"/tasks/{task['task_id']}/logs", limit=100)
+        c = _logs(signals.click, f"/tasks/{task['task_id']}/logs", limit=100)
+        assert c == d, task["task_id"]
+        with_logs += bool(d["total"])
+    assert with_logs >= 1
 
 
 def test_log_export_same(signals: Signals) -> None:
