@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.store.handle import DatabaseHandle as Database
 from crewscope.query_api.store.query import Query, Where, named
 from crewscope.query_api.store.rowids import last_rowid, newest_rowid
 from crewscope.query_api.store.session import Row, Session
@@ -46,7 +48,7 @@ class NewRows:
 
 
 class Cursor(Protocol):
-    def read(self, s: Session, want_rows: bool) -> NewRows:
+    def read(self, db: Database, want_rows: bool) -> NewRows:
         """The rows that landed since the last call (read only when `want_rows`, if the
         strategy can skip them); the first call only finds the end."""
         ...
@@ -71,7 +73,11 @@ class RowidCursor:
     def __init__(self) -> None:
         self._marks: dict[str, int] | None = None
 
-    def read(self, s: Session, want_rows: bool) -> NewRows:
+    def read(self, db: Database, want_rows: bool) -> NewRows:
+        with db.reader() as s:
+            return self._read(s, want_rows)
+
+    def _read(self, s: Session, want_rows: bool) -> NewRows:
         if self._marks is None:  # start at the end: the feed shows what lands from now
             self._marks = {k: last_rowid(s, table) + 1 for k, table in TABLES.items()}
         his: dict[str, int | None] = {}
@@ -116,6 +122,7 @@ class _Window:
         self.query = query
         self.lag_ns = lag_ns
         self.params = params
+        self.last: dict[str, object] = {}  # the parameters of the last read
         self.cursor_ns: int | None = None  # newest arrival seen; None before the first read
         self.seen: dict[int, int] = {}  # row key -> its arrival (ns), inside the window
 
@@ -125,7 +132,8 @@ class _Window:
         lo = max((self.cursor_ns or 0) - self.lag_ns, 0)
         fresh: list[Row] = []
         newest = self.cursor_ns or 0
-        for r in s.rows(self.query, {"lo": lo, "lag_ns": self.lag_ns, **self.params}):
+        self.last = {"lo": lo, "lag_ns": self.lag_ns, **self.params}
+        for r in s.rows(self.query, self.last):
             key, arrived = int(r["rid"]), int(r["arrived_ns"])
             if key in self.seen:
                 continue
@@ -162,14 +170,35 @@ class ArrivalCursor:
         self.logs = _Window(LIVE_LOGS, lag_ns, max_body=MAX_LIVE_BODY)
         # ClickHouse only (DuckDB reads reads/process_points by rowid)
         self.process = _Window(clickhouse_query("reads/live_process_points"), lag_ns)
+        self._priced: set[tuple[Any, Any]] = set()  # (provider, model) priced by the feed
 
-    def read(self, s: Session, want_rows: bool) -> NewRows:
-        # read with or without clients: the keys seen must stay current (see the module doc)
-        spans, logs = self.spans.read(s), self.logs.read(s)
-        process = _latest_points(self.process.read(s))
-        if not want_rows:
-            return NewRows()
+    def read(self, db: Database, want_rows: bool) -> NewRows:
+        with db.reader() as s:
+            # read with or without clients: the keys seen must stay current (module doc)
+            spans, logs = self.spans.read(s), self.logs.read(s)
+            process = _latest_points(self.process.read(s))
+            if not want_rows:
+                return NewRows()
+            self._price(db, s, spans)
         return NewRows(spans, process, logs)
+
+    def _price(self, db: Database, s: Session, spans: list[Row]) -> None:
+        """Cost of the LLM calls of a model seen for the first time: ClickHouse prices at
+        read time from the models the query processes have priced (`PriceSync`, at most
+        every few seconds), so price it now, once per model, and read the costs again."""
+        new = {
+            (r["ProviderName"], r["Model"])
+            for r in spans
+            if r["CostUsd"] is None and r["Model"] is not None
+            and r["GenAiOperation"] in LLM_OPERATIONS
+        } - self._priced  # fmt: skip
+        if not new:
+            return
+        self._priced |= new
+        db.projections.rebuild(s)  # PriceSync: price the unpriced models now
+        costs = {int(r["rid"]): r["CostUsd"] for r in s.rows(self.spans.query, self.spans.last)}
+        for r in spans:
+            r["CostUsd"] = costs.get(int(r["rid"]), r["CostUsd"])
 
     def remembered(self) -> int:
         """How many row keys the windows hold (bounded by what arrived within the lag)."""

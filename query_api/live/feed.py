@@ -82,8 +82,7 @@ class LiveFeed:
         self, want_rows: bool
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """New span, process and log rows since the last poll (runs in a worker thread)."""
-        with self.db.reader() as s:
-            new = self.cursor.read(s, want_rows)
+        new = self.cursor.read(self.db, want_rows)
         return new.spans, new.process, new.logs
 
     async def poll_once(self) -> None:
