@@ -43,7 +43,7 @@ def build_clickhouse(duck_path: str, chdb_dir: str) -> float:
     db = ClickHouseDatabase(parse_store(f"chdb://{chdb_dir}"))
     con = duckdb.connect(duck_path, read_only=True)
     try:
-        reader = con.sql("SELECT * FROM otel_traces").fetch_arrow_reader(BATCH)
+        reader = con.sql("SELECT * FROM otel_traces").to_arrow_reader(BATCH)
         import pyarrow as pa
 
         for batch in reader:
