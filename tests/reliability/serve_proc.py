@@ -250,7 +250,7 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.sigkill()
                 self.end_orphans(0.0)
-        return int(self.proc.returncode)
+        return int(self.proc.returncode or 0)
 
 
 def _alive(proc: psutil.Process) -> bool:

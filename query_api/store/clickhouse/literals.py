@@ -16,6 +16,11 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.binding import str_query_value
 
+_FIRST_TIME = datetime(1900, 1, 1)
+_LAST_TIME = datetime(2262, 4, 11, 23, 47, 16)
+"""What DateTime64(9) holds: a time outside is compared as the nearest end (every stored
+time is inside, so the answer is the same)."""
+
 
 def literal(value: object) -> str:
     """`value` as a ClickHouse SQL literal."""
@@ -36,9 +41,11 @@ def literal(value: object) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = min(max(value, _FIRST_TIME), _LAST_TIME)  # DateTime64(9)'s range
         return f"toDateTime64('{value:%Y-%m-%d %H:%M:%S.%f}', 9, 'UTC')"
     if isinstance(value, date):
-        return f"toDate('{value:%Y-%m-%d}')"
+        value = min(max(value, _FIRST_TIME.date()), _LAST_TIME.date())
+        return f"toDate32('{value:%Y-%m-%d}')"
     if isinstance(value, str):
         return str(str_query_value(value))
     if isinstance(value, Mapping):

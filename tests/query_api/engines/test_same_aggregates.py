@@ -207,11 +207,6 @@ def test_agent_metrics_aggregated(engines: Engines, agent: str, params: dict[str
     _close(_no_stamps(d), _no_stamps(c), agent)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reads/agent_top_errors.sql (ClickHouse) does not read the daily error rollup "
-    "(crewscope_rollup_agent_errors_daily, schema_rollups.sql) yet",
-)
 def test_aggregated_top_errors(engines: Engines) -> None:
     d, c = both(engines, "/agents/Researcher/metrics", metric_type="aggregated")
     assert d["top_errors"]  # the broken crew's LLM failures
@@ -275,6 +270,29 @@ def test_rollups(engines: Engines, params: dict[str, Any]) -> None:
         assert not d["rows"]
     assert all(r["refreshed_at"] for r in c["rows"])
     _close(_no_stamps(d), _no_stamps(c), "rollups")
+
+
+def test_refresh_on_clickhouse_counts_the_rows_it_keeps(engines: Engines) -> None:
+    d = engines.duckdb.post(API + "/rollups/refresh").json()
+    r = engines.clickhouse.post(API + "/rollups/refresh")
+    assert r.status_code == 200, r.text
+    c = r.json()
+    for key in ("date_from", "date_to", "days", "agent_rows", "crew_rows"):
+        assert c[key] == d[key], key
+    week = {"date_from": (TODAY - timedelta(days=6)).isoformat(), "date_to": TODAY.isoformat()}
+    c = engines.clickhouse.post(API + "/rollups/refresh", params=week).json()
+    assert c["days"] == 7 and c["agent_rows"] == d["agent_rows"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"start_date_from": "1677-01-01T00:00:00Z"}, {"start_date_to": "2300-01-01T00:00:00Z"},
+     {"start_date_from": "0001-01-01T00:00:00Z", "start_date_to": "9999-12-31T23:59:59Z"}],
+    ids=_ids,
+)  # fmt: skip
+def test_dates_beyond_what_clickhouse_holds(engines: Engines, params: dict[str, Any]) -> None:
+    d, c = both(engines, "/runs", **params)
+    assert d["total"] == c["total"]
 
 
 # -- exports -------------------------------------------------------------------------------

@@ -202,21 +202,23 @@ WHERE crewscope_is_llm(op);
 
 -- USD of one call (exporter/pricing.py ModelRate.cost; embeddings on their input only);
 -- NULL when the model has no price or the call no tokens.
-CREATE FUNCTION IF NOT EXISTS crewscope_cost AS (op, model, provider, i, o, cr, cw) ->
+-- Functions are global to the server, not per database: the prices dictionary is an
+-- argument, '<database>.crewscope_prices_dict' at every call.
+CREATE FUNCTION IF NOT EXISTS crewscope_cost_from AS (prices, op, model, provider, i, o, cr, cw) ->
     if(model IS NULL OR (i IS NULL AND (o IS NULL OR op = 'embeddings'))
-       OR dictGetOrDefault('{{database}}.crewscope_prices_dict', 'Known',
+       OR dictGetOrDefault(prices, 'Known',
                            tuple(coalesce(provider, ''), model), 0) = 0,
        NULL,
        round(
-           dictGet('{{database}}.crewscope_prices_dict', 'Fixed', tuple(coalesce(provider, ''), model))
+           dictGet(prices, 'Fixed', tuple(coalesce(provider, ''), model))
            + greatest(coalesce(i, 0) - if(op = 'embeddings', 0, coalesce(cr, 0) + coalesce(cw, 0)), 0)
-             * dictGet('{{database}}.crewscope_prices_dict', 'Input', tuple(coalesce(provider, ''), model))
+             * dictGet(prices, 'Input', tuple(coalesce(provider, ''), model))
            + if(op = 'embeddings', 0, coalesce(o, 0))
-             * dictGet('{{database}}.crewscope_prices_dict', 'Output', tuple(coalesce(provider, ''), model))
+             * dictGet(prices, 'Output', tuple(coalesce(provider, ''), model))
            + if(op = 'embeddings', 0, coalesce(cr, 0))
-             * dictGet('{{database}}.crewscope_prices_dict', 'CacheRead', tuple(coalesce(provider, ''), model))
+             * dictGet(prices, 'CacheRead', tuple(coalesce(provider, ''), model))
            + if(op = 'embeddings', 0, coalesce(cw, 0))
-             * dictGet('{{database}}.crewscope_prices_dict', 'CacheWrite', tuple(coalesce(provider, ''), model)),
+             * dictGet(prices, 'CacheWrite', tuple(coalesce(provider, ''), model)),
            12));
 
 CREATE TABLE IF NOT EXISTS crewscope_tool_call_rows (
@@ -330,7 +332,7 @@ SELECT
     crewscope_int(t.SpanAttributes, 'gen_ai.usage.input_tokens') AS "InputTokens",
     crewscope_int(t.SpanAttributes, 'gen_ai.usage.output_tokens') AS "OutputTokens",
     if(GenAiOperation IS NULL OR crewscope_is_llm(GenAiOperation),
-       crewscope_cost(GenAiOperation, Model, ProviderName, InputTokens, OutputTokens,
+       crewscope_cost_from('{{database}}.crewscope_prices_dict', GenAiOperation, Model, ProviderName, InputTokens, OutputTokens,
                       crewscope_int(t.SpanAttributes, 'gen_ai.usage.cache_read.input_tokens'),
                       crewscope_int(t.SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens')),
        NULL) AS "CostUsd",
@@ -342,7 +344,7 @@ CREATE OR REPLACE VIEW crewscope_tasks AS SELECT * FROM crewscope_task_rows;
 CREATE OR REPLACE VIEW crewscope_tool_calls AS SELECT * FROM crewscope_tool_call_rows;
 CREATE OR REPLACE VIEW crewscope_memory_ops AS SELECT * FROM crewscope_memory_op_rows;
 CREATE OR REPLACE VIEW crewscope_llm_calls AS
-SELECT *, crewscope_cost("Operation", "Model", "ProviderName", "InputTokens", "OutputTokens",
+SELECT *, crewscope_cost_from('{{database}}.crewscope_prices_dict', "Operation", "Model", "ProviderName", "InputTokens", "OutputTokens",
                          "CacheRead", "CacheWrite") AS "CostUsd"
 FROM crewscope_llm_call_rows;
 

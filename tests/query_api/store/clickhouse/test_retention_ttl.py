@@ -70,7 +70,9 @@ def test_ttls_set_once_and_old_rows_dropped() -> None:
         database=database,
     )  # fmt: skip
     names = f"SELECT Name FROM {database}.crewscope_run_rows ORDER BY Name"
-    assert [r[0] for r in client.query(names).result_rows] == ["new_crew", "old_crew"]
+    # A background merge may apply the TTL at any moment (the old run can be gone already);
+    # OPTIMIZE ... FINAL makes it happen now.
+    assert "new_crew" in [r[0] for r in client.query(names).result_rows]
     for table in ("otel_traces", "crewscope_run_rows", "crewscope_run_sums"):
         client.command(f"OPTIMIZE TABLE {database}.{table} FINAL")  # TTL applies at merge
     assert [r[0] for r in client.query(names).result_rows] == ["new_crew"]

@@ -11,7 +11,7 @@ SELECT
     "StatusMessage", "GenAiOperation", "CrewName", "TaskName", "AgentName", "ToolName",
     "Model", "ProviderName", "InputTokens", "OutputTokens",
     if("GenAiOperation" IS NULL OR crewscope_is_llm("GenAiOperation"),
-       crewscope_cost("GenAiOperation", "Model", "ProviderName", "InputTokens",
+       crewscope_cost_from(currentDatabase() || '.crewscope_prices_dict', "GenAiOperation", "Model", "ProviderName", "InputTokens",
                       "OutputTokens", "CacheRead", "CacheWrite"),
        NULL) AS "CostUsd",
     "ErrorType",
