@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--real", action="store_true", help="use OpenAI (OPENAI_API_KEY)")
     parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="also send spans, metrics and logs over OTLP/HTTP to URL "
+        "(e.g. a crewscope serve or a Collector at http://127.0.0.1:4318)",
+    )
     ns = parser.parse_args(argv)
     apply_offline_env()
 
@@ -116,10 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         server = FakeLLMServer().start()
         base_url = server.base_url
         os.environ.setdefault("OPENAI_API_KEY", "sk-crewscope-local")
+    both = ["duckdb", "otlp"] if ns.otlp else ["duckdb"]
     telemetry = configure(
-        exporters=["duckdb"],
+        exporters=both,
+        metrics_exporters=both if ns.otlp else None,
+        logs_exporters=both if ns.otlp else None,
         logs=True,
         db_path=ns.db,
+        otlp_endpoint=ns.otlp,
         service_name=os.environ.get("OTEL_SERVICE_NAME") or "crewscope-demo",
     )
     started = time.perf_counter()
