@@ -27,9 +27,20 @@ class NotOnClickHouse(QueryError):
     """A query that has no ClickHouse text yet."""
 
 
+SHARED_TEXT = frozenset({
+    "reads/llm_usage_by_agent", "reads/rollup_count", "reads/rollup_list", "reads/run_window",
+    "reads/task_by_id", "reads/task_list", "reads/export_rollups",
+})  # fmt: skip
+"""Named queries whose DuckDB text is SQL both engines run alike over crewscope's views
+(tests/query_api/engines compare their answers): ClickHouse reads that one text."""
+
+
 @cache
 def clickhouse_text(name: str) -> str:
     """The ClickHouse SQL of the named query `name` (comments kept)."""
+    if name in SHARED_TEXT:
+        shared = resources.files("crewscope.query_api.store").joinpath("sql", f"{name}.sql")
+        return shared.read_text("utf-8")
     path = resources.files("crewscope.query_api.store.clickhouse").joinpath("sql", f"{name}.sql")
     try:
         return path.read_text("utf-8")

@@ -49,3 +49,15 @@ def test_literals_round_trip(value: object) -> None:
         assert got == want
     else:
         assert got == value
+
+
+def test_shared_texts_have_one_file() -> None:
+    from importlib import resources
+
+    from crewscope.query_api.store.clickhouse.queries import SHARED_TEXT, clickhouse_text
+
+    root = resources.files("crewscope.query_api.store")
+    for name in SHARED_TEXT:
+        assert root.joinpath("sql", f"{name}.sql").is_file(), name
+        assert not root.joinpath("clickhouse", "sql", f"{name}.sql").is_file(), name
+        assert clickhouse_text(name) == root.joinpath("sql", f"{name}.sql").read_text("utf-8")
