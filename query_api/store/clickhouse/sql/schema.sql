@@ -202,6 +202,19 @@ WHERE crewscope_is_llm(op);
 
 -- USD of one call (exporter/pricing.py ModelRate.cost; embeddings on their input only);
 -- NULL when the model has no price or the call no tokens.
+-- The cost of summed calls of one model (per-run and hourly sums), priced now.
+CREATE FUNCTION IF NOT EXISTS crewscope_sums_cost AS
+    (prices, op, model, provider, priced, i, o, cr, cw) ->
+    if(priced = 0 OR model = '' OR dictGetOrDefault(prices, 'Known', tuple(provider, model), 0) = 0,
+       NULL,
+       priced * dictGet(prices, 'Fixed', tuple(provider, model))
+       + greatest(i - if(op = 'embeddings', 0, cr + cw), 0)
+         * dictGet(prices, 'Input', tuple(provider, model))
+       + if(op = 'embeddings', 0,
+            o * dictGet(prices, 'Output', tuple(provider, model))
+            + cr * dictGet(prices, 'CacheRead', tuple(provider, model))
+            + cw * dictGet(prices, 'CacheWrite', tuple(provider, model))));
+
 -- Functions are global to the server, not per database: the prices dictionary is an
 -- argument, '<database>.crewscope_prices_dict' at every call.
 CREATE FUNCTION IF NOT EXISTS crewscope_cost_from AS (prices, op, model, provider, i, o, cr, cw) ->
@@ -359,17 +372,9 @@ FROM (
     SELECT
         "RunId", sum("Spans") AS "Spans", sum("Tasks") AS "Tasks", sum("Steps") AS "Steps",
         sum("LlmCalls") AS "LlmCalls", sum("ToolCalls") AS "ToolCalls", sum("Errors") AS "Errors",
-        if(sum("PricedCalls") = 0 OR "Model" = ''
-           OR dictGetOrDefault('{{database}}.crewscope_prices_dict', 'Known', tuple("ProviderName", "Model"), 0) = 0,
-           NULL,
-           sum("PricedCalls") * dictGet('{{database}}.crewscope_prices_dict', 'Fixed', tuple("ProviderName", "Model"))
-           + greatest(sum("InputTokens") - if("Operation" = 'embeddings', 0, sum("CacheRead") + sum("CacheWrite")), 0)
-             * dictGet('{{database}}.crewscope_prices_dict', 'Input', tuple("ProviderName", "Model"))
-           + if("Operation" = 'embeddings', 0,
-                sum("OutputTokens") * dictGet('{{database}}.crewscope_prices_dict', 'Output', tuple("ProviderName", "Model"))
-                + sum("CacheRead") * dictGet('{{database}}.crewscope_prices_dict', 'CacheRead', tuple("ProviderName", "Model"))
-                + sum("CacheWrite") * dictGet('{{database}}.crewscope_prices_dict', 'CacheWrite', tuple("ProviderName", "Model")))
-        ) AS cost
+        crewscope_sums_cost('{{database}}.crewscope_prices_dict', "Operation", "Model",
+                           "ProviderName", sum("PricedCalls"), sum("InputTokens"),
+                           sum("OutputTokens"), sum("CacheRead"), sum("CacheWrite")) AS cost
     FROM crewscope_run_sums
     GROUP BY "RunId", "Operation", "Model", "ProviderName"
 )

@@ -237,17 +237,9 @@ FROM (
     SELECT
         "Hour", "AgentName", sum("Calls") AS calls, sum("Errors") AS errors,
         sum("InputTokens") AS in_t, sum("OutputTokens") AS out_t,
-        if(sum("PricedCalls") = 0 OR "Model" = ''
-           OR dictGetOrDefault('{{database}}.crewscope_prices_dict', 'Known', tuple("ProviderName", "Model"), 0) = 0,
-           NULL,
-           sum("PricedCalls") * dictGet('{{database}}.crewscope_prices_dict', 'Fixed', tuple("ProviderName", "Model"))
-           + greatest(sum("InputTokens") - if("Operation" = 'embeddings', 0, sum("CacheRead") + sum("CacheWrite")), 0)
-             * dictGet('{{database}}.crewscope_prices_dict', 'Input', tuple("ProviderName", "Model"))
-           + if("Operation" = 'embeddings', 0,
-                sum("OutputTokens") * dictGet('{{database}}.crewscope_prices_dict', 'Output', tuple("ProviderName", "Model"))
-                + sum("CacheRead") * dictGet('{{database}}.crewscope_prices_dict', 'CacheRead', tuple("ProviderName", "Model"))
-                + sum("CacheWrite") * dictGet('{{database}}.crewscope_prices_dict', 'CacheWrite', tuple("ProviderName", "Model")))
-        ) AS cost
+        crewscope_sums_cost('{{database}}.crewscope_prices_dict', "Operation", "Model",
+                           "ProviderName", sum("PricedCalls"), sum("InputTokens"),
+                           sum("OutputTokens"), sum("CacheRead"), sum("CacheWrite")) AS cost
     FROM crewscope_llm_hourly_sums
     GROUP BY "Hour", "AgentName", "Operation", "Model", "ProviderName"
 )
@@ -259,17 +251,9 @@ SELECT "Day", "AgentName", sum(cost) AS "CostUsd", max(updated) AS "Updated"
 FROM (
     SELECT
         "Day", "AgentName", max("Updated") AS updated,
-        if(sum("PricedCalls") = 0 OR "Model" = ''
-           OR dictGetOrDefault('{{database}}.crewscope_prices_dict', 'Known', tuple("ProviderName", "Model"), 0) = 0,
-           NULL,
-           sum("PricedCalls") * dictGet('{{database}}.crewscope_prices_dict', 'Fixed', tuple("ProviderName", "Model"))
-           + greatest(sum("InputTokens") - if("Operation" = 'embeddings', 0, sum("CacheRead") + sum("CacheWrite")), 0)
-             * dictGet('{{database}}.crewscope_prices_dict', 'Input', tuple("ProviderName", "Model"))
-           + if("Operation" = 'embeddings', 0,
-                sum("OutputTokens") * dictGet('{{database}}.crewscope_prices_dict', 'Output', tuple("ProviderName", "Model"))
-                + sum("CacheRead") * dictGet('{{database}}.crewscope_prices_dict', 'CacheRead', tuple("ProviderName", "Model"))
-                + sum("CacheWrite") * dictGet('{{database}}.crewscope_prices_dict', 'CacheWrite', tuple("ProviderName", "Model")))
-        ) AS cost
+        crewscope_sums_cost('{{database}}.crewscope_prices_dict', "Operation", "Model",
+                           "ProviderName", sum("PricedCalls"), sum("InputTokens"),
+                           sum("OutputTokens"), sum("CacheRead"), sum("CacheWrite")) AS cost
     FROM crewscope_llm_daily_sums
     GROUP BY "Day", "AgentName", "Operation", "Model", "ProviderName"
 )
