@@ -51,6 +51,7 @@ from crewscope.query_api.store.handle import DatabaseHandle as Database
 logger = logging.getLogger(__name__)
 
 YIELD_EVERY = 200  # messages published between yields to the event loop (senders drain)
+MAX_TRACKED_PROCESSES = 10_000  # processes whose newest sample is remembered
 
 
 class LiveFeed:
@@ -75,6 +76,7 @@ class LiveFeed:
         self.cursor: Cursor = cursor_for(db.engine)  # what is new: rowids, or arrival times
         self._last_process: dict[tuple[Any, Any], float] = {}
         self._pending_process: dict[tuple[Any, Any], dict[str, Any]] = {}
+        self._last_sample: dict[tuple[Any, Any], dict[str, Any]] = {}  # newest per process
 
     # --- polling -----------------------------------------------------------------------
 
@@ -100,10 +102,28 @@ class LiveFeed:
         self.stats.events_published += len(events)
         for msg in process_messages(process):
             key = (msg["service"], msg["pid"])
+            msg = self._complete(key, msg)
             if key in self._pending_process:
                 self.stats.process_throttled += 1
             self._pending_process[key] = msg
         self._flush_process()
+
+    def _complete(self, key: tuple[Any, Any], msg: dict[str, Any]) -> dict[str, Any]:
+        """`msg` with the values of its sample that an earlier poll already read: one
+        collection's points land in several tables (sums, gauges), which a poll may see at
+        different moments, so a sample can arrive in parts."""
+        seen = self._last_sample.get(key)
+        if seen is not None and seen["timestamp"] == msg["timestamp"]:
+            data = {k: v for k, v in seen["data"].items() if v is not None}
+            data.update({k: v for k, v in msg["data"].items() if v is not None})
+            msg = {**msg, "data": {**msg["data"], **data}}
+            msg["crew"] = msg["crew"] or seen["crew"]
+            msg["agent"] = msg["agent"] or seen["agent"]
+        self._last_sample.pop(key, None)  # newest last: the oldest process goes first
+        self._last_sample[key] = msg
+        if len(self._last_sample) > MAX_TRACKED_PROCESSES:
+            del self._last_sample[next(iter(self._last_sample))]
+        return msg
 
     def _flush_process(self) -> None:
         now = time.monotonic()
