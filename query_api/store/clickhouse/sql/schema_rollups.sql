@@ -73,7 +73,7 @@ SELECT
     coalesce(src."ProviderName", '') AS "ProviderName",
     count() AS "Calls",
     countIf(src."Failed") AS "Errors",
-    -- the calls crewscope_cost prices when their model has a price
+    -- the calls crewscope_sums_cost prices when their model has a price
     countIf(src."Model" IS NOT NULL
             AND (src."InputTokens" IS NOT NULL
                  OR (src."OutputTokens" IS NOT NULL AND src."Operation" != 'embeddings'))) AS "PricedCalls",
