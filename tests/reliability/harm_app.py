@@ -45,6 +45,9 @@ class RssSampler(threading.Thread):
 
 
 def run(llm_url: str, scenario: dict[str, Any]) -> dict[str, Any]:
+    # The exporters' libraries (DuckDB, pyarrow: about 50 MiB) are imported once per process,
+    # before RSS is first read: growth is what a scenario adds, not what the first one imports.
+    import crewscope.exporter  # noqa: F401
     from crewscope.demo.crew import build_crew, make_llm
     from crewscope.instrumentation.configure import configure
 
