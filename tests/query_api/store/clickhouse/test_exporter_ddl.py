@@ -27,13 +27,11 @@ from crewscope.query_api.store.clickhouse.exporter_ddl import (
     EXPORTER_VERSION,
     TEMPLATE_FILES,
     generate_ttl_expr,
-    go_quote,
-    go_sprintf,
     insert_columns,
     render_exporter_ddl,
-    render_go_template,
     table_engine,
 )
+from crewscope.query_api.store.clickhouse.go_format import go_quote, go_sprintf, render_go_template
 from tests.helpers.chdb import chdb_client, unique_database
 
 REPO = Path(__file__).resolve().parents[4]
