@@ -20,9 +20,11 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import SpanKind, StatusCode
 
-from crewscope.exporter import peer_spans
+from crewscope.exporter import peer_spans, peer_traces
+from crewscope.exporter.flat_maps import FlatMaps
 from crewscope.exporter.operations import EMBEDDINGS_OPERATION, LLM_OPERATION_SET
-from crewscope.exporter.peer_spans import SOURCE_ATTRIBUTE, Node, recognise
+from crewscope.exporter.peer_spans import SOURCE_ATTRIBUTE, recognise
+from crewscope.exporter.peer_traces import Node
 from crewscope.exporter.pricing import cost_usd
 
 _TS = pa.timestamp("ns")
@@ -146,7 +148,7 @@ def promote(attrs: Mapping[str, str]) -> Promoted:
     where each value is. CostUsd is filled only for single-call spans (chat, ...) with a
     model and tokens; embeddings calls are priced on their input tokens only. What needs
     the span's enclosing spans (an agent named on the parent) is filled per batch, in
-    `SpanColumns.to_table` (`peer_spans.resolve`).
+    `SpanColumns.to_table` (`peer_traces.resolve`).
     """
     (op, crew, task, agent, tool, model, provider, in_str, out_str, cache_read, cache_write,
      _source) = recognise(attrs)  # fmt: skip
@@ -218,19 +220,19 @@ class SpanColumns:
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
-        self.attrs = _FlatMaps()
+        self.attrs = FlatMaps()
         # ResourceAttributes is dictionary-encoded: rows point at the batch's distinct maps,
         # so DuckDB validates each map once per batch, not once per row (~2 µs/span).
         self.res_rows: list[int] = []
-        self.res = _FlatMaps()
+        self.res = FlatMaps()
         self._res_ids: dict[int, int] = {}
         self._res_refs: list[object] = []  # keeps keyed objects alive so ids stay unique
         self.event_offsets = [0]
         self.events: list[tuple[int, str]] = []
-        self.event_attrs = _FlatMaps()
+        self.event_attrs = FlatMaps()
         self.link_offsets = [0]
         self.links: list[tuple[str, str, str | None]] = []
-        self.link_attrs = _FlatMaps()
+        self.link_attrs = FlatMaps()
         self._resolved = False
 
     def __len__(self) -> int:
@@ -302,9 +304,9 @@ class SpanColumns:
         for maps in (self.res, self.attrs, self.event_attrs, self.link_attrs):
             maps.keys = [str(k) for k in maps.keys]
 
-    def resolve_peers(self, cache: peer_spans.TraceCache | None = None) -> None:
+    def resolve_peers(self, cache: peer_traces.TraceCache | None = None) -> None:
         """Complete the rows of other instrumentations' spans from their batch (and the
-        process's `peer_spans.TraceCache`): inherited agent, task and crew, token totals
+        process's `peer_traces.TraceCache`): inherited agent, task and crew, token totals
         from the LLM calls beneath, a known peer named in a ``crewscope.source`` attribute.
 
         A batch of crewscope's own spans only (scope ``crewscope.*``) is left as it is.
@@ -324,7 +326,7 @@ class SpanColumns:
             if not _own(r):
                 source = recognise(dict(zip(keys[lo:hi], values[lo:hi], strict=True))).source
             nodes.append(Node(*cast("_NodeFields", _node_fields(r)), source=source))
-        peer_spans.resolve(nodes, peer_spans.DEFAULT_CACHE if cache is None else cache)
+        peer_traces.resolve(nodes, peer_traces.DEFAULT_CACHE if cache is None else cache)
         tagged: dict[int, str] = {}
         for i, node in enumerate(nodes):
             if node.source in peer_spans.TAGGED_SOURCES:
@@ -384,7 +386,7 @@ _NodeFields = tuple[
 
 
 def _node_fields(row: Row) -> tuple[object, ...]:
-    """The `peer_spans.Node` fields of one row, in Node's order (less ``source``)."""
+    """The `peer_traces.Node` fields of one row, in Node's order (less ``source``)."""
     return (row[_TRACE], row[_SPAN], row[_PARENT], row[_NAME], row[_SCOPE], row[_OP],
             row[_CREW], row[_TASK], row[_AGENT], row[_IN], row[_OUT])  # fmt: skip
 
@@ -412,43 +414,3 @@ def _coerce_str(value: object, field: pa.Field) -> object:
     if value is None:
         return None if field.nullable else ""
     return str(value)
-
-
-class _FlatMaps:
-    """Rows of a MAP(VARCHAR, VARCHAR) column as flat offsets, keys and values."""
-
-    __slots__ = ("offsets", "keys", "values")
-
-    def __init__(self) -> None:
-        self.offsets = [0]
-        self.keys: list[str] = []
-        self.values: list[str] = []
-
-    def add(self, mapping: Mapping[str, str]) -> None:
-        self.extend(mapping, mapping.values())
-
-    def extend(self, keys: Iterable[str], values: Iterable[str]) -> None:
-        self.keys.extend(keys)
-        self.values.extend(values)
-        self.offsets.append(len(self.keys))
-
-    def with_key(self, key: str, by_row: Mapping[int, str]) -> _FlatMaps:
-        """A copy with `key` added to the rows of `by_row` (row index -> value), except in
-        rows that already have it."""
-        out = _FlatMaps()
-        offsets, keys, values = self.offsets, self.keys, self.values
-        for i in range(len(offsets) - 1):
-            lo, hi = offsets[i], offsets[i + 1]
-            out.keys.extend(keys[lo:hi])
-            out.values.extend(values[lo:hi])
-            value = by_row.get(i)
-            if value is not None and key not in keys[lo:hi]:
-                out.keys.append(key)
-                out.values.append(value)
-            out.offsets.append(len(out.keys))
-        return out
-
-    def array(self) -> pa.MapArray:
-        offsets = pa.array(self.offsets, pa.int32())
-        keys, values = pa.array(self.keys, _STR), pa.array(self.values, _STR)
-        return pa.MapArray.from_arrays(offsets, keys, values, type=_MAP)

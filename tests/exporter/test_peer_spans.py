@@ -14,12 +14,8 @@ from typing import Any
 
 import pytest
 
-from crewscope.exporter.peer_spans import (
-    SOURCE_ATTRIBUTE,
-    Source,
-    TraceCache,
-    recognise,
-)
+from crewscope.exporter.peer_spans import SOURCE_ATTRIBUTE, Source, recognise
+from crewscope.exporter.peer_traces import TraceCache
 from crewscope.exporter.pricing import cost_usd
 from crewscope.exporter.span_rows import SpanColumns
 from crewscope.exporter.store import SpanStore
