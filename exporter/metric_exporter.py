@@ -107,6 +107,7 @@ class DuckDBMetricExporter(WriterExporter[MetricExporterStats], MetricExporter):
 
     def _write(self, data: MetricsData) -> bool:
         tables, skipped = metrics_to_tables(data)  # outside the lock: the costly part
+        tables = {name: self._stamp(table) for name, table in tables.items()}
         points = sum(t.num_rows for t in tables.values())
         if skipped:
             self._writer.drop("unsupported_type", skipped)

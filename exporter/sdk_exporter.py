@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from crewscope.exporter.batch_writer import BatchWriter
 from crewscope.exporter.opener import WriteStats
+from crewscope.exporter.tenant import TenantNameError, env_tenant, stamp_table
 
 S = TypeVar("S", bound=WriteStats)
 T = TypeVar("T")
@@ -47,6 +48,11 @@ class WriterExporter(Generic[S]):
             retry_interval_s=retry_interval_s, duckdb_config=duckdb_config,
         )  # fmt: skip
         self.path = self._writer.path
+        self.tenant = _tenant_or_none()
+        """``CREWSCOPE_TENANT``: stamped on every row written (`crewscope.exporter.tenant`)."""
+
+    def _stamp(self, table: pa.Table) -> pa.Table:
+        return table if self.tenant is None else stamp_table(table, self.tenant)
 
     def _stored(self, store: Callable[[], bool], count: Callable[[], int]) -> bool:
         """Run one export's `store`; False, with `count()` items counted as dropped, after
@@ -66,9 +72,14 @@ class WriterExporter(Generic[S]):
         """`_stored` for a batch that `convert` turns into rows of `table` (and a count of
         the items it could not convert): an empty batch is done at once; converting, the
         costly part, runs outside the writer's lock."""
-        return self._stored(
-            lambda: not batch or self._writer.write_converted(table, *convert(batch)), _sized(batch)
-        )
+
+        def store() -> bool:
+            if not batch:
+                return True
+            rows, failed = convert(batch)
+            return self._writer.write_converted(table, self._stamp(rows), failed)
+
+        return self._stored(store, _sized(batch))
 
     def force_flush(self, timeout_millis: float = 30_000) -> bool:
         """Nothing is buffered here: every successful export is already committed."""
@@ -77,6 +88,15 @@ class WriterExporter(Generic[S]):
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Close the file; later exports return FAILURE."""
         self._writer.shutdown()
+
+
+def _tenant_or_none() -> str | None:
+    """``CREWSCOPE_TENANT``; an invalid one is logged and ignored (it must not stop the app)."""
+    try:
+        return env_tenant()
+    except TenantNameError as exc:
+        logging.getLogger(__name__).error("crewscope: %s; rows are written without one", exc)
+        return None
 
 
 def _sized(batch: object) -> Callable[[], int]:

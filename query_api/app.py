@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse
 
 from crewscope.exporter import SpanStore
-from crewscope.exporter.receiver.decode_pool import default_workers
+from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
 from crewscope.exporter.receiver.otlp_receiver import OtlpReceiver, config_from_env
 from crewscope.query_api.deps import single_valued_query
 from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS
@@ -57,6 +58,8 @@ def create_app(
     receiver_max_queued_spans: int | None = None,
     self_telemetry: bool | None = None,
     live_poll_interval_s: float = 0.25,
+    tenant: str | None = None,
+    decode_pool: DecodePool | None = None,
 ) -> FastAPI:
     """The query API over `db_path` (opened read-write now; pass `store` to share one).
 
@@ -73,6 +76,11 @@ def create_app(
     ``CREWSCOPE_SELF_TELEMETRY``, else on) the app's own HTTP requests are measured there and
     their server spans stored in the file (see `crewscope.query_api.ops.prometheus`). The live
     feed (``WS /api/v1/monitoring/live``) polls for new rows every `live_poll_interval_s`.
+
+    With a `tenant` (``crewscope serve`` with an auth file: `crewscope.query_api.access`),
+    the app is that tenant's: callers were authenticated before reaching it, so the receiver
+    checks no token, and every row it writes is stamped with the tenant. A `decode_pool`
+    given is shared with other apps (its owner closes it).
     """
     overrides = {
         k: v
@@ -84,11 +92,14 @@ def create_app(
     }
     # Settings first: a bad CREWSCOPE_INGEST_* value (ConfigError) leaves no file open.
     receiver_config, queue_spans = config_from_env(**overrides)
-    decode_workers = default_workers()
+    if tenant is not None:
+        receiver_config = replace(receiver_config, token=None)
+    decode_workers = 0 if decode_pool is not None else default_workers()
     db = open_database(db_path, store=store)
     receiver = OtlpReceiver(
-        db.store, receiver_config, max_queued_spans=queue_spans, decode_workers=decode_workers
-    )
+        db.store, receiver_config, max_queued_spans=queue_spans, decode_workers=decode_workers,
+        tenant=tenant, decode_pool=decode_pool,
+    )  # fmt: skip
     feed = LiveFeed(db, poll_interval_s=live_poll_interval_s)
     jobs = {
         "rollup": JobState("rollup", rollup_interval_s),

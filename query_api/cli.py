@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 try:
     import fastapi  # noqa: F401  (the query API; checked here for the message below)
@@ -72,17 +73,31 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from crewscope.exporter.receiver.config import ConfigError
+    from crewscope.query_api.access.auth_file import AuthFileError, auth_file_from_env
+    from crewscope.query_api.access.tenant_app import tenant_gate
+    from crewscope.query_api.access.tenant_stores import TenantStoreError, tenant_stores
     from crewscope.query_api.app import create_app
     from crewscope.query_api.store.clickhouse.database import StoreSetupError
 
     store = args.store or os.environ.get(CREWSCOPE_STORE) or args.db
+    retention_days = None if args.retention_days <= 0 else args.retention_days
+    app: Any
     try:
-        app = create_app(
-            store,
-            rollup_interval_s=args.rollup_interval,
-            retention_days=None if args.retention_days <= 0 else args.retention_days,
-            grpc_address=args.grpc or None,
-        )
+        auth = auth_file_from_env()
+        if auth is None:
+            app = create_app(
+                store, rollup_interval_s=args.rollup_interval, retention_days=retention_days,
+                grpc_address=args.grpc or None,
+            )  # fmt: skip
+        else:
+            app = tenant_gate(
+                store, auth, rollup_interval_s=args.rollup_interval,
+                retention_days=retention_days, grpc_address=args.grpc or None,
+            )  # fmt: skip
+            for tenant, where in tenant_stores(store, auth.tenants).items():
+                err.print(f"crewscope: tenant {tenant}: {parse_store(where).describe()}")
+    except (AuthFileError, TenantStoreError) as exc:
+        raise CliError(str(exc)) from None
     except ConfigError as exc:  # a bad CREWSCOPE_INGEST_* value: one line, as written
         err.print(f"crewscope: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

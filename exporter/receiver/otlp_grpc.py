@@ -44,8 +44,8 @@ _add_logs_service: Callable[[logs_service_pb2_grpc.LogsServiceServicer, grpc.Ser
 def _check_token(context: grpc.ServicerContext, token: str | None) -> None:
     if token is None:
         return
-    authorization = dict(context.invocation_metadata()).get("authorization")
-    if not isinstance(authorization, str) or not bearer_token_ok(authorization, token):
+    given = authorization(context)
+    if given is None or not bearer_token_ok(given, token):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
 
@@ -80,23 +80,46 @@ class _Signal:
     rejected_field: str  # the partial success's count of rejected items
 
 
+Target = tuple[IngestQueue, Writer[pa.Table]]
+"""Where one export request goes: the ingest queue and the writer of its signal."""
+Resolver = Callable[[grpc.ServicerContext, str], Target]
+"""The call's context and signal ("traces" or "logs") -> its target; aborts the call
+(``UNAUTHENTICATED``, ``PERMISSION_DENIED``) when it may not ingest."""
+
+
+def token_resolver(
+    queue: IngestQueue, writers: dict[str, Writer[pa.Table]], token: str | None
+) -> Resolver:
+    """One target per signal, behind one optional bearer token (`CREWSCOPE_INGEST_TOKEN`)."""
+
+    def resolve(context: grpc.ServicerContext, signal: str) -> Target:
+        _check_token(context, token)
+        return queue, writers[signal]
+
+    return resolve
+
+
+def authorization(context: grpc.ServicerContext) -> str | None:
+    """The call's ``authorization`` metadata value, if it has one."""
+    value = dict(context.invocation_metadata()).get("authorization")
+    return value if isinstance(value, str) else None
+
+
 @dataclass(frozen=True, eq=False)
 class _Ingest:
-    """What the signal services share: the queue, the writer, the token, the commit wait."""
+    """What the signal services share: where a call goes, and the commit wait."""
 
     _signal: _Signal
-    _queue: IngestQueue
-    _writer: Writer[pa.Table]
-    _token: str | None
+    _resolve: Resolver
     _timeout_s: float
 
     def Export(self, request: Message, context: grpc.ServicerContext) -> Message:  # gRPC's name
-        """Check the token, decode, store (or abort) and answer (with partial success)."""
-        _check_token(context, self._token)
+        """Check the caller, decode, store (or abort) and answer (with partial success)."""
         signal = self._signal
+        queue, writer = self._resolve(context, signal.name)
         decoded = signal.decode(request)
         _store(
-            self._queue, self._writer, decoded.table, decoded.accepted, decoded.rejected,
+            queue, writer, decoded.table, decoded.accepted, decoded.rejected,
             signal.name, self._timeout_s, context,
         )  # fmt: skip
         return with_partial_success(
@@ -129,16 +152,20 @@ def start_grpc_receiver(
     max_message_bytes: int = 16 * 1024 * 1024,
     timeout_s: float = 30.0,
     log_writer: Writer[pa.Table] | None = None,
+    resolve: Resolver | None = None,
 ) -> tuple[grpc.Server, int]:
     """Start the gRPC server (the LogsService too when `log_writer` is given); returns it and
-    the bound port (``:0`` picks a free one)."""
+    the bound port (``:0`` picks a free one). `resolve`, when given, decides where each call
+    goes instead of `queue`, the writers and `token` (one server for several tenants)."""
+    writers = {"traces": span_writer} | ({"logs": log_writer} if log_writer else {})
+    route = resolve or token_resolver(queue, writers, token)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="crewscope-otlp-grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes)],
     )
-    _add_trace_service(_TraceService(_TRACES, queue, span_writer, token, timeout_s), server)
+    _add_trace_service(_TraceService(_TRACES, route, timeout_s), server)
     if log_writer is not None:
-        _add_logs_service(_LogsService(_LOGS, queue, log_writer, token, timeout_s), server)
+        _add_logs_service(_LogsService(_LOGS, route, timeout_s), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind the OTLP/gRPC receiver to {address}")

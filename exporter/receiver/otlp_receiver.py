@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+import pyarrow as pa
 
 from crewscope.exporter.receiver.config import env_int, env_seconds
 from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
@@ -18,9 +20,14 @@ from crewscope.exporter.receiver.otlp_http import ReceiverConfig, otlp_router
 from crewscope.exporter.receiver.otlp_logs import decode_logs, log_writer, logs_response
 from crewscope.exporter.receiver.otlp_metrics import decode_metrics, metric_writer, metrics_response
 from crewscope.exporter.store import SpanStore
+from crewscope.exporter.tenant import stamp_table
 
 if TYPE_CHECKING:  # grpc is imported only when the gRPC receiver starts
     import grpc
+
+    from crewscope.exporter.receiver.ingest import Writer
+
+P = TypeVar("P")
 
 CREWSCOPE_INGEST_TOKEN = "CREWSCOPE_INGEST_TOKEN"
 """Bearer token required on OTLP requests when set."""
@@ -64,7 +71,12 @@ def config_from_env(
 
 
 class OtlpReceiver:
-    """Owns the queue and writer thread; ``router`` is mounted on the FastAPI app."""
+    """Owns the queue and writer thread; ``router`` is mounted on the FastAPI app.
+
+    With a `tenant`, every row written is stamped with it (`crewscope.exporter.tenant`),
+    whatever the client sent. A `decode_pool` given is shared (the caller closes it);
+    otherwise the receiver starts its own of `decode_workers` processes.
+    """
 
     def __init__(
         self,
@@ -72,24 +84,45 @@ class OtlpReceiver:
         config: ReceiverConfig | None = None,
         max_queued_spans: int = 200_000,
         decode_workers: int | None = None,
+        *,
+        tenant: str | None = None,
+        decode_pool: DecodePool | None = None,
     ) -> None:
         self.store = store
         self.config = config or ReceiverConfig()
+        self.tenant = tenant
         self.queue = IngestQueue(max_queued_spans=max_queued_spans)
-        self.span_writer = span_writer(store.append)
-        self.log_writer = log_writer(store)
-        workers = default_workers() if decode_workers is None else decode_workers
-        self.decode_pool = DecodePool(workers) if workers > 0 else None
+        self.span_writer = self._stamped(span_writer(store.append), _stamp_table)
+        self.log_writer = self._stamped(log_writer(store), _stamp_table)
+        self._own_pool = decode_pool is None
+        if decode_pool is None:
+            workers = default_workers() if decode_workers is None else decode_workers
+            decode_pool = DecodePool(workers) if workers > 0 else None
+        self.decode_pool = decode_pool
         self.router = otlp_router(
             self.queue,
             self.span_writer,
             self.config,
-            metrics=(decode_metrics, metrics_response, metric_writer(store)),
+            metrics=(
+                decode_metrics,
+                metrics_response,
+                self._stamped(metric_writer(store), _stamp_tables),
+            ),  # fmt: skip
             decode_pool=self.decode_pool,
             logs=(decode_logs, logs_response, self.log_writer),
         )
         self._grpc: grpc.Server | None = None
         self.grpc_port: int | None = None
+
+    def _stamped(self, writer: Writer[P], stamp: _Stamp[P]) -> Writer[P]:
+        tenant = self.tenant
+        if tenant is None:
+            return writer
+
+        def write(payloads: list[P]) -> None:
+            writer([stamp(payload, tenant) for payload in payloads])
+
+        return write
 
     def start_grpc(self, address: str) -> int:
         from crewscope.exporter.receiver.otlp_grpc import start_grpc_receiver
@@ -113,5 +146,19 @@ class OtlpReceiver:
             self._grpc.stop(grace=2).wait(5)
             self._grpc = None
         self.queue.close()
-        if self.decode_pool is not None:
+        if self.decode_pool is not None and self._own_pool:
             self.decode_pool.close()
+
+
+def _stamp_table(table: pa.Table, tenant: str) -> pa.Table:
+    return stamp_table(table, tenant)
+
+
+def _stamp_tables(tables: dict[str, pa.Table], tenant: str) -> dict[str, pa.Table]:
+    return {name: stamp_table(table, tenant) for name, table in tables.items()}
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    _Stamp = Callable[[P, str], P]

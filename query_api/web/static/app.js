@@ -1,5 +1,6 @@
 // The crewscope web UI: a frame with navigation and live status, and the view the URL names.
-import { html, render } from "./lib/ui.js";
+import { html, render, useEffect, useState } from "./lib/ui.js";
+import { session } from "./lib/api.js";
 import { match, useLocation } from "./lib/router.js";
 import { useLiveStatus } from "./lib/live.js";
 import { Page } from "./lib/components.js";
@@ -33,6 +34,19 @@ function LiveDot() {
     title="Live updates over WebSocket">${label}</span>`;
 }
 
+// The signed-in tenant and a sign-out button (shown only when the server has access control).
+function Session() {
+  const [who, setWho] = useState(null);
+  useEffect(() => {
+    session().then(setWho);
+  }, []);
+  if (!who) return null;
+  return html`<form class="session" method="post" action="/auth/sign-out" data-testid="session">
+    <span title=${`scopes: ${who.scopes.join(", ")}`}>${who.tenant}</span>
+    <button type="submit" class="link">Sign out</button>
+  </form>`;
+}
+
 function NotFound() {
   return html`<${Page} view="notfound" state="error" title="Not found">
     <div class="error-box" data-testid="error">No view at ${location.pathname}. <a href="/">Overview</a></div>
@@ -51,6 +65,7 @@ function App() {
         html`<a href=${href} class=${key === section ? "active" : ""}
           aria-current=${key === section ? "page" : undefined}>${label}</a>`)}</nav>
       <${LiveDot} />
+      <${Session} />
     </header>
     <${Component} key=${loc.pathname} param=${param} search=${loc.search} />`;
 }

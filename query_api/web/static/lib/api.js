@@ -31,6 +31,23 @@ export function apiUrl(path, params = {}) {
   return url;
 }
 
+// With access control on, a request refused for want of a credential (the sign-in cookie has
+// gone or its token was revoked) sends the browser to the sign-in form, back here afterwards.
+export function signIn() {
+  const next = location.pathname + location.search;
+  location.assign(`/auth/sign-in?next=${encodeURIComponent(next)}`);
+}
+
+// Who the browser is signed in as: {tenant, scopes}, or null when access control is off.
+export async function session() {
+  try {
+    const response = await fetch("/auth/session", { headers: { Accept: "application/json" } });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function getJSON(path, params = {}, signal = undefined) {
   let response;
   try {
@@ -39,6 +56,7 @@ export async function getJSON(path, params = {}, signal = undefined) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, `the crewscope server did not answer (${err.message})`);
   }
+  if (response.status === 401) signIn();
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
