@@ -41,7 +41,13 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``CREWSCOPE_PROCESS_METRICS=false``; ``self.process_metrics.watch(pid)`` adds other
     processes), ``capture_content`` (bool or a capture mode name, overrides
     ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``max_content_length``
-    (overrides ``CREWSCOPE_CAPTURE_MAX_LENGTH``), ``logger_provider`` (where the
+    (overrides ``CREWSCOPE_CAPTURE_MAX_LENGTH``), ``redact`` (a hook ``(attribute key,
+    text) -> text or None`` every captured content value goes through before truncation, or
+    its ``module:function``; overrides ``CREWSCOPE_REDACT``), ``redact_secrets`` (False
+    turns off the built-in secret scrubber on content; overrides
+    ``CREWSCOPE_REDACT_SECRETS``; see ``crewscope.instrumentation.redaction``; after
+    ``instrument()``, ``self.content_redactor.errors`` counts the hook's failures),
+    ``logger_provider`` (where the
     ``gen_ai.client.inference.operation.details`` log events of the ``EVENT_ONLY`` and
     ``SPAN_AND_EVENT`` capture modes go; default the global LoggerProvider, a no-op unless
     one is set).
@@ -65,9 +71,17 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             kwargs.get("tracer_provider"),
             schema_url=Schemas.V1_37_0.value,
         )
+        from crewscope.instrumentation.redaction import KNOWN_SECRETS
+
         capture = CaptureConfig.from_env(
-            kwargs.get("capture_content"), kwargs.get("max_content_length")
+            kwargs.get("capture_content"),
+            kwargs.get("max_content_length"),
+            kwargs.get("redact"),
+            kwargs.get("redact_secrets"),
         )
+        self.content_redactor = capture.redactor
+        # the credentials in the environment are scrubbed wherever they would be recorded
+        KNOWN_SECRETS.add_environment()
         meter = get_meter(
             __name__,
             __version__,

@@ -8,9 +8,11 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 
 from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation import _content as C
 from crewscope.instrumentation._run_wrappers import RunSpan, stamp_run
 from crewscope.instrumentation._spans import StartHook, Telemetry, reset_var
 from crewscope.instrumentation._state import RUN_INFO, STEPS, RunInfo, span_key
+from crewscope.instrumentation.redaction import KNOWN_SECRETS
 
 # Agent.kickoff returns Agent.kickoff_async(...) when a loop is running: one span, not two.
 _ACTIVE: ContextVar[frozenset[int]] = ContextVar("crewscope_agents", default=frozenset())
@@ -47,6 +49,7 @@ def agent_kickoff(tel: Telemetry) -> StartHook:
         if id(agent) in active:
             return None
         role = A.agent_role(agent) or "agent"
+        KNOWN_SECRETS.add_agent(agent)  # scrubbed from its messages on: before its LLM call
         info = RUN_INFO.get()
         attrs = info.attributes()
         attrs.update(
@@ -63,9 +66,7 @@ def agent_kickoff(tel: Telemetry) -> StartHook:
         )
         if tel.capture.enabled:
             messages = args[0] if args else kwargs.get("messages")
-            tel.content(
-                span, {A.INPUT_MESSAGES: A.input_messages(messages, tel.capture.max_length)}
-            )
+            tel.content(span, {A.INPUT_MESSAGES: C.input_messages(tel.capture, messages)})
         run_id, root_id = stamp_run(span, A.RUN_AGENT, info)
         child = RunInfo(crew=info.crew, agent=role, run_id=run_id, root_id=root_id)
         return AgentSpan(tel, span, child, active | {id(agent)})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as GenAI
@@ -138,16 +138,25 @@ def display_name(value: object) -> str | None:
     return " ".join(str(value).split()) or None
 
 
+def _template(obj: Any, field: str) -> Any:
+    """The text the user wrote, before CrewAI filled in the kickoff inputs: CrewAI keeps it
+    as ``_original_<field>`` once it has interpolated ``role: "{topic} analyst"``; the filled
+    in text holds the crew's inputs, which are content (recorded only with capture on)."""
+    original = getattr(obj, f"_original_{field}", None)
+    return original if isinstance(original, str) and original else getattr(obj, field, None)
+
+
 def agent_role(agent: Any) -> str | None:
-    return display_name(getattr(agent, "role", None))
+    return display_name(_template(agent, "role"))
 
 
 def task_name(task: Any) -> str | None:
-    """A task's low-cardinality name: its ``name`` if set, else the start of its description."""
+    """A task's low-cardinality name: its ``name`` if set, else the start of its description
+    (as written, placeholders unfilled)."""
     name = display_name(getattr(task, "name", None))
     if name:
         return name
-    description = display_name(getattr(task, "description", None))
+    description = display_name(_template(task, "description"))
     return truncate(description, 80) if description else None
 
 
@@ -222,127 +231,6 @@ def input_keys(inputs: Any) -> list[str]:
     if isinstance(inputs, Mapping):
         return sorted(str(k) for k in inputs)
     return []
-
-
-def small_inputs(inputs: Any, limit: int) -> str | None:
-    """JSON of the scalar inputs, each value truncated (content capture only)."""
-    if not isinstance(inputs, Mapping):
-        return None
-    kept: dict[str, Any] = {}
-    for key, value in inputs.items():
-        if isinstance(value, (bool, int, float)) or value is None:
-            kept[str(key)] = value
-        else:
-            kept[str(key)] = truncate(to_text(value), min(limit, 256))
-    return truncate(json.dumps(kept, default=str), limit)
-
-
-def _parts(content: Any, limit: int) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "content": truncate(content, limit)}]
-    if isinstance(content, list):
-        parts: list[dict[str, Any]] = []
-        for item in content:
-            if isinstance(item, Mapping) and item.get("type") == "text":
-                parts.append({"type": "text", "content": truncate(str(item.get("text")), limit)})
-        return parts
-    return []
-
-
-def _arguments(raw: Any, limit: int) -> Any:
-    """Tool-call arguments for a message part: the JSON value when its text fits in
-    ``limit`` characters, else the truncated text (a string that is not JSON stays one)."""
-    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
-    if len(text) > limit:
-        return truncate(text, limit)
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def tool_call_part(call: Any, limit: int) -> dict[str, Any] | None:
-    """A provider's tool call (OpenAI object or dict, Anthropic, Gemini, Bedrock) -> the
-    semconv ``tool_call`` part; read with CrewAI's own extractor, as the executor reads it."""
-    try:
-        from crewai.utilities.agent_utils import extract_tool_call_info
-    except ImportError:
-        return None
-    info = extract_tool_call_info(call)
-    if not info:
-        return None
-    call_id, name, arguments = info
-    return {
-        "type": "tool_call",
-        "id": str(call_id) if call_id else None,
-        "name": str(name),
-        "arguments": _arguments(arguments, limit),
-    }
-
-
-def input_messages(messages: Any, limit: int) -> str | None:
-    """CrewAI messages -> semconv ``gen_ai.input.messages`` JSON (the span attribute)."""
-    out = input_message_list(messages, limit)
-    return None if out is None else json.dumps(out)
-
-
-def input_message_list(messages: Any, limit: int) -> list[dict[str, Any]] | None:
-    """CrewAI messages -> semconv ``gen_ai.input.messages`` (structured, as on a log event).
-
-    Tool calls the model asked for are ``tool_call`` parts of the assistant message; a tool
-    result (``role: tool``) is a ``tool_call_response`` part with the call's id.
-    """
-    if isinstance(messages, str):
-        messages = [{"role": "user", "content": messages}]
-    if not isinstance(messages, Iterable):
-        return None
-    out = []
-    for message in messages:
-        if not isinstance(message, Mapping):
-            continue
-        role = message.get("role", "user")
-        content = message.get("content")
-        if role == "tool":
-            response = None if content is None else truncate(to_text(content), limit)
-            parts = [
-                {
-                    "type": "tool_call_response",
-                    "id": message.get("tool_call_id"),
-                    "response": response,
-                }
-            ]
-        else:
-            parts = _parts(content, limit)
-            for call in message.get("tool_calls") or ():
-                part = tool_call_part(call, limit)
-                if part is not None:
-                    parts.append(part)
-        out.append({"role": role, "parts": parts})
-    return out
-
-
-def output_messages(result: Any, limit: int) -> str:
-    """An LLM call's return value -> semconv ``gen_ai.output.messages`` JSON (the span
-    attribute)."""
-    return json.dumps(output_message_list(result, limit))
-
-
-def output_message_list(result: Any, limit: int) -> list[dict[str, Any]]:
-    """An LLM call's return value -> semconv ``gen_ai.output.messages`` (structured): text,
-    or (native function calling) a list of tool calls as ``tool_call`` parts."""
-    finish = "stop"
-    if isinstance(result, list):
-        parts = []
-        for item in result:
-            part = tool_call_part(item, limit)
-            if part is None:
-                part = {"type": "text", "content": truncate(to_text(item), limit)}
-            else:
-                finish = "tool_call"
-            parts.append(part)
-    else:
-        parts = [{"type": "text", "content": truncate(to_text(result), limit)}]
-    return [{"role": "assistant", "parts": parts, "finish_reason": finish}]
 
 
 def normalize_usage(usage: Any) -> tuple[int, int, int] | None:

@@ -1,16 +1,19 @@
-"""Content-capture settings, parsed once."""
+"""Content-capture settings, parsed once, and the one function every content value goes
+through (`CaptureConfig.text`: redaction, then truncation)."""
 
 from __future__ import annotations
 
 import enum
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from crewscope.instrumentation._attributes import truncate
 from crewscope.instrumentation.environment_variables import (
     CREWSCOPE_CAPTURE_MAX_LENGTH,
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
 )
+from crewscope.instrumentation.redaction import ContentRedactor, Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,20 @@ def parse_capture_mode(value: str | bool | None) -> CaptureMode:
 class CaptureConfig:
     mode: CaptureMode = CaptureMode.NO_CONTENT
     max_length: int = DEFAULT_MAX_LENGTH
+    redactor: ContentRedactor = field(default_factory=ContentRedactor)
+    """The user's hook and the secret scrubber (``redaction.py``)."""
+
+    def redact(self, key: str, text: str) -> str | None:
+        """``text`` (for attribute ``key``) as it may be recorded, untruncated; None: drop it."""
+        return self.redactor(key, text)
+
+    def text(self, key: str, text: str, limit: int | None = None) -> str | None:
+        """The one way a content value is recorded: redacted, then cut to ``limit``
+        (default the capture limit); None when the redaction drops it."""
+        kept = self.redactor(key, text)
+        if kept is None:
+            return None
+        return truncate(kept, self.max_length if limit is None else limit)
 
     @property
     def on_span(self) -> bool:
@@ -64,7 +81,11 @@ class CaptureConfig:
 
     @classmethod
     def from_env(
-        cls, capture_content: str | bool | None = None, max_length: int | None = None
+        cls,
+        capture_content: str | bool | None = None,
+        max_length: int | None = None,
+        redact: Redactor | str | None = None,
+        redact_secrets: bool | None = None,
     ) -> CaptureConfig:
         """Keyword arguments override the environment."""
         if capture_content is None:
@@ -76,4 +97,7 @@ class CaptureConfig:
             except ValueError:
                 logger.warning("%s=%r is not an integer", CREWSCOPE_CAPTURE_MAX_LENGTH, raw)
                 max_length = DEFAULT_MAX_LENGTH
-        return cls(parse_capture_mode(capture_content), max(0, max_length))
+        mode = parse_capture_mode(capture_content)
+        if mode is CaptureMode.NO_CONTENT:  # no content: no hook to load
+            return cls(mode, max(0, max_length))
+        return cls(mode, max(0, max_length), ContentRedactor.create(redact, redact_secrets))

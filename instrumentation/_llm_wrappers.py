@@ -11,6 +11,7 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation import _content as C
 from crewscope.instrumentation._spans import SpanHandle, StartHook, Telemetry, error_type, reset_var
 from crewscope.instrumentation._state import (
     ATTEMPT,
@@ -21,6 +22,7 @@ from crewscope.instrumentation._state import (
     SpanKey,
     span_key,
 )
+from crewscope.instrumentation.redaction import KNOWN_SECRETS
 
 STEP_TOOL_CALL = "tool_call"
 STEP_FINAL_ANSWER = "final_answer"
@@ -148,7 +150,7 @@ class ChatSpan(SpanHandle):
     def on_finish(self, result: Any) -> bool:
         capture = self._tel.capture
         if capture.enabled:
-            messages = A.output_message_list(result, capture.max_length)
+            messages = C.output_message_list(capture, result)
             self._output_messages = messages
             self._tel.content(self.span, {A.OUTPUT_MESSAGES: json.dumps(messages)})
         return False
@@ -201,6 +203,8 @@ def llm_call(tel: Telemetry) -> StartHook:
     def start(llm: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ChatSpan | None:
         if CHAT.get() is not None:  # a provider call nested in another (e.g. Bedrock acall)
             return None
+        # its api_key and auth headers are scrubbed wherever they would be recorded
+        KNOWN_SECRETS.add_llm(llm)
         model = A.model_name(llm)
         attrs = RUN_INFO.get().attributes()
         attrs.update(
@@ -216,7 +220,7 @@ def llm_call(tel: Telemetry) -> StartHook:
         captured = None
         if tel.capture.enabled:
             messages = args[0] if args else kwargs.get("messages")
-            captured = A.input_message_list(messages, tel.capture.max_length)
+            captured = C.input_message_list(tel.capture, messages)
             if captured is not None:
                 tel.content(span, {A.INPUT_MESSAGES: json.dumps(captured)})
         return ChatSpan(tel, span, attrs, captured)

@@ -5,7 +5,10 @@ reads when a record is emitted: inside a crew run the current span is the step, 
 span crewscope opened. `RunContextProcessor` adds what the ids alone do not say: the crew,
 agent and task names and the run ids of crewscope's run context (``_state.RUN_INFO``), the
 same attributes the spans carry, so logs can be filtered by crew/agent/task/run without a
-join. It sets them only where the record has none of its own.
+join. It sets them only where the record has none of its own. `SecretScrubProcessor` runs
+the secret scrubber (``redaction.scrub_secrets``) over each record's body and attributes, so
+an API key or ``Authorization`` header the app (or a library's debug log) writes is exported
+as ``[REDACTED]``.
 
 `logging_handler` is the handler ``configure(logs=True)`` attaches to the root logger, with
 `RecordFilter` choosing what it exports (see `DEFAULT_LOG_LEVEL`, `DEFAULT_CREWAI_LOG_LEVEL`).
@@ -32,6 +35,7 @@ from crewscope.instrumentation.environment_variables import (
     CREWSCOPE_CREWAI_LOG_LEVEL,
     CREWSCOPE_LOG_LEVEL,
 )
+from crewscope.instrumentation.redaction import scrub_value
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +89,38 @@ class RunContextProcessor(LogRecordProcessor):
         return True
 
 
+class SecretScrubProcessor(LogRecordProcessor):
+    """Redacts credential-shaped strings and the process's known credentials in each record's
+    body and attribute values (nested ones too). Add it before the exporting processors."""
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        try:
+            record = log_record.log_record
+            if record.body is not None:
+                record.body = scrub_value(record.body)
+            attributes = record.attributes
+            if attributes:
+                for key, value in list(attributes.items()):
+                    scrubbed = scrub_value(value)
+                    if scrubbed != value:
+                        attributes[key] = scrubbed  # type: ignore[index]
+        except Exception:  # telemetry never breaks the app's logging call
+            logger.debug("crewscope: could not scrub a log record", exc_info=True)
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
 _installed: weakref.WeakSet[LoggerProvider] = weakref.WeakSet()
 
 
 def install_run_context(provider: object | None = None) -> bool:
-    """Add a `RunContextProcessor` to `provider` (default: the global logger provider) if it
-    is an SDK ``LoggerProvider`` that has none yet; True if one was added.
+    """Add a `RunContextProcessor` and a `SecretScrubProcessor` to `provider` (default: the
+    global logger provider) if it is an SDK ``LoggerProvider`` that has none yet; True if
+    they were added.
 
     Call it before adding the exporting processors: processors run in the order added.
     """
@@ -98,6 +128,7 @@ def install_run_context(provider: object | None = None) -> bool:
     if not isinstance(target, LoggerProvider) or target in _installed:
         return False
     target.add_log_record_processor(RunContextProcessor())
+    target.add_log_record_processor(SecretScrubProcessor())
     _installed.add(target)
     return True
 

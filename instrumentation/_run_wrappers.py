@@ -18,6 +18,7 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation import _content as C
 from crewscope.instrumentation._spans import (
     SpanHandle,
     StartHook,
@@ -42,6 +43,7 @@ from crewscope.instrumentation._state import (
     Totals,
     span_key,
 )
+from crewscope.instrumentation.redaction import KNOWN_SECRETS
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +120,7 @@ class RunSpan(SpanHandle):
     def on_finish(self, result: Any) -> bool:
         capture = self._tel.capture
         if capture.enabled and result is not None:
-            preview = A.truncate(A.to_text(result), capture.max_length)
-            self._tel.content(self.span, {A.OUTPUT_PREVIEW: preview})
+            self._tel.content(self.span, {A.OUTPUT_PREVIEW: C.output_preview(capture, result)})
         return False
 
     def on_exit(self) -> None:
@@ -197,6 +198,7 @@ def crew_kickoff(tel: Telemetry, kind: str) -> StartHook:
         if id(crew) in active:  # a crew kicking itself off again
             return None
         inputs = args[0] if args else kwargs.get("inputs")
+        KNOWN_SECRETS.add_crew(crew)  # scrubbed from the inputs on: before the first LLM call
         name = A.crew_name(crew)
         kickoff = KICKOFF_KIND.get() or kind
         process = getattr(crew, "process", None)
@@ -215,7 +217,7 @@ def crew_kickoff(tel: Telemetry, kind: str) -> StartHook:
             f"invoke_workflow {name}", kind=SpanKind.INTERNAL, attributes=attrs
         )
         if tel.capture.enabled:
-            tel.content(span, {A.CREW_INPUTS: A.small_inputs(inputs, tel.capture.max_length)})
+            tel.content(span, {A.CREW_INPUTS: C.crew_inputs(tel.capture, inputs)})
         run_id, root_id = stamp_run(span, A.RUN_CREW, RUN_INFO.get())
         info = RunInfo(crew=name, run_id=run_id, root_id=root_id)
         return CrewSpan(tel, span, info, active | {id(crew)})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -20,11 +21,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.semconv.attributes.exception_attributes import (
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+)
 from opentelemetry.trace import Span, Status, StatusCode, Tracer, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from crewscope.instrumentation._attributes import ERROR_TYPE
 from crewscope.instrumentation._config import CaptureConfig
+from crewscope.instrumentation.redaction import scrub_secrets
 
 if TYPE_CHECKING:
     from crewscope.instrumentation._events import InferenceEvents
@@ -60,10 +66,20 @@ def describe(exc: BaseException) -> str:
 
 def mark_error(span: Span, exc: BaseException) -> None:
     """ERROR status and ``error.type`` first, then an ``exception`` event (which renders
-    the message and traceback, and may fail on an odd exception)."""
-    span.set_status(Status(StatusCode.ERROR, describe(exc)[:1024]))
+    the message and traceback, and may fail on an odd exception). The message and the
+    traceback go through the secret scrubber: an auth error may quote a credential."""
+    span.set_status(Status(StatusCode.ERROR, scrub_secrets(describe(exc))[:1024]))
     span.set_attribute(ERROR_TYPE, error_type(exc))
-    span.record_exception(exc)
+    span.record_exception(exc, attributes=_exception_texts(exc))
+
+
+def _exception_texts(exc: BaseException) -> dict[str, AttributeValue]:
+    """The ``exception`` event's message and stacktrace as the SDK renders them, scrubbed."""
+    stacktrace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {
+        EXCEPTION_MESSAGE: scrub_secrets(str(exc)),
+        EXCEPTION_STACKTRACE: scrub_secrets(stacktrace),
+    }
 
 
 def reset_var(var: ContextVar[T], token: Token[T] | None) -> None:

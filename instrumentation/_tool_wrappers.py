@@ -8,7 +8,6 @@ to 6 times); each execution goes through ``CrewStructuredTool.invoke``, never ``
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextvars import Token
@@ -18,6 +17,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_
 from opentelemetry.util.types import AttributeValue
 
 from crewscope.instrumentation import _attributes as A
+from crewscope.instrumentation import _content as C
 from crewscope.instrumentation._spans import (
     SpanHandle,
     StartHook,
@@ -28,6 +28,7 @@ from crewscope.instrumentation._spans import (
     reset_var,
 )
 from crewscope.instrumentation._state import RUN_INFO, STEPS, TOOL, TOTALS, span_key
+from crewscope.instrumentation.redaction import scrub_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +83,10 @@ class ToolSpan(SpanHandle):
             if not self.error_type:
                 span.set_attribute(A.ERROR_TYPE, str(failure or "tool_error"))
             message = self.error_message or str(failure or "tool failed")
-            span.set_status(Status(StatusCode.ERROR, message[:1024]))
+            span.set_status(Status(StatusCode.ERROR, scrub_secrets(message)[:1024]))
         capture = self._tel.capture
         if capture.enabled and value is not None:
-            text = A.truncate(A.to_text(value), capture.max_length)
-            self._tel.content(span, {A.TOOL_RESULT: text})
+            self._tel.content(span, {A.TOOL_RESULT: C.tool_result(capture, value)})
         return False
 
     def on_fail(self, exc: BaseException) -> None:
@@ -146,8 +146,7 @@ def _start_tool_span(
         f"execute_tool {name}", context=parent, kind=SpanKind.INTERNAL, attributes=attrs
     )
     if tel.capture.enabled and arguments is not None:
-        text = arguments if isinstance(arguments, str) else json.dumps(arguments, default=str)
-        tel.content(span, {A.TOOL_ARGUMENTS: A.truncate(text, tel.capture.max_length)})
+        tel.content(span, {A.TOOL_ARGUMENTS: C.tool_arguments(tel.capture, arguments)})
     return cls(tel, span, attrs, origin)
 
 

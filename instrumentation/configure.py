@@ -229,6 +229,8 @@ def configure(
     db_path: str | None = None,
     otlp_endpoint: str | None = None,
     capture_content: bool | str | None = None,
+    redact: Callable[[str, str], str | None] | str | None = None,
+    redact_secrets: bool | None = None,
     set_global: bool = True,
     resource_attributes: dict[str, Any] | None = None,
     metrics_interval_millis: int | None = None,
@@ -244,7 +246,8 @@ def configure(
 
     `logs` defaults to on when `logs_exporters` is given or ``OTEL_LOGS_EXPORTER`` names an
     exporter; `log_level` / `crewai_log_level` override ``CREWSCOPE_LOG_LEVEL`` /
-    ``CREWSCOPE_CREWAI_LOG_LEVEL`` (see ``_log_context``).
+    ``CREWSCOPE_CREWAI_LOG_LEVEL`` (see ``_log_context``). `capture_content`, `redact` and
+    `redact_secrets` go to the instrumentor (see ``crewscope.instrumentation.redaction``).
     """
     exporters = _names(exporters, "OTEL_TRACES_EXPORTER")
     metric_names = _names(metrics_exporters, "OTEL_METRICS_EXPORTER")
@@ -292,6 +295,8 @@ def configure(
         # no metrics exporter: no metric work at all
         meter_provider=meter_provider or metrics.NoOpMeterProvider(),
         capture_content=capture_content,
+        redact=redact,
+        redact_secrets=redact_secrets,
         process_metrics=process_metrics if meter_provider is not None else False,
         logger_provider=logger_provider or _logs.NoOpLoggerProvider(),
     )

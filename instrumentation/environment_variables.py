@@ -22,3 +22,14 @@ CREWSCOPE_CREWAI_LOG_LEVEL = "CREWSCOPE_CREWAI_LOG_LEVEL"
 """Least level of the records of CrewAI's own loggers (``crewai.*``) that
 ``configure(logs=True)`` exports: ``WARNING`` (default); ``INFO`` or ``DEBUG`` to mirror
 more of CrewAI's internals, ``none`` for none."""
+
+CREWSCOPE_REDACT = "CREWSCOPE_REDACT"
+"""``module:function`` of a redaction hook ``(attribute key, text) -> text or None`` that every
+captured content value goes through before truncation (None drops the value; a hook that
+raises drops it too). ``instrument(redact=...)`` overrides it. OpenTelemetry has no variable
+for this; see ``crewscope.instrumentation.redaction``."""
+
+CREWSCOPE_REDACT_SECRETS = "CREWSCOPE_REDACT_SECRETS"
+"""``false`` turns off the built-in secret scrubber on captured content (API-key-shaped
+strings and the process's known credentials become ``[REDACTED]``; on by default). Error
+texts and exported log records are scrubbed whatever it says."""
