@@ -32,7 +32,13 @@ def dashboard(
     now: datetime | None = None,
     issue_error_rate: float = ISSUE_ERROR_RATE,
 ) -> DashboardResponse:
-    now = now or utcnow()
+    """Read in one transaction: totals, agents and trend count the same spans (a projection
+    sync committing between two reads made the 30-day executions disagree with the trend)."""
+    with s.transaction():
+        return _dashboard(s, now or utcnow(), issue_error_rate)
+
+
+def _dashboard(s: Session, now: datetime, issue_error_rate: float) -> DashboardResponse:
     totals = [PeriodTotals(**row) for row in s.rows(named("reads/dashboard_totals"), _periods(now))]
     week = [a for a in agent_summaries(s, now - timedelta(days=7), now) if a.total_executions]
     top = sorted(week, key=lambda a: (-(a.success_rate or 0.0), a.avg_ms or 0.0, a.agent))

@@ -42,8 +42,9 @@ def page(
     s: Session, table: str, list_query: str, where: Where, limit: int, offset: int
 ) -> tuple[int, list[Row]]:
     """(total, rows of one page) of a projection table (`table` from code, never input)."""
-    total = s.scalar(COUNT_WHERE, table=Ident(table), where=where) or 0
-    rows = s.rows(named(list_query), {"limit": limit, "offset": offset}, where=where)
+    with s.transaction():  # one snapshot: the total counts the page's rows
+        total = s.scalar(COUNT_WHERE, table=Ident(table), where=where) or 0
+        rows = s.rows(named(list_query), {"limit": limit, "offset": offset}, where=where)
     return int(total), rows
 
 

@@ -169,8 +169,9 @@ def list_runs(
     sort: RunSort = RunSort.START_TIME,
     order: SortOrder = SortOrder.DESC,
 ) -> RunListResponse:
-    total = int(s.scalar(COUNT_WHERE, table=Ident("crewscope_runs"), where=where) or 0)
-    rows = _rows(s, where, limit, offset, sort, order)
+    with s.transaction():  # one snapshot: the total counts the page's runs
+        total = int(s.scalar(COUNT_WHERE, table=Ident("crewscope_runs"), where=where) or 0)
+        rows = _rows(s, where, limit, offset, sort, order)
     return RunListResponse(
         runs=[_summary(r) for r in rows], total=total, limit=limit, offset=offset
     )
@@ -178,7 +179,16 @@ def list_runs(
 
 def get_run(s: Session, run_id: str) -> RunDetail | None:
     """A run by its id; a trace id (how runs were named before) finds the trace's first
-    top-level run."""
+    top-level run.
+
+    Read in one transaction, the tree only from the spans the projections have copied: the
+    totals and the tree are of the same spans even while the run's spans are arriving (a
+    projection sync or an ingest commit between two reads tore them apart)."""
+    with s.transaction():
+        return _get_run(s, run_id)
+
+
+def _get_run(s: Session, run_id: str) -> RunDetail | None:
     if len(run_id) == 32:
         where = Where().add('"TraceId" = $trace_id AND "ParentRunId" IS NULL', trace_id=run_id)
     else:
@@ -187,7 +197,9 @@ def get_run(s: Session, run_id: str) -> RunDetail | None:
     if not rows:
         return None
     row = rows[-1]  # newest first: the last one started first
-    roots, errors = fetch_tree(s, row["TraceId"], row["Timestamp"], row["EndTime"], row["SpanId"])
+    roots, errors = fetch_tree(
+        s, row["TraceId"], row["Timestamp"], row["EndTime"], row["SpanId"], synced_only=True
+    )
     nested = _rows(
         s, Where().add('"ParentRunId" = $parent', parent=row["SpanId"]), MAX_NESTED_RUNS, 0
     )

@@ -76,12 +76,18 @@ def fetch_tree(
     start: datetime,
     end: datetime,
     root_id: str | None = None,
+    *,
+    synced_only: bool = False,
 ) -> tuple[list[SpanNode], list[ErrorInfo]]:
-    """The trace's spans in [start, end] as trees; only `root_id`'s subtree if given."""
+    """The trace's spans in [start, end] as trees; only `root_id`'s subtree if given.
+
+    `synced_only` (DuckDB): only the spans the projections have copied; read in the same
+    transaction as totals from the projection tables, the tree is what they count."""
     last = LAST_NS.replace(tzinfo=end.tzinfo)  # the window stays within what the engine holds
     hi = end + CLOCK_SKEW if end < last - CLOCK_SKEW else last
     rows = s.rows(
-        named("reads/trace_spans"), {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": hi}
+        named("reads/trace_spans"),
+        {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": hi, "synced_only": synced_only},
     )
     nodes = {row["SpanId"]: _node(row) for row in rows}
     roots: list[SpanNode] = []

@@ -56,6 +56,12 @@ def list_tasks(s: Session, where: Where, limit: int, offset: int) -> TaskListRes
 
 
 def get_task(s: Session, task_id: str) -> TaskDetail | None:
+    """A task with its subtree; counts and tree read in one transaction (one snapshot)."""
+    with s.transaction():
+        return _get_task(s, task_id)
+
+
+def _get_task(s: Session, task_id: str) -> TaskDetail | None:
     row = s.one(TASK_BY_ID, {"task_id": task_id})
     if row is None:
         return None

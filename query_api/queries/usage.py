@@ -32,8 +32,9 @@ def tool_usage(s: Session, time_range: TimeRange, agent: str | None = None) -> T
 
 
 def llm_usage(s: Session, time_range: TimeRange, agent: str | None = None) -> LlmUsageResponse:
-    by_model = _rows(s, "reads/llm_usage_by_model", time_range, agent=agent)
-    by_agent = _rows(s, "reads/llm_usage_by_agent", time_range, agent=agent)
+    with s.transaction():  # one snapshot: both breakdowns count the same calls
+        by_model = _rows(s, "reads/llm_usage_by_model", time_range, agent=agent)
+        by_agent = _rows(s, "reads/llm_usage_by_agent", time_range, agent=agent)
     return LlmUsageResponse(
         time_range=time_range,
         agent=agent,
