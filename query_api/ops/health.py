@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from crewscope.query_api.dates import as_utc, utcnow
@@ -29,6 +30,8 @@ Probe = Callable[[], ComponentStatus]
 HEALTHY, DEGRADED, UNHEALTHY, NOT_CONFIGURED = "healthy", "degraded", "unhealthy", "not_configured"
 QUEUE_DEGRADED_FILL = 0.8
 DB_STATS = named("reads/database_stats")
+TELEMETRY_LOSSES = named("reads/telemetry_losses")
+LOSS_WINDOW_S = 24 * 3600
 
 
 class HealthRegistry:
@@ -125,6 +128,34 @@ def ingest_status(db: Database) -> ComponentStatus:
     )
 
 
+def telemetry_loss_status(db: Database) -> ComponentStatus:
+    """What apps lost before sending it (the SDK's own metrics, see the query), last 24 h:
+    degraded while any app reports a loss."""
+    end = utcnow()
+    with db.reader() as s:
+        rows = s.rows(
+            TELEMETRY_LOSSES, {"start": end - timedelta(seconds=LOSS_WINDOW_S), "end": end}
+        )
+    lost = sum(int(r["lost"]) for r in rows)
+    if not lost:
+        return ComponentStatus(
+            name="app_telemetry_losses",
+            status=HEALTHY,
+            details="no app reported lost telemetry in the last 24 h",
+            metrics={"lost": 0, "services": 0},
+        )
+    worst = ", ".join(
+        f"{r['service'] or 'unknown service'}: {r['lost']} {r['signal']} {r['stage']} ({r['reason']})"
+        for r in rows[:5]
+    )
+    return ComponentStatus(
+        name="app_telemetry_losses",
+        status=DEGRADED,
+        details=f"apps lost {lost} items in the last 24 h; {worst}",
+        metrics={"lost": lost, "services": len({r["service"] for r in rows})},
+    )
+
+
 def job_status(job: JobState | None, name: str) -> ComponentStatus:
     if job is None or job.interval_s <= 0:
         return ComponentStatus(name=name, status=NOT_CONFIGURED, details="not scheduled")
@@ -148,7 +179,7 @@ def job_status(job: JobState | None, name: str) -> ComponentStatus:
 def system_health(
     db: Database, registry: HealthRegistry, jobs: dict[str, JobState]
 ) -> SystemHealthSummary:
-    statuses = [database_status(db), ingest_status(db)]
+    statuses = [database_status(db), ingest_status(db), telemetry_loss_status(db)]
     statuses += [job_status(jobs.get(name), f"{name}_job") for name in ("rollup", "retention")]
     statuses += registry.statuses()
     if statuses[0].status == UNHEALTHY:

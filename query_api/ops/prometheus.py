@@ -42,6 +42,9 @@ from the stored spans, cached ``cache_ttl_s``):
 ``crewscope_runs_total{kind,name,status}``  counter  top-level runs (as the dashboard counts)
 ``crewscope_llm_calls_total{model}`` / ``crewscope_llm_tokens_total{model,type}`` /
 ``crewscope_llm_cost_usd_total{model}``               from LLM-call spans
+``crewscope_app_telemetry_lost{service,signal,stage,reason}``  gauge  what apps lost before
+                                                      sending it, last 24 h (the SDK's own
+                                                      metrics; ``GET /system/health`` too)
 ==========================================  =======  ========================================
 
 The counters computed from the stored spans (``agent_execution_total``,
@@ -78,6 +81,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import (
@@ -88,7 +92,7 @@ from prometheus_client.core import (
 )
 
 from crewscope.exporter.operations import LLM_OPERATIONS
-from crewscope.query_api.dates import window
+from crewscope.query_api.dates import utcnow, window
 from crewscope.query_api.ops.self_telemetry import (
     QueueSpanProcessor,
 )
@@ -264,6 +268,11 @@ class ServerCollector:
             )
             llm = s.tuples(named("reads/prom_llm_usage"), {"llm_ops": list(LLM_OPERATIONS)})
             run_rows = s.tuples(named("reads/prom_runs"))
+            loss_end = utcnow()
+            losses = s.tuples(
+                named("reads/telemetry_losses"),
+                {"start": loss_end - timedelta(days=1), "end": loss_end},
+            )
         total = CounterMetricFamily(
             "agent_execution", "task executions per agent, from stored spans",
             labels=["agent", "status"],
@@ -333,7 +342,15 @@ class ServerCollector:
             labels=["kind", "name", "status"],
         )  # fmt: skip
         self._add_counters(runs, {(kind, name, st): n for kind, name, st, n in run_rows})
-        return [total, errors, duration, rate, calls, tokens, cost, runs]
+        lost = GaugeMetricFamily(
+            "crewscope_app_telemetry_lost",
+            "items apps lost before sending them in the last 24 h, as their OpenTelemetry SDK "
+            "counts them (OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED)",
+            labels=["service", "signal", "stage", "reason"],
+        )
+        for service, signal, stage, reason, n, _last in losses:
+            lost.add_metric([service or "", signal, stage, reason or ""], float(n))
+        return [total, errors, duration, rate, calls, tokens, cost, runs, lost]
 
     def _add_counters(self, family: CounterMetricFamily, values: dict[SeriesKey, float]) -> None:
         """One sample per series, recomputed now or reported before, never below the last."""
