@@ -117,3 +117,16 @@ def test_engines(tmp_path: Path) -> None:
     assert set(result["endpoints"]) == set(
         __import__("bench_query").endpoints({"run": "r", "task": "t", "agent": "a"})
     )
+
+
+def test_concurrency(bench: Any) -> None:
+    import bench_concurrency
+
+    out = bench_concurrency.main(
+        ["--seconds", "1", "--rounds", "1", "--readers", "0,2", "--warmup-s", "0.5"]
+    )
+    assert [r["readers"] for r in out["ingest"]] == [0, 2]
+    assert all(r["failed"] == 0 and r["all_stored"] for r in out["ingest"])
+    assert out["spans_stored"] > 0
+    [two] = out["latency"]
+    assert two["errors"] == 0 and two["calls_alone"] > 0
