@@ -10,6 +10,7 @@ of the app's own (5-span traces) so the exporter is committing most of the time.
 test needs to know is appended to JOURNAL (flushed, so it survives a SIGKILL):
 
 * ``B <n> <span ids>``: batch n handed to the DuckDB exporter (written before the export);
+* ``S <n> <trace ids>``: the traces batch n holds spans of;
 * ``D <n> <SUCCESS|FAILURE>``: what the export returned;
 * ``T <trace id> <spans>``: a trace whose spans have all ended (a kickoff or a 5-span tree).
 
@@ -57,7 +58,9 @@ class JournalingExporter(SpanExporter):
         self.batches += 1
         n = self.batches
         ids = ",".join(f"{s.context.span_id:016x}" for s in spans if s.context)
+        traces = ",".join(sorted({f"{s.context.trace_id:032x}" for s in spans if s.context}))
         self.journal.line(f"B {n} {ids}")
+        self.journal.line(f"S {n} {traces}")
         result = self.inner.export(spans)
         self.journal.line(f"D {n} {result.name}")
         return result
@@ -99,9 +102,12 @@ def main(db: str, journal_path: str, llm_url: str) -> None:
     counter = TraceCounter()
     provider.add_span_processor(counter)
     exporter = JournalingExporter(DuckDBSpanExporter(db), journal)
+    # A queue the busy thread cannot fill in a trial's few seconds: when full, the SDK's
+    # queue evicts its oldest spans (a trace's first children) and keeps the root, which
+    # would leave a trace "stored with its root but not whole" that no export lost.
     provider.add_span_processor(
         BatchSpanProcessor(
-            exporter, max_queue_size=8192, schedule_delay_millis=20, max_export_batch_size=64
+            exporter, max_queue_size=1_000_000, schedule_delay_millis=20, max_export_batch_size=64
         )
     )
     CrewAIInstrumentor().instrument(tracer_provider=provider)
