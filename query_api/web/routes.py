@@ -57,3 +57,10 @@ def asset(path: str, request: Request) -> Response:
 def dashboard() -> RedirectResponse:
     """The overview's former address."""
     return RedirectResponse("/", status_code=308)
+
+
+@router.get("/auth/session")
+def session() -> dict[str, object]:
+    """Who the web UI is signed in as: nobody, on a server without access control (with an
+    auth file the gate answers this route, `crewscope.query_api.access.sign_in`)."""
+    return {"tenant": None, "scopes": []}

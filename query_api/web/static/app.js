@@ -40,7 +40,7 @@ function Session() {
   useEffect(() => {
     session().then(setWho);
   }, []);
-  if (!who) return null;
+  if (!who || !who.tenant) return null;
   return html`<form class="session" method="post" action="/auth/sign-out" data-testid="session">
     <span title=${`scopes: ${who.scopes.join(", ")}`}>${who.tenant}</span>
     <button type="submit" class="link">Sign out</button>

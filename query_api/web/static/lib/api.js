@@ -38,7 +38,7 @@ export function signIn() {
   location.assign(`/auth/sign-in?next=${encodeURIComponent(next)}`);
 }
 
-// Who the browser is signed in as: {tenant, scopes}, or null when access control is off.
+// Who the browser is signed in as: {tenant, scopes}; tenant null when access control is off.
 export async function session() {
   try {
     const response = await fetch("/auth/session", { headers: { Accept: "application/json" } });
