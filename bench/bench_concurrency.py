@@ -138,7 +138,7 @@ def _read_loop(url: str, until: float, lat: dict[str, list[float]], errors: list
 
     run_id = None
     with httpx.Client(base_url=url + API, timeout=60) as client:
-        i = 0
+        i = random.randrange(len(READS))  # threads start apart: slow phases sample every read
         while time.perf_counter() < until:
             path = READS[i % len(READS)]
             i += 1
