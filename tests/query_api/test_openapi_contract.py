@@ -23,65 +23,16 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    positive_data_acceptance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
+from tests.helpers.contract import CHECKS, NoLifespan
 from tests.helpers.seed import seed_database
 from tests.helpers.served import API
 
 MAX_EXAMPLES = 50  # fuzzed cases per operation, on top of the coverage phase's
 SKIPPED_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs", f"{API}/rollups/refresh")
-RULES = {"range_reversed", "range_too_large"}
-"""The 422 `type`s of rules the schema cannot express (documented in every 422, deps.INVALID)."""
-
-
-def valid_input_accepted(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
-    """positive_data_acceptance, but a schema-valid request may break a documented rule."""
-    if response.status_code == 422:
-        errors = response.json()["detail"]
-        if errors and all(error["type"] in RULES for error in errors):
-            return None
-    return positive_data_acceptance(ctx, response, case)
-
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    valid_input_accepted,
-]
-
 CASES: Counter[str] = Counter()
-
-
-class _Requests:
-    """The app without its lifespan: schemathesis opens a client (and a lifespan) per call,
-    and the app's lifespan closes the file at its end; the fixture runs the real one once."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +48,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def app(client: TestClient) -> _Requests:
-    return _Requests(client.app)
+def app(client: TestClient) -> NoLifespan:
+    return NoLifespan(client.app)
 
 
 def _published_schema() -> dict[str, Any]:
@@ -128,7 +79,7 @@ schema = schemathesis.openapi.from_dict(_published_schema(), config=CONFIG).excl
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_keeps_the_contract(case: schemathesis.Case, app: _Requests) -> None:
+def test_every_operation_keeps_the_contract(case: schemathesis.Case, app: NoLifespan) -> None:
     CASES[f"{case.method} {case.path}"] += 1
     case.call_and_validate(app=app, checks=CHECKS)
 
