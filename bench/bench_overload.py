@@ -1,6 +1,6 @@
-"""Memory under overload: exporter and receiver offered ~10x more spans than they can write.
+"""Overload: memory of exporter and receiver, and query latency while the receiver sheds.
 
-    .venv/bin/python bench/bench_overload.py [--seconds 30]
+    .venv/bin/python bench/bench_overload.py [--seconds 30] [--only exporter|receiver|queries]
 
 Exporter (in-process): first measures what BatchSpanProcessor + DuckDBSpanExporter can
 write per second, then for `--seconds` offers finished spans to the processor at 10x that
@@ -12,6 +12,13 @@ Receiver (`crewscope serve` in its own process): 3 client processes post pre-enc
 503 (counted by the server as refused) once full. The server's RSS is sampled every 0.5 s.
 
 "No growth" = the RSS of the last third of the run minus that of the middle third.
+
+Queries (`_overload_queries`): the query endpoints of `bench_query.py` on one `crewscope
+serve` over a generated file, unloaded vs while `--clients` processes offer it far more OTLP
+than it can write (distinct spans per request, gzip, retried after ``Retry-After`` like the
+Collector); phases interleaved, p50/p95 per endpoint and the ratio (target <= 2x); shed
+responses and their ``Retry-After``; seconds until the server is idle, drained and accepting
+again after the load stops.
 """
 
 from __future__ import annotations
@@ -193,7 +200,16 @@ def _tree_rss_mib(proc: psutil.Process) -> float:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=30)
-    p.add_argument("--only", choices=("exporter", "receiver"), default=None)
+    p.add_argument("--only", choices=("exporter", "receiver", "queries"), default=None)
+    q = p.add_argument_group("queries", "query latency unloaded vs overloaded (_overload_queries)")
+    q.add_argument("--query-spans", type=int, default=200_000, help="generated spans in the file")
+    q.add_argument("--dir", default="/tmp/crewscope_bench_data", help="cache of generated files")
+    q.add_argument("--rounds", type=int, default=2, help="loaded phases (unloaded around each)")
+    q.add_argument("--phase-seconds", type=float, default=None, help="default: --seconds / 3")
+    q.add_argument("--clients", type=int, default=4, help="poster processes")
+    q.add_argument("--threads", type=int, default=32, help="requests in flight per poster")
+    q.add_argument("--ignore-retry-after", action="store_true",
+                   help="posters retry after 50 ms instead of Retry-After")  # fmt: skip
     args = p.parse_args(argv)
     tmp = tempfile.mkdtemp(prefix="crewscope_bench_overload_")
     out: dict[str, Any] = {}
@@ -204,12 +220,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.only in (None, "receiver"):
             out["receiver"] = receiver_overload(args.seconds, tmp)
             print(json.dumps(out["receiver"], default=str), flush=True)
+        if args.only in (None, "queries"):
+            import _overload_queries
+
+            out["queries"] = _overload_queries.run(
+                tmp=tmp, data_dir=args.dir, spans=args.query_spans,
+                phase_s=args.phase_seconds or args.seconds / 3, rounds=args.rounds,
+                clients=args.clients, threads=args.threads,
+                honour_retry_after=not args.ignore_retry_after,
+            )  # fmt: skip
+            print(json.dumps(out["queries"], default=str), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for r in out.values():
-        print(f"{r['what']}: RSS max {r['rss_mib_max']:.0f} MiB, middle third "
-              f"{r['rss_mib_mid']:.0f} MiB, last third {r['rss_mib_last']:.0f} MiB "
-              f"(growth {r['growth_mib']:+.0f} MiB)")  # fmt: skip
+        if "rss_mib_max" in r:
+            print(f"{r['what']}: RSS max {r['rss_mib_max']:.0f} MiB, middle third "
+                  f"{r['rss_mib_mid']:.0f} MiB, last third {r['rss_mib_last']:.0f} MiB "
+                  f"(growth {r['growth_mib']:+.0f} MiB)")  # fmt: skip
+    if "queries" in out:
+        _overload_queries.print_table(out["queries"])
     return out
 
 
