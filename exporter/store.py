@@ -55,6 +55,9 @@ class SpanStore:
         self.path = path
         self.read_only = read_only
         self._lock = threading.Lock()
+        """Held by each append (the whole insert) and by checkpoint and close."""
+        self._cursor_lock = threading.Lock()
+        """Held only while a cursor is made: readers never wait for an insert in progress."""
         if not read_only and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
@@ -72,6 +75,9 @@ class SpanStore:
             self._con.close()
             raise
         self._view = f"_crewscope_batch_{id(self):x}"
+        self._spawner: duckdb.DuckDBPyConnection | None = self._con.cursor()
+        """A connection of its own that only makes cursors (the one that appends may be busy
+        inserting: making a cursor from it would wait for the insert to end)."""
 
     @property
     def closed(self) -> bool:
@@ -118,9 +124,12 @@ class SpanStore:
             con.unregister(self._view)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor on the same database, for use by one other thread."""
-        with self._lock:
-            return self._connection().cursor()
+        """A new cursor on the same database, for use by one other thread; made without
+        waiting for an append in progress."""
+        with self._cursor_lock:
+            if self._spawner is None:
+                raise duckdb.ConnectionException(f"SpanStore for {self.path} is closed")
+            return self._spawner.cursor()
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file."""
@@ -129,8 +138,12 @@ class SpanStore:
 
     def close(self) -> None:
         """Close the connection (idempotent); cursors already handed out stop working."""
+        with self._cursor_lock:
+            spawner, self._spawner = self._spawner, None
         with self._lock:
             con, self._con = self._con, None
+        if spawner is not None:
+            spawner.close()
         if con is not None:
             con.close()
 

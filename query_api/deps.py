@@ -33,8 +33,21 @@ def get_db(request: Request) -> Database:
     return db
 
 
+SYNC_WAIT_S = 0.05
+"""How long a list or aggregate query waits for another's projection sync (heavy ingest)
+before it reads the projections as of the last one: such answers may lag by one sync."""
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, with the projections brought up to date first."""
+    """One session per request, with the projections brought up to date first, unless that
+    would wait more than `SYNC_WAIT_S` behind another request's sync."""
+    with get_db(request).session(wait_s=SYNC_WAIT_S) as session:
+        yield session
+
+
+def get_fresh_session(request: Request) -> Iterator[Session]:
+    """A session with every committed span projected: for lookups by id, where a lagging
+    answer would be a 404 for something a sender has been told is stored."""
     with get_db(request).session() as session:
         yield session
 
@@ -114,6 +127,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 DbDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session)]
+FreshSessionDep = Annotated[Session, Depends(get_fresh_session)]
 HealthDep = Annotated[HealthRegistry, Depends(get_health)]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1..100")]

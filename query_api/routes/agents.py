@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crewscope.query_api.deps import INVALID, NOT_FOUND, Range, SessionDep, not_found
+from crewscope.query_api.deps import (
+    INVALID,
+    NOT_FOUND,
+    FreshSessionDep,
+    Range,
+    SessionDep,
+    not_found,
+)
 from crewscope.query_api.models.agents import AgentListResponse, AgentMetrics
 from crewscope.query_api.models.common import MetricType, TimeRange
 from crewscope.query_api.models.usage import AgentMemoryStats
@@ -25,7 +32,7 @@ def read_agents(session: SessionDep, time_range: Range = TimeRange.D7) -> AgentL
 
 @router.get("/{agent}/metrics", response_model=AgentMetrics, responses=NOT_FOUND)
 def read_agent_metrics(
-    session: SessionDep,
+    session: FreshSessionDep,
     agent: AgentPath,
     time_range: Range = TimeRange.D7,
     metric_type: Annotated[
@@ -42,7 +49,7 @@ def read_agent_metrics(
     "/{agent}/memory/stats", response_model=AgentMemoryStats, tags=["memory"], responses=NOT_FOUND
 )
 def read_agent_memory(
-    session: SessionDep, agent: AgentPath, time_range: Range = TimeRange.D30
+    session: FreshSessionDep, agent: AgentPath, time_range: Range = TimeRange.D30
 ) -> AgentMemoryStats:
     """Memory saves and queries of one agent (from `memory {op}` spans)."""
     if not agent_exists(session, agent):

@@ -10,6 +10,7 @@ from crewscope.query_api.deps import (
     INSTANT_DOC,
     INVALID,
     NOT_FOUND,
+    FreshSessionDep,
     Instant,
     PageDep,
     RunId,
@@ -50,7 +51,7 @@ FiltersDep = Annotated[LogFilters, Depends(get_filters)]
 
 @router.get("/runs/{run_id}/logs", response_model=LogListResponse, responses=NOT_FOUND)
 def read_run_logs(
-    session: SessionDep, run_id: RunId, filters: FiltersDep, page: PageDep
+    session: FreshSessionDep, run_id: RunId, filters: FiltersDep, page: PageDep
 ) -> LogListResponse:
     """The run's log records, oldest first: those emitted in the run (or in runs nested in
     it, for a top-level run), and those of its trace within the run's time window that
@@ -61,7 +62,7 @@ def read_run_logs(
 
 @router.get("/tasks/{task_id}/logs", response_model=LogListResponse, responses=NOT_FOUND)
 def read_task_logs(
-    session: SessionDep,
+    session: FreshSessionDep,
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the task's span id")],
     filters: FiltersDep,
     page: PageDep,
@@ -94,7 +95,7 @@ def read_logs(
 
 @router.get("/agents/{agent}/activity", response_model=AgentActivity, responses=NOT_FOUND)
 def read_agent_activity(
-    session: SessionDep,
+    session: FreshSessionDep,
     agent: Annotated[str, Path(min_length=1, max_length=500, description="agent role")],
     limit: Annotated[int, Query(ge=1, le=500, description="lines, 1..500")] = 50,
 ) -> AgentActivity:

@@ -10,6 +10,7 @@ from crewscope.query_api.deps import (
     INVALID,
     NOT_FOUND,
     CrewName,
+    FreshSessionDep,
     PageDep,
     RunId,
     SessionDep,
@@ -80,7 +81,7 @@ def read_runs(
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
-def read_run(session: SessionDep, run_id: RunId) -> RunDetail:
+def read_run(session: FreshSessionDep, run_id: RunId) -> RunDetail:
     """One run with its subtree (flow methods, crews, tasks, steps, tools, LLM calls), its totals
     and the runs nested in it."""
     return found(get_run(session, run_id), "run", run_id)

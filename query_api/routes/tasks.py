@@ -10,6 +10,7 @@ from crewscope.query_api.deps import (
     INVALID,
     NOT_FOUND,
     CrewName,
+    FreshSessionDep,
     PageDep,
     SessionDep,
     StartedDep,
@@ -45,7 +46,7 @@ def read_tasks(
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=NOT_FOUND)
 def read_task(
-    session: SessionDep,
+    session: FreshSessionDep,
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the span id")],
 ) -> TaskDetail:
     """One task execution with its steps, tool calls, LLM calls and errors."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from crewscope.exporter.store import SpanStore, is_lock_error
 from crewscope.query_api.store.projections import Projections
@@ -49,6 +51,15 @@ class Database(SessionScopes[DuckDBSession]):
             create_rollup_tables(s)
             self.projections.verify(s)
             self.projections.sync(s)
+
+    @contextmanager
+    def session(self, *, wait_s: float | None = None) -> Iterator[DuckDBSession]:
+        """A session whose projections include every span committed so far; with `wait_s`,
+        unless another session's sync is still running after that long (heavy ingest):
+        then the spans that sync copies are left out (the projections as of the last sync)."""
+        with self.reader() as s:
+            self.projections.sync(s, wait_s=wait_s)
+            yield s
 
     def new_session(self) -> DuckDBSession:
         """A session of its own (one per thread / request); the caller closes it."""

@@ -74,9 +74,15 @@ class Projections:
         self.last_sync: float | None = None
         self.last_error: str | None = None
 
-    def sync(self, s: Session) -> int:
-        """Copy spans appended since the last call; returns how many rows were examined."""
-        with self._lock:
+    def sync(self, s: Session, *, wait_s: float | None = None) -> int:
+        """Copy spans appended since the last call; returns how many rows were examined.
+
+        A sync running elsewhere is waited for (at most `wait_s` seconds when given: then
+        0 is returned, and the caller reads the projections as that sync leaves them so far,
+        without the spans it is copying)."""
+        if not self._lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            return 0
+        try:
             try:
                 n = self._sync(s)
             except EngineError as exc:
@@ -86,6 +92,8 @@ class Projections:
             self.last_sync = time.time()
             self.last_error = None
             return n
+        finally:
+            self._lock.release()
 
     def _sync(self, s: Session) -> int:
         # Runs before every query: one read of the watermark, one rowid probe, and a

@@ -193,8 +193,9 @@ class SessionScopes(Generic[S]):
             s.close()
 
     @contextmanager
-    def session(self) -> Iterator[S]:
-        """A session whose derived tables include everything committed so far."""
+    def session(self, *, wait_s: float | None = None) -> Iterator[S]:
+        """A session whose derived tables include everything committed so far (`wait_s`:
+        see the DuckDB `Database.session`; derived tables elsewhere are kept by the engine)."""
         with self.reader() as s:
             self.projections.sync(s)
             yield s

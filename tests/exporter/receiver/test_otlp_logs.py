@@ -200,7 +200,7 @@ def test_full_queue_answers_503_with_retry_after(make_served):
     url = f"{served.url}/v1/logs"
     body = encode_logs(records(_recs())).SerializeToString()
     status: list[int] = []
-    with served.ingest.store._lock:  # a stalled disk: the log writer waits for a cursor
+    with served.ingest.store._cursor_lock:  # a stalled disk: the log writer waits for a cursor
         first = threading.Thread(
             target=lambda: status.append(
                 httpx.post(url, content=body, headers=PB, timeout=30).status_code
