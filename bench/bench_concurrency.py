@@ -223,11 +223,13 @@ class Bench:
         out: dict[str, Any] = {"ingest": ingest, "readers": readers}
         if ingest:
             w = self.w_results.get(timeout=seconds + 300)
+            r_done = self.r_results.get(timeout=seconds + 300) if readers else None
+            # after the readers: a list read during another's sync may lag by that sync
             stored = (runs_total(self.url) - before) * SPANS_PER_RUN
             out.update(acked_s=w["ok"] / w["seconds"], stored_s=stored / w["seconds"],
                        failed=w["failed"], stored_all=stored == w["ok"])  # fmt: skip
         if readers:
-            r = self.r_results.get(timeout=seconds + 300)
+            r = r_done if ingest else self.r_results.get(timeout=seconds + 300)
             every = [x for v in r["latency"].values() for x in v]
             out.update(calls=len(every), errors=len(r["errors"]), p50_ms=pct(every, 0.5),
                        p95_ms=pct(every, 0.95),
