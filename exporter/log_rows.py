@@ -15,7 +15,8 @@ from typing import Any
 import pyarrow as pa
 from opentelemetry.sdk._logs import ReadableLogRecord
 
-from crewscope.exporter.span_rows import attr_to_str, check_times, string_attrs
+from crewscope.exporter.attr_values import attr_to_str, string_attrs
+from crewscope.exporter.span_rows import check_times
 
 logger = logging.getLogger(__name__)
 

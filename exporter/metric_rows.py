@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 
-from crewscope.exporter.span_rows import string_attrs
+from crewscope.exporter.attr_values import string_attrs
 
 GAUGE_TABLE: Final = "otel_metrics_gauge"
 SUM_TABLE: Final = "otel_metrics_sum"

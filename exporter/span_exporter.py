@@ -14,6 +14,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link
 from opentelemetry.util.types import Attributes
 
+from crewscope.exporter.attr_values import attr_to_str, string_attrs
 from crewscope.exporter.opener import WriteStats
 from crewscope.exporter.pricing import preload as preload_pricing
 from crewscope.exporter.sdk_exporter import WriterExporter, WriterOptions
@@ -22,9 +23,7 @@ from crewscope.exporter.span_rows import (
     KIND_NAMES,
     STATUS_NAMES,
     SpanColumns,
-    attr_to_str,
     promote,
-    string_attrs,
 )
 from crewscope.exporter.store import SpanStore
 

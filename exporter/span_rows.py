@@ -3,24 +3,22 @@
 Every ingest path fills a `SpanColumns` and calls `to_table()`, so all write identical rows:
 the in-process exporter from SDK spans (`span_exporter.spans_to_table`), the OTLP receiver
 through `SpanColumns.add_span(...)` with plain values (each ``AnyValue`` through
-`attr_to_str`, ids as lowercase hex: ``bytes.hex()``).
+`attr_values.attr_to_str`, ids as lowercase hex: ``bytes.hex()``).
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import SpanKind, StatusCode
 
 from crewscope.exporter import peer_spans, peer_traces
+from crewscope.exporter.attr_values import string_attrs
 from crewscope.exporter.flat_maps import FlatMaps
 from crewscope.exporter.operations import EMBEDDINGS_OPERATION, LLM_OPERATION_SET
 from crewscope.exporter.peer_spans import SOURCE_ATTRIBUTE, recognise
@@ -82,40 +80,6 @@ with a time beyond it (OTLP times are unsigned 64-bit) rather than store another
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def attr_to_str(value: object) -> str | None:
-    """One attribute value as the string stored in the MAP columns; None means skip it.
-
-    bool -> 'true'/'false'; sequences -> JSON arrays; bytes -> base64 (as the Collector does).
-    """
-    cls = value.__class__
-    if cls is str:
-        return value  # type: ignore[return-value]
-    if cls is bool:
-        return "true" if value else "false"
-    if cls is int or cls is float:
-        return str(value)
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str):  # a str subclass, e.g. a StrEnum member
-            return str.__str__(value)
-        if isinstance(value, (bytes, bytearray)):
-            return base64.b64encode(value).decode("ascii")
-        if isinstance(value, (Sequence, Mapping, set, frozenset)):
-            return json.dumps(value, ensure_ascii=False, default=_json_default)
-        return str(value)
-    except Exception:  # noqa: BLE001 - an app object's __str__ may raise anything
-        return f"<unprintable {cls.__name__}>"
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, (set, frozenset)):
-        return list(value)
-    return str(value)
-
-
 def _int(value: str | None) -> int | None:
     """A token count from its stored string ("12", also "12.0"); None if absent, junk or
     beyond a BIGINT (the typed columns are BIGINT: such a count must not fail the batch)."""
@@ -172,22 +136,6 @@ def promote(attrs: Mapping[str, str]) -> Promoted:
             )
     return (op, crew, task, agent, tool, model, provider, in_tok, out_tok, cost,
             attrs.get("error.type"))  # fmt: skip
-
-
-def string_attrs(attrs: Mapping[str, object] | None) -> dict[str, str]:
-    """Copy of `attrs` with every value as `attr_to_str` makes it (None values dropped)."""
-    if attrs.__class__ is BoundedAttributes:
-        attrs = attrs._dict  # a dict iterates in C, the Mapping in Python
-    if not attrs:
-        return {}
-    out = dict(attrs)  # copied in C; most values are already strings
-    for k in [k for k, v in out.items() if v.__class__ is not str]:
-        v = attr_to_str(out[k])
-        if v is None:
-            del out[k]
-        else:
-            out[k] = v
-    return cast("dict[str, str]", out)  # every value left is a str now
 
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})

@@ -23,7 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS, SpanColumns, attr_to_str
+from crewscope.exporter.attr_values import attr_to_str
+from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS, SpanColumns
 
 M = TypeVar("M", bound=Message)
 

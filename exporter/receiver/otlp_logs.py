@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
+from crewscope.exporter.attr_values import attr_to_str
 from crewscope.exporter.log_rows import LogColumns
 from crewscope.exporter.receiver.ingest import TableSink, Writer
 from crewscope.exporter.receiver.otlp_decode import (
@@ -34,7 +35,7 @@ from crewscope.exporter.receiver.otlp_decode import (
     string_map,
     with_partial_success,
 )
-from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS, attr_to_str
+from crewscope.exporter.span_rows import MAX_TIMESTAMP_NS
 from crewscope.exporter.store import SpanStore
 
 _INSERT = 'INSERT INTO otel_logs BY NAME SELECT * FROM "{view}"'

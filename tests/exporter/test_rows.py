@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
+from crewscope.exporter.attr_values import attr_to_str
 from crewscope.exporter.span_exporter import spans_to_table
 from crewscope.exporter.span_rows import (
     ARROW_SCHEMA,
@@ -18,7 +19,6 @@ from crewscope.exporter.span_rows import (
     PROMOTED_COLUMNS,
     STATUS_NAMES,
     SpanColumns,
-    attr_to_str,
     promote,
 )
 from crewscope.exporter.store import read_sql
