@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 import schemathesis
+from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -14,6 +16,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from crewscope.query_api import create_app
+from tests.helpers.served import API
+
+SKIPPED_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs", f"{API}/rollups/refresh")
+"""Not fuzzed: the OTLP ingest routes (protobuf bodies) and the rollup job (slow, admin)."""
 RULES = {"range_reversed", "range_too_large"}
 """The 422 `type`s of rules the schema cannot express (documented in every 422, deps.INVALID)."""
 
@@ -55,3 +62,11 @@ class NoLifespan:
             else:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def published_schema() -> dict[str, Any]:
+    """The app's OpenAPI document (from an app over an empty file, closed again)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(f"{tmp}/schema.duckdb", rollup_interval_s=0, retention_days=None)
+        with TestClient(app):
+            return app.openapi()

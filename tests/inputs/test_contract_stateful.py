@@ -24,14 +24,9 @@ from hypothesis import settings
 
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
+from tests.helpers.contract import CHECKS, SKIPPED_PATHS, NoLifespan, published_schema
 from tests.helpers.seed import seed_database
 from tests.helpers.served import API
-from tests.query_api.test_openapi_contract import (
-    CHECKS,
-    SKIPPED_PATHS,
-    _published_schema,
-    _Requests,
-)
 
 SCENARIOS = 30
 STEPS = 8
@@ -62,7 +57,7 @@ def _with_task_links(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-DOCUMENT = _with_task_links(_published_schema())
+DOCUMENT = _with_task_links(published_schema())
 SCHEMAS = {
     # every operation: the inferred roots are the lists without inputs (agents, dashboard)
     "all": schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG).exclude(
@@ -80,13 +75,13 @@ schema = SCHEMAS["all"]
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Requests]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoLifespan]:
     path = tmp_path_factory.mktemp("stateful") / "seeded.duckdb"
     seed_database(str(path), utcnow())
     app = create_app(str(path), rollup_interval_s=0, retention_days=None, self_telemetry=False)
     with TestClient(app) as client:
         assert client.post(f"{API}/rollups/refresh").status_code == 200
-        yield _Requests(client.app)
+        yield NoLifespan(client.app)
 
 
 def test_links_are_inferred() -> None:
@@ -101,7 +96,7 @@ def test_links_are_inferred() -> None:
 
 
 @pytest.mark.parametrize("which", list(SCHEMAS))
-def test_linked_calls_keep_the_contract(app: _Requests, which: str) -> None:
+def test_linked_calls_keep_the_contract(app: NoLifespan, which: str) -> None:
     base = SCHEMAS[which].as_state_machine()
     CASES.clear()
     STATUSES.clear()

@@ -14,10 +14,8 @@ tests/exporter/receiver).
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import schemathesis
@@ -26,12 +24,11 @@ from hypothesis import HealthCheck, settings
 
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
-from tests.helpers.contract import CHECKS, NoLifespan
+from tests.helpers.contract import CHECKS, SKIPPED_PATHS, NoLifespan, published_schema
 from tests.helpers.seed import seed_database
 from tests.helpers.served import API
 
 MAX_EXAMPLES = 50  # fuzzed cases per operation, on top of the coverage phase's
-SKIPPED_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs", f"{API}/rollups/refresh")
 CASES: Counter[str] = Counter()
 
 
@@ -52,21 +49,13 @@ def app(client: TestClient) -> NoLifespan:
     return NoLifespan(client.app)
 
 
-def _published_schema() -> dict[str, Any]:
-    """The app's OpenAPI document (from an app over an empty file, closed again)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(f"{tmp}/schema.duckdb", rollup_interval_s=0, retention_days=None)
-        with TestClient(app):
-            return app.openapi()
-
-
 CONFIG = schemathesis.Config.from_dict(
     {
         "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
         "phases": {"stateful": {"enabled": False}},
     }
 )
-schema = schemathesis.openapi.from_dict(_published_schema(), config=CONFIG).exclude(
+schema = schemathesis.openapi.from_dict(published_schema(), config=CONFIG).exclude(
     path=list(SKIPPED_PATHS)
 )
 
@@ -86,7 +75,7 @@ def test_every_operation_keeps_the_contract(case: schemathesis.Case, app: NoLife
 
 def test_every_error_has_the_one_documented_shape() -> None:
     """Each documented 4xx is the validation error body; routes answering 404 document it."""
-    document = _published_schema()
+    document = published_schema()
     error = {"$ref": "#/components/schemas/HTTPValidationError"}
     operations = {
         f"{method.upper()} {path}": operation
