@@ -35,7 +35,9 @@ from crewscope.query_api.routes import (
     tasks,
     usage,
 )
+from crewscope.query_api.store.database import Database
 from crewscope.query_api.store.handle import open_database
+from crewscope.query_api.store.projector import Projector
 from crewscope.query_api.version import version
 from crewscope.query_api.web import routes as web
 
@@ -100,6 +102,9 @@ def create_app(
         db.store, receiver_config, max_queued_spans=queue_spans, decode_workers=decode_workers,
         tenant=tenant, decode_pool=decode_pool,
     )  # fmt: skip
+    projector = Projector(db) if isinstance(db, Database) else None
+    if projector is not None:
+        receiver.queue.on_written = projector.wake
     feed = LiveFeed(db, poll_interval_s=live_poll_interval_s)
     jobs = {
         "rollup": JobState("rollup", rollup_interval_s),
@@ -149,6 +154,8 @@ def create_app(
                     await task
             telemetry.shutdown()  # own spans into the queue before it closes
             receiver.close()  # writes what is queued before the file closes
+            if projector is not None:
+                projector.close()
             db.close()
 
     app = FastAPI(

@@ -10,7 +10,7 @@ parameter that fails its schema (422), a rule the schema cannot express (422, `i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -128,6 +128,26 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 DbDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session)]
 FreshSessionDep = Annotated[Session, Depends(get_fresh_session)]
+
+
+class CatchUp:
+    """For a lookup by id on a `SessionDep` session: `catch_up(read)` is `read()`, or, when
+    that finds nothing, `read()` again once every committed span is projected (the lookup
+    did not wait behind another request's sync, but an acknowledged run is never a 404)."""
+
+    def __init__(self, request: Request, session: SessionDep) -> None:
+        self._db = get_db(request)
+        self._session = session
+
+    def __call__(self, read: Callable[[], T | None]) -> T | None:
+        value = read()
+        if value is None:
+            self._db.projections.sync(self._session)
+            value = read()
+        return value
+
+
+CatchUpDep = Annotated[CatchUp, Depends(CatchUp)]
 HealthDep = Annotated[HealthRegistry, Depends(get_health)]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1..100")]

@@ -69,6 +69,9 @@ class IngestQueue:
         self._queued = 0
         self._cond = threading.Condition()
         self._closed = False
+        self.on_written: Callable[[], None] | None = None
+        """Called by the writer thread after each committed write, once its requests are
+        answered (e.g. to wake whatever derives tables from the new rows); must not block."""
         self._thread = threading.Thread(target=self._run, name="crewscope-ingest", daemon=True)
         self._thread.start()
 
@@ -150,6 +153,11 @@ class IngestQueue:
                 self.stats.last_write_unix_ns = time.time_ns()
             for item in batch:
                 _settle(item.future, result=item.rows)
+            if self.on_written is not None:
+                try:
+                    self.on_written()
+                except Exception as exc:  # noqa: BLE001 - the rows are written all the same
+                    logger.warning("crewscope ingest: after-write hook failed: %s", exc)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop accepting, write what is queued, stop the thread."""

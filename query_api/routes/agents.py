@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from crewscope.query_api.deps import (
     INVALID,
     NOT_FOUND,
+    CatchUpDep,
     FreshSessionDep,
     Range,
     SessionDep,
@@ -32,7 +33,8 @@ def read_agents(session: SessionDep, time_range: Range = TimeRange.D7) -> AgentL
 
 @router.get("/{agent}/metrics", response_model=AgentMetrics, responses=NOT_FOUND)
 def read_agent_metrics(
-    session: FreshSessionDep,
+    session: SessionDep,
+    catch_up: CatchUpDep,
     agent: AgentPath,
     time_range: Range = TimeRange.D7,
     metric_type: Annotated[
@@ -40,7 +42,7 @@ def read_agent_metrics(
     ] = MetricType.REALTIME,
 ) -> AgentMetrics:
     """Counts, success/error rates, execution-time percentiles, top errors, trend, cost."""
-    if not agent_exists(session, agent):
+    if not catch_up(lambda: agent_exists(session, agent) or None):
         raise not_found("agent", agent, "agent")
     return agent_metrics(session, agent, time_range, metric_type)
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from crewscope.query_api.deps import (
     INVALID,
     NOT_FOUND,
+    CatchUpDep,
     CrewName,
-    FreshSessionDep,
     PageDep,
     RunId,
     SessionDep,
@@ -81,7 +81,7 @@ def read_runs(
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
-def read_run(session: FreshSessionDep, run_id: RunId) -> RunDetail:
+def read_run(session: SessionDep, catch_up: CatchUpDep, run_id: RunId) -> RunDetail:
     """One run with its subtree (flow methods, crews, tasks, steps, tools, LLM calls), its totals
     and the runs nested in it."""
-    return found(get_run(session, run_id), "run", run_id)
+    return found(catch_up(lambda: get_run(session, run_id)), "run", run_id)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query
 from crewscope.query_api.deps import (
     INVALID,
     NOT_FOUND,
+    CatchUpDep,
     CrewName,
-    FreshSessionDep,
     PageDep,
     SessionDep,
     StartedDep,
@@ -46,8 +46,9 @@ def read_tasks(
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=NOT_FOUND)
 def read_task(
-    session: FreshSessionDep,
+    session: SessionDep,
+    catch_up: CatchUpDep,
     task_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="the span id")],
 ) -> TaskDetail:
     """One task execution with its steps, tool calls, LLM calls and errors."""
-    return found(get_task(session, task_id), "task", task_id)
+    return found(catch_up(lambda: get_task(session, task_id)), "task", task_id)

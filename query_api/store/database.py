@@ -61,6 +61,11 @@ class Database(SessionScopes[DuckDBSession]):
             self.projections.sync(s, wait_s=wait_s)
             yield s
 
+    def sync_projections(self) -> int:
+        """Bring the projections up to date now (waiting for a sync running elsewhere)."""
+        with self.reader() as s:
+            return self.projections.sync(s)
+
     def new_session(self) -> DuckDBSession:
         """A session of its own (one per thread / request); the caller closes it."""
         cursor = self.store.cursor()
