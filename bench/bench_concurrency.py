@@ -193,9 +193,18 @@ def pct(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def runs_total(url: str) -> int:
-    with urllib.request.urlopen(f"{url}{API}/runs?limit=1", timeout=120) as r:
-        return int(json.load(r)["total"])
+def runs_total(url: str, settle_s: float = 15.0) -> int:
+    """The runs the API lists once its projections have caught up (a list read while spans
+    are still being copied may lag by that copy: read until two reads agree)."""
+    deadline = time.monotonic() + settle_s
+    last = -1
+    while True:
+        with urllib.request.urlopen(f"{url}{API}/runs?limit=1", timeout=120) as r:
+            total = int(json.load(r)["total"])
+        if total == last or time.monotonic() > deadline:
+            return total
+        last = total
+        time.sleep(0.3)
 
 
 class Bench:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -78,37 +77,31 @@ def stamp_maps(maps: pa.Array, tenant: str) -> pa.Array:
     with it set to `tenant` as its last entry; a null map becomes one holding only that."""
     assert isinstance(maps, pa.MapArray), maps.type
     n = len(maps)
-    offsets = maps.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-    if maps.null_count:  # a null map's offsets may span nothing; count its entries as none
-        valid = maps.is_valid().to_numpy(zero_copy_only=False)
-        lengths = np.where(valid, np.diff(offsets), 0)
-    else:
-        lengths = np.diff(offsets)
-    start = int(offsets[0])
-    keys = maps.keys.slice(start, int(offsets[-1]) - start)
-    items = maps.items.slice(start, int(offsets[-1]) - start)
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-    if maps.null_count:
-        keep_row = np.repeat(lengths > 0, np.diff(offsets))
-    else:
-        keep_row = np.ones(len(rows), dtype=bool)
-    not_tenant = pc.fill_null(pc.not_equal(keys, TENANT_ATTRIBUTE), True)
-    keep = keep_row & not_tenant.to_numpy(zero_copy_only=False)
-    kept = np.flatnonzero(keep)
-    # Kept entries in their order, each row's tenant entry after them: sort by (row, last).
-    order = np.argsort(
-        np.concatenate([rows[kept] * 2, np.arange(n, dtype=np.int64) * 2 + 1]), kind="stable"
+    map_type = maps.type
+    entries = maps.cast(pa.list_(pa.struct([map_type.key_field, map_type.item_field])))
+    flat = entries.flatten()  # the slice's entries, none of a null map
+    rows = pc.list_parent_indices(entries).cast(pa.int64())
+    keys, items = flat.field(0), flat.field(1)
+    keep = pc.fill_null(pc.not_equal(keys, TENANT_ATTRIBUTE), True)
+    # Kept entries in their order, each row's tenant entry after them: a stable sort by
+    # row * 2 (kept) and row * 2 + 1 (the tenant's).
+    row_ids = pa.array(range(n), pa.int64())
+    sort_key = pa.concat_arrays(
+        [pc.multiply(pc.filter(rows, keep), 2), pc.add(pc.multiply(row_ids, 2), 1)]
     )
-    all_keys = pa.concat_arrays([keys.take(pa.array(kept)), pa.array([TENANT_ATTRIBUTE] * n)])
+    order = pc.sort_indices(sort_key)  # stable
+    all_keys = pa.concat_arrays(
+        [pc.filter(keys, keep).cast(pa.string()), pa.array([TENANT_ATTRIBUTE] * n, pa.string())]
+    )
     all_items = pa.concat_arrays(
-        [items.take(pa.array(kept)).cast(pa.string()), pa.array([tenant] * n, pa.string())]
+        [pc.filter(items, keep).cast(pa.string()), pa.array([tenant] * n, pa.string())]
     )
-    counts = np.bincount(rows[kept], minlength=n) + 1
-    new_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    order_arr = pa.array(order)
+    # each row ends with its tenant entry (the odd keys, in row order)
+    ends = pc.indices_nonzero(pc.bit_wise_and(pc.take(sort_key, order), 1))
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.add(ends, 1).cast(pa.int32())])
     return pa.MapArray.from_arrays(
-        pa.array(new_offsets),
-        all_keys.take(order_arr).cast(maps.type.key_type),
-        all_items.take(order_arr).cast(maps.type.item_type),
-        type=maps.type,
+        offsets,
+        pc.take(all_keys, order).cast(map_type.key_type),
+        pc.take(all_items, order).cast(map_type.item_type),
+        type=map_type,
     )
