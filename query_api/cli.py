@@ -77,7 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from crewscope.query_api.access.tenant_app import tenant_gate
     from crewscope.query_api.access.tenant_stores import TenantStoreError, tenant_stores
     from crewscope.query_api.app import create_app
-    from crewscope.query_api.store.clickhouse.database import StoreSetupError
+    from crewscope.query_api.store.errors import StoreSetupError
 
     store = args.store or os.environ.get(CREWSCOPE_STORE) or args.db
     retention_days = None if args.retention_days <= 0 else args.retention_days

@@ -26,6 +26,7 @@ from crewscope.query_api.store.clickhouse.queries import schema_parts, statement
 from crewscope.query_api.store.clickhouse.retention import apply_retention
 from crewscope.query_api.store.clickhouse.session import SETTINGS, ClickHouseSession
 from crewscope.query_api.store.clickhouse.signal_writer import ClickHouseSignalSink
+from crewscope.query_api.store.errors import StoreSetupError
 from crewscope.query_api.store.session import SessionScopes
 
 logger = logging.getLogger(__name__)
@@ -108,10 +109,6 @@ def create_schema(client: Client, database: str) -> None:
     for part in schema_parts():
         for sql in statements(part):
             client.command(sql.replace("{{database}}", database), settings=SETTINGS)
-
-
-class StoreSetupError(RuntimeError):
-    """The store cannot be used as it is (the message says what to do)."""
 
 
 class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
