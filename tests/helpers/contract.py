@@ -7,6 +7,7 @@ from typing import Any
 
 import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -70,3 +71,23 @@ def published_schema() -> dict[str, Any]:
         app = create_app(f"{tmp}/schema.duckdb", rollup_interval_s=0, retention_days=None)
         with TestClient(app):
             return app.openapi()
+
+
+def fuzzed_schema(document: dict[str, Any], max_examples: int) -> Any:
+    """`document` as schemathesis tests it: every generation mode, deterministic, no
+    stateful phase, without the `SKIPPED_PATHS`."""
+    config = schemathesis.Config.from_dict(
+        {
+            "generation": {"mode": "all", "max-examples": max_examples, "deterministic": True},
+            "phases": {"stateful": {"enabled": False}},
+        }
+    )
+    return schemathesis.openapi.from_dict(document, config=config).exclude(path=list(SKIPPED_PATHS))
+
+
+def fuzz_settings(max_examples: int) -> Any:
+    """Hypothesis settings of a contract test: derandomized, no database, no deadline."""
+    return settings(
+        max_examples=max_examples, derandomize=True, database=None, deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip

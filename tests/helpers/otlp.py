@@ -22,3 +22,29 @@ def some_spans(n: int = 3) -> tuple[ReadableSpan, ...]:
             with tracer.start_as_current_span(f"child{i}", attributes={"i": i}):
                 pass
     return exporter.get_finished_spans()
+
+
+def send_demo_crew(
+    traces_url: str,
+    llm_url: str,
+    name: str,
+    *,
+    headers: dict[str, str] | None = None,
+    resource: dict[str, str] | None = None,
+) -> None:
+    """The demo crew `name`, instrumented in this process, its spans sent to `traces_url`
+    with the official OTLP/HTTP exporter (`headers`: e.g. a bearer token)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from crewscope.demo.crew import build_crew, make_llm
+    from crewscope.instrumentation import CrewAIInstrumentor
+
+    provider = TracerProvider(resource=Resource.create(resource or {"service.name": name}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(traces_url, headers=headers)))
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        build_crew(make_llm(llm_url, max_retries=0), name=name).kickoff(inputs={"topic": name})
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()

@@ -20,11 +20,16 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
 
 from crewscope.query_api import create_app
 from crewscope.query_api.dates import utcnow
-from tests.helpers.contract import CHECKS, SKIPPED_PATHS, NoLifespan, published_schema
+from tests.helpers.contract import (
+    CHECKS,
+    NoLifespan,
+    fuzz_settings,
+    fuzzed_schema,
+    published_schema,
+)
 from tests.helpers.seed import seed_database
 from tests.helpers.served import API
 
@@ -49,25 +54,11 @@ def app(client: TestClient) -> NoLifespan:
     return NoLifespan(client.app)
 
 
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
-        "phases": {"stateful": {"enabled": False}},
-    }
-)
-schema = schemathesis.openapi.from_dict(published_schema(), config=CONFIG).exclude(
-    path=list(SKIPPED_PATHS)
-)
+schema = fuzzed_schema(published_schema(), MAX_EXAMPLES)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz_settings(MAX_EXAMPLES)
 def test_every_operation_keeps_the_contract(case: schemathesis.Case, app: NoLifespan) -> None:
     CASES[f"{case.method} {case.path}"] += 1
     case.call_and_validate(app=app, checks=CHECKS)

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
 
 from crewscope.query_api.access.auth_file import load_auth_file
 from crewscope.query_api.access.tenant_app import tenant_gate
 from crewscope.query_api.dates import utcnow
-from tests.helpers.contract import CHECKS, NoLifespan
+from tests.helpers.contract import CHECKS, NoLifespan, fuzz_settings, fuzzed_schema
 from tests.helpers.seed import seed_database
 from tests.helpers.served import API
 
@@ -59,25 +58,11 @@ def _published_schema() -> dict[str, Any]:
     return document
 
 
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
-        "phases": {"stateful": {"enabled": False}},
-    }
-)
-schema = schemathesis.openapi.from_dict(_published_schema(), config=CONFIG).exclude(
-    path=list(SKIPPED_PATHS)
-)
+schema = fuzzed_schema(_published_schema(), MAX_EXAMPLES)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz_settings(MAX_EXAMPLES)
 def test_every_operation_keeps_the_contract_behind_the_gate(
     case: schemathesis.Case, gated: NoLifespan
 ) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import duckdb
 import pytest
 
+from tests.helpers.otlp import send_demo_crew
 from tests.query_api.access.conftest import API, TEAM_A, TEAM_B, TOKENS, Team, TenantServer
 
 PATH_PARAMS = ("run_id", "task_id", "agent", "dataset")
@@ -142,26 +143,11 @@ def test_prometheus_series_are_the_callers_tenants(tenant_server: TenantServer) 
 
 def _live_crew(server: TenantServer, team: Team, base_url: str, name: str) -> None:
     """The demo crew `name`, instrumented in this process, sent with `team`'s token."""
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-    from crewscope.demo.crew import build_crew, make_llm
-    from crewscope.instrumentation import CrewAIInstrumentor
-
-    exporter = OTLPSpanExporter(
-        f"{server.url}/v1/traces", headers={"authorization": f"Bearer {team.token}"}
-    )
-    provider = TracerProvider(resource=Resource.create({"service.name": f"{name}-service"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = CrewAIInstrumentor()
-    instrumentor.instrument(tracer_provider=provider)
-    try:
-        build_crew(make_llm(base_url, max_retries=0), name=name).kickoff(inputs={"topic": name})
-    finally:
-        instrumentor.uninstrument()
-        provider.shutdown()
+    send_demo_crew(
+        f"{server.url}/v1/traces", base_url, name,
+        headers={"authorization": f"Bearer {team.token}"},
+        resource={"service.name": f"{name}-service"},
+    )  # fmt: skip
 
 
 def _read_until_run(ws: Any, crew: str, timeout_s: float = 60.0) -> list[str]:

@@ -15,6 +15,7 @@ from crewscope.query_api.access.auth_file import load_auth_file
 from crewscope.query_api.access.tenant_app import tenant_gate
 from crewscope.query_api.access.tenant_stores import tenant_database
 from tests.helpers.chdb import chdb_client, chdb_url, unique_database
+from tests.helpers.otlp import send_demo_crew
 from tests.helpers.served import API, serve_app, wait_until
 
 TOKENS = {"team-a": "clickhouse-team-a-token-1", "team-b": "clickhouse-team-b-token-2"}
@@ -37,27 +38,11 @@ def gate_url(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _crew(url: str, tenant: str, base_url: str, name: str) -> None:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-    from crewscope.demo.crew import build_crew, make_llm
-    from crewscope.instrumentation import CrewAIInstrumentor
-
-    exporter = OTLPSpanExporter(
-        f"{url}/v1/traces", headers={"authorization": f"Bearer {TOKENS[tenant]}"}
-    )
-    resource = Resource.create({"service.name": name, "crewscope.tenant": "team-b"})  # a claim
-    provider = TracerProvider(resource=resource)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = CrewAIInstrumentor()
-    instrumentor.instrument(tracer_provider=provider)
-    try:
-        build_crew(make_llm(base_url, max_retries=0), name=name).kickoff(inputs={"topic": name})
-    finally:
-        instrumentor.uninstrument()
-        provider.shutdown()
+    send_demo_crew(
+        f"{url}/v1/traces", base_url, name,
+        headers={"authorization": f"Bearer {TOKENS[tenant]}"},
+        resource={"service.name": name, "crewscope.tenant": "team-b"},  # a claim
+    )  # fmt: skip
 
 
 def test_each_tenant_reads_its_own_database(gate_url: tuple[str, str], llm_server: Any) -> None:
