@@ -5,7 +5,7 @@
 # The module comes from the Go module proxy through `go mod download`, into Go's
 # module cache (per machine, shared with the Collector build), so only the first run
 # downloads anything. crewscope vendors the module's SQL templates in
-# query_api/store/clickhouse/exporter_tables/; the tests compare them with this copy.
+# query_api/store/clickhouse/vendor/exporter_tables/; the tests compare them with this copy.
 #
 # Usage:
 #   scripts/clickhouse_exporter_module.sh            print the module directory (stdout)

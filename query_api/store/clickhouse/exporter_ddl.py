@@ -2,10 +2,10 @@
 
 crewscope reads the very tables a stock Collector's ``clickhouseexporter`` creates
 (``create_schema: true``). The exporter's SQL templates are vendored verbatim in
-``exporter_tables/`` (module
+``vendor/exporter_tables/`` (module
 ``github.com/open-telemetry/opentelemetry-collector-contrib/exporter/clickhouseexporter``
 at `EXPORTER_VERSION`, the version ``scripts/ocb-manifest.yaml`` builds; Apache-2.0,
-see ``exporter_tables/LICENSE``), and `render_exporter_ddl` fills them in exactly like
+see ``vendor/exporter_tables/LICENSE``), and `render_exporter_ddl` fills them in exactly like
 the exporter's Go code:
 
 - ``exporter_traces.go``: ``otel_traces`` (``fmt.Sprintf`` with ``%q`` for database and
@@ -70,7 +70,7 @@ METRIC_TABLE_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_summary", "metrics_summary_table.sql"),
 )
 
-# Every template vendored in exporter_tables/ (byte-identical to the module's).
+# Every template vendored in vendor/exporter_tables/ (byte-identical to the module's).
 TEMPLATE_FILES: tuple[str, ...] = (
     "traces_table.sql",
     "traces_id_ts_lookup_table.sql",
@@ -97,11 +97,15 @@ EXPORTER_TABLES: tuple[str, ...] = (
 
 
 def read_template(name: str) -> str:
-    """The text of one vendored template (``exporter_tables/<name>``)."""
+    """The text of one vendored template (``vendor/exporter_tables/<name>``)."""
     if name not in TEMPLATE_FILES:
         raise ValueError(f"not a vendored clickhouseexporter template: {name!r}")
     package = __name__.rpartition(".")[0]
-    return resources.files(package).joinpath("exporter_tables", name).read_text(encoding="utf-8")
+    return (
+        resources.files(package)
+        .joinpath("vendor", "exporter_tables", name)
+        .read_text(encoding="utf-8")
+    )
 
 
 # --- config.go and internal/clickhouse.go -------------------------------------------

@@ -36,7 +36,7 @@ from tests.helpers.chdb import chdb_client, unique_database
 
 REPO = Path(__file__).resolve().parents[4]
 MODULE_SCRIPT = REPO / "scripts" / "clickhouse_exporter_module.sh"
-VENDORED = REPO / "query_api" / "store" / "clickhouse" / "exporter_tables"
+VENDORED = REPO / "query_api" / "store" / "clickhouse" / "vendor" / "exporter_tables"
 GO_RENDERER = Path(__file__).with_name("exporter_render_test.go")
 
 REPLICATED = "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
