@@ -170,8 +170,13 @@ def token_series(
     return TokenSeriesResponse(**w.fields(), group_by=group_by, series=series)
 
 
+def _tokens(r: dict[str, Any]) -> dict[str, int]:
+    """The input and output token sums of a bucket's row, as ints."""
+    return {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])}
+
+
 def _token_point(r: dict[str, Any]) -> TokenPoint:
-    tokens = {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])}
+    tokens = _tokens(r)
     total = tokens["input_tokens"] + tokens["output_tokens"]
     return from_row(TokenPoint, r, "bucket", **tokens, total_tokens=total)
 
@@ -182,15 +187,12 @@ def execution_series(
     params = {**w.params(), "agent": agent, "crew": crew}
     rows = s.rows(named("reads/execution_series"), params)
     series = [
-        ExecutionSeries(agent=name, points=[_execution_point(r) for r in items])
+        ExecutionSeries(
+            agent=name, points=[from_row(ExecutionPoint, r, "bucket", **_tokens(r)) for r in items]
+        )
         for name, items in groupby(rows, key=lambda r: r["agent"])
     ]
     return ExecutionSeriesResponse(**w.fields(), series=series)
-
-
-def _execution_point(r: dict[str, Any]) -> ExecutionPoint:
-    tokens = {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])}
-    return from_row(ExecutionPoint, r, "bucket", **tokens)
 
 
 def run_series(
@@ -199,16 +201,7 @@ def run_series(
     """Top-level runs per bucket (by kickoff start): outcomes, duration, tokens, cost."""
     params = {**w.params(), "kind": kind.value if kind else None, "name": name}
     rows = s.rows(named("reads/run_series"), params)
-    points = [
-        from_row(
-            RunPoint,
-            r,
-            "bucket",
-            input_tokens=int(r["input_tokens"]),
-            output_tokens=int(r["output_tokens"]),
-        )
-        for r in rows
-    ]
+    points = [from_row(RunPoint, r, "bucket", **_tokens(r)) for r in rows]
     return RunSeriesResponse(**w.fields(), kind=kind, name=name, points=points)
 
 

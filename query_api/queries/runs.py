@@ -162,12 +162,7 @@ def _rows(
 
 
 def list_runs(
-    s: Session,
-    where: Where,
-    limit: int,
-    offset: int,
-    sort: RunSort = RunSort.START_TIME,
-    order: SortOrder = SortOrder.DESC,
+    s: Session, where: Where, limit: int, offset: int, sort: RunSort, order: SortOrder
 ) -> RunListResponse:
     with s.transaction():  # one snapshot: the total counts the page's runs
         total = int(s.scalar(COUNT_WHERE, table=Ident("crewscope_runs"), where=where) or 0)
