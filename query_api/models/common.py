@@ -45,13 +45,18 @@ class OverRange(BaseModel):
     time_range: TimeRange
 
 
-class Execution(BaseModel):
-    """What a run and a task summary share: outcome, timing, tokens and error."""
+class Timed(BaseModel):
+    """When a span started and ended (a run's and a task's: their span's)."""
 
-    status: ExecutionStatus
     start_time: datetime
     end_time: datetime
     duration_ms: float
+
+
+class Execution(Timed):
+    """What a run and a task summary share: timing, outcome, tokens and error."""
+
+    status: ExecutionStatus
     input_tokens: int | None = None
     output_tokens: int | None = None
     error_type: str | None = None

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from crewscope.query_api.models.common import Timed
+
 
 class SpanEvent(BaseModel):
     name: str
@@ -13,7 +15,7 @@ class SpanEvent(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
 
 
-class SpanNode(BaseModel):
+class SpanNode(Timed):
     """One span of a run, with its children in start order."""
 
     span_id: str
@@ -24,9 +26,6 @@ class SpanNode(BaseModel):
     status: str = Field(description="ok, error or unset")
     status_message: str | None = None
     error_type: str | None = None
-    start_time: datetime
-    end_time: datetime
-    duration_ms: float
     agent: str | None = None
     task: str | None = None
     tool: str | None = None
