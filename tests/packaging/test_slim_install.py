@@ -11,41 +11,29 @@ Checked in fresh venvs built from this checkout:
   server packages (``import crewai`` itself brings fastapi, grpc and rich through its own
   dependencies, so the check is made before crewai is imported).
 
-Both venvs are cached per machine in ``${CREWSCOPE_CACHE:-~/.cache/crewscope}/slim-venv/``
-under a key made of pyproject.toml's project table and the Python version, so only a change
-there rebuilds them (the first build downloads from PyPI; the test is skipped, with the
-reason, only when PyPI is unreachable and nothing is cached). Every run reinstalls crewscope
-itself into them from this checkout, offline and without dependencies, so the code under test
-is always the current one.
+Both venvs are built and cached by `tests.helpers.fresh_venv`.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import os
-import platform
-import pwd
-import shutil
 import subprocess
-import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    tomllib = pytest.importorskip("tomli")
-
-REPO = Path(__file__).resolve().parents[2]
-NETGUARD_DIR = REPO / "tests" / "_netguard"
-PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+from tests.helpers.fresh_venv import (
+    BUILD_TIMEOUT,
+    PYPROJECT,
+    app_env,
+    checkout_venv,
+    copy_sources,
+    pip,
+    pip_env,
+    run,
+)
 
 SERVER_DISTRIBUTIONS = frozenset(
     {
@@ -79,132 +67,15 @@ SERVER_MODULES = (
     "crewscope.exporter.receiver",
 )
 
-_SUBPROCESS_TIMEOUT_S = 1500  # a first `pip install crewai` on a slow 2-core machine
-# A test's timeout covers building its venv (first run: ~15 s slim, ~2 min with crewai here).
-_BUILD_TIMEOUT = pytest.mark.timeout(2 * _SUBPROCESS_TIMEOUT_S)
-
-
-def _real_home() -> Path:
-    # tests/conftest.py points HOME at a temporary folder (for CrewAI): caches use the real one
-    return Path(pwd.getpwuid(os.getuid()).pw_dir)
-
-
-def _cache_root() -> Path:
-    configured = os.environ.get("CREWSCOPE_CACHE")
-    return Path(configured) if configured else _real_home() / ".cache" / "crewscope"
-
-
-def _venv_key() -> str:
-    """Changes with what decides the installed set: the project table, the Python."""
-    what = [PYPROJECT["project"], PYPROJECT["build-system"], sys.version, platform.machine()]
-    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _app_env(**extra: str) -> dict[str, str]:
-    """The crew's environment: offline CrewAI and temporary HOME (tests/conftest.py set both
-    in this process), and the network guard, loaded as sitecustomize from PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env["PYTHONPATH"] = str(NETGUARD_DIR)
-    return {**env, **extra}
-
-
-def _pip_env() -> dict[str, str]:
-    """pip's environment: the real network (no test guard), the real HOME's pip cache."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.setdefault("PIP_CACHE_DIR", str(_real_home() / ".cache" / "pip"))
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
-def _run(
-    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    # never the checkout as cwd: its crewscope.egg-info (the editable install) would be seen
-    proc = subprocess.run(
-        cmd, env=env, cwd=cwd or _cache_root(), capture_output=True, text=True,
-        timeout=_SUBPROCESS_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, f"{cmd}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return proc
-
-
-def _pip(venv: Path, *args: str) -> None:
-    _run([str(venv / "bin" / "python"), "-m", "pip", "--quiet", *args], env=_pip_env())
-
-
-def _require_pypi() -> None:
-    """Skip when the package index cannot be reached (from a subprocess: this process's
-    sockets are guarded)."""
-    index = os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple"
-    host = urlsplit(index).hostname or "pypi.org"
-    probe = "import socket, sys; socket.create_connection((sys.argv[1], 443), timeout=10)"
-    proc = subprocess.run(
-        [sys.executable, "-c", probe, host], env=_pip_env(), capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        reason = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        pytest.skip(
-            f"PyPI ({host}) is unreachable and the slim-install venv is not cached: {reason}"
-        )
-
-
-def _source_tree(dest: Path) -> Path:
-    """A copy of what the build reads, so that building never writes into the checkout."""
-    src = dest / "crewscope-src"
-    src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, src / name)
-    for folder in sorted(set(PYPROJECT["tool"]["setuptools"]["package-dir"].values())):
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.duckdb*")
-        shutil.copytree(REPO / folder, src / folder, ignore=ignore)
-    return src
-
-
-def _cached_venv(name: str, build: Callable[[Path], None]) -> tuple[Path, float | None]:
-    """The venv ``name`` for this pyproject.toml; returns it and its build time if built now."""
-    root = _cache_root() / "slim-venv"
-    path = root / f"{name}-{_venv_key()}"
-    complete = path / ".complete"
-    if complete.exists():
-        return path, None
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be building it right now
-        if complete.exists():
-            return path, None
-        _require_pypi()
-        started = time.monotonic()
-        shutil.rmtree(path, ignore_errors=True)
-        _run([sys.executable, "-m", "venv", str(path)])
-        # setuptools and wheel in the venv: later runs rebuild crewscope offline
-        _pip(path, "install", "setuptools>=69", "wheel")
-        build(path)
-        seconds = time.monotonic() - started
-        complete.write_text(json.dumps({"built_in_s": round(seconds, 1)}))
-        for stale in root.glob(f"{name}-*"):  # venvs of older pyproject.toml versions
-            if stale != path:
-                shutil.rmtree(stale, ignore_errors=True)
-    return path, seconds
-
-
-def _install_checkout(venv: Path, src: Path) -> None:
-    """Replace the venv's crewscope with this checkout's code (offline, no dependencies)."""
-    _pip(venv, "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--force-reinstall", str(src))  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def source_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _source_tree(tmp_path_factory.mktemp("slim"))
+    return copy_sources(tmp_path_factory.mktemp("slim"))
 
 
 @pytest.fixture(scope="module")
 def slim_venv(source_tree: Path) -> Iterator[Path]:
-    venv, built = _cached_venv("slim", lambda v: _pip(v, "install", str(source_tree)))
-    started = time.monotonic()
-    _install_checkout(venv, source_tree)
-    _report("slim", built, time.monotonic() - started)
-    yield venv
+    yield checkout_venv("slim", source_tree, lambda v: pip(v, "install", str(source_tree)))
 
 
 @pytest.fixture(scope="module")
@@ -212,21 +83,10 @@ def app_venv(source_tree: Path) -> Iterator[Path]:
     (crewai_requirement,) = PYPROJECT["project"]["optional-dependencies"]["crewai"]
 
     def build(venv: Path) -> None:
-        _pip(venv, "install", str(source_tree))  # crewscope without extras, then the app's crewai
-        _pip(venv, "install", crewai_requirement)
+        pip(venv, "install", str(source_tree))  # crewscope without extras, then the app's crewai
+        pip(venv, "install", crewai_requirement)
 
-    venv, built = _cached_venv("app", build)
-    started = time.monotonic()
-    _install_checkout(venv, source_tree)
-    _report("app", built, time.monotonic() - started)
-    yield venv
-
-
-def _report(name: str, built_s: float | None, reinstall_s: float) -> None:
-    how = f"built in {built_s:.0f}s" if built_s is not None else "cached"
-    sys.stderr.write(
-        f"\n[slim-install] {name} venv {how}; crewscope reinstalled in {reinstall_s:.1f}s\n"
-    )
+    yield checkout_venv("app", source_tree, build)
 
 
 SLIM_PROBE = textwrap.dedent(
@@ -292,11 +152,11 @@ def _server_modules(modules: list[str]) -> list[str]:
     return [m for m in modules if m.startswith(SERVER_MODULES) or m == "crewai"]
 
 
-@_BUILD_TIMEOUT
+@BUILD_TIMEOUT
 def test_slim_install_brings_no_server_packages(slim_venv: Path, tmp_path: Path) -> None:
     # -I: not the checkout's folder (its crewscope.egg-info is the editable install's metadata)
     cmd = [str(slim_venv / "bin" / "python"), "-I", "-c", SLIM_PROBE]
-    proc = _run(cmd, env=_pip_env(), cwd=tmp_path)
+    proc = run(cmd, env=pip_env(), cwd=tmp_path)
     probe = json.loads(proc.stdout)
 
     assert probe["crewscope_file"].startswith(str(slim_venv)), "not the venv's own install"
@@ -314,13 +174,13 @@ def test_slim_install_brings_no_server_packages(slim_venv: Path, tmp_path: Path)
     }
 
 
-@_BUILD_TIMEOUT
+@BUILD_TIMEOUT
 def test_console_script_without_server_extra_says_what_to_install(
     slim_venv: Path, tmp_path: Path
 ) -> None:
     proc = subprocess.run(
         [str(slim_venv / "bin" / "crewscope"), "serve", "--help"],
-        env=_pip_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=pip_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -360,10 +220,10 @@ KICKOFF = textwrap.dedent(
 )
 
 
-@_BUILD_TIMEOUT
+@BUILD_TIMEOUT
 def test_crew_traced_with_slim_install_and_crewai(app_venv: Path, tmp_path: Path, llm_server):
     db = tmp_path / "app.duckdb"
-    env = _app_env(
+    env = app_env(
         FAKE_LLM_URL=llm_server.base_url,
         OPENAI_API_KEY="sk-local",
         OTEL_TRACES_EXPORTER="duckdb",
