@@ -60,7 +60,18 @@ file, a failing Collector) would otherwise feed back into the pipeline that repo
 _NEVER = logging.CRITICAL + 1
 
 
-class RunContextProcessor(LogRecordProcessor):
+class _InPlaceProcessor(LogRecordProcessor):
+    """A processor that changes each record as it is emitted: it holds nothing to flush
+    or release."""
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+class RunContextProcessor(_InPlaceProcessor):
     """Sets crew, agent, task and run attributes of crewscope's current run on each record.
 
     Runs in the emitting thread (the SDK calls processors synchronously), where crewscope's
@@ -82,14 +93,8 @@ class RunContextProcessor(LogRecordProcessor):
         except Exception:  # telemetry never breaks the app's logging call
             logger.debug("crewscope: could not stamp run context on a log record", exc_info=True)
 
-    def shutdown(self) -> None:
-        return None
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
-
-
-class SecretScrubProcessor(LogRecordProcessor):
+class SecretScrubProcessor(_InPlaceProcessor):
     """Redacts credential-shaped strings and the process's known credentials in each record's
     body and attribute values (nested ones too). Add it before the exporting processors."""
 
@@ -106,12 +111,6 @@ class SecretScrubProcessor(LogRecordProcessor):
                         attributes[key] = scrubbed  # type: ignore[index]
         except Exception:  # telemetry never breaks the app's logging call
             logger.debug("crewscope: could not scrub a log record", exc_info=True)
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
 
 
 _installed: weakref.WeakSet[LoggerProvider] = weakref.WeakSet()

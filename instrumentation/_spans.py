@@ -40,9 +40,12 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-StartHook = Callable[[Any, tuple[Any, ...], dict[str, Any]], "SpanHandle | None"]
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
+"""The positional and keyword arguments of a patched call, as wrapt hands them on."""
+StartHook = Callable[[Any, Args, Kwargs], "SpanHandle | None"]
 """Opens the span for one call of a patched method (instance, args, kwargs: CrewAI's)."""
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+Wrapper = Callable[[Callable[..., Any], Any, Args, Kwargs], Any]
 """A wrapt wrapper: ``(wrapped, instance, args, kwargs) -> result``."""
 
 _OK = Status(StatusCode.OK)
@@ -172,9 +175,7 @@ class SpanHandle:
             self.span.end()
 
 
-def _safe_start(
-    start: StartHook, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> SpanHandle | None:
+def _safe_start(start: StartHook, instance: Any, args: Args, kwargs: Kwargs) -> SpanHandle | None:
     if not is_instrumentation_enabled():
         return None
     try:
@@ -190,10 +191,7 @@ def traced(start: StartHook, *, is_async: bool = False) -> Wrapper:
     if is_async:
 
         async def async_wrapper(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
+            wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Args, kwargs: Kwargs
         ) -> Any:
             handle = _safe_start(start, instance, args, kwargs)
             if handle is None:
@@ -202,9 +200,7 @@ def traced(start: StartHook, *, is_async: bool = False) -> Wrapper:
 
         return async_wrapper
 
-    def wrapper(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         handle = _safe_start(start, instance, args, kwargs)
         if handle is None:
             return wrapped(*args, **kwargs)
@@ -240,14 +236,14 @@ async def _await_in_span(handle: SpanHandle, call: Callable[[], Awaitable[Any]])
 
 
 def passthrough_wrapper(
-    before: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None = None,
+    before: Callable[[Any, Args, Kwargs], Any] | None = None,
     after: Callable[[Any, Any], None] | None = None,
     *,
     is_async: bool = False,
 ) -> Wrapper:
     """A wrapper that opens no span, only runs safe hooks around the call."""
 
-    def run_before(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def run_before(instance: Any, args: Args, kwargs: Kwargs) -> Any:
         if before is None:
             return None
         try:
@@ -267,10 +263,7 @@ def passthrough_wrapper(
     if is_async:
 
         async def async_wrapper(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
+            wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Args, kwargs: Kwargs
         ) -> Any:
             state = run_before(instance, args, kwargs)
             try:
@@ -280,9 +273,7 @@ def passthrough_wrapper(
 
         return async_wrapper
 
-    def wrapper(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         state = run_before(instance, args, kwargs)
         try:
             return wrapped(*args, **kwargs)
