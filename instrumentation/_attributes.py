@@ -43,6 +43,7 @@ CREW_INPUT_KEYS = "crewai.crew.input_keys"
 CREW_INPUTS = "crewai.crew.inputs"
 TASK_NAME = "crewai.task.name"
 TASK_ID = "crewai.task.id"
+DELEGATED_TASK = "crewai.delegation.task"  # content: the ad-hoc task text a manager LLM wrote
 TASK_ATTEMPT = "crewai.task.attempt"  # step: which agent execution of its task (1-based)
 TASK_ATTEMPTS = "crewai.task.attempts"  # task: how many agent executions it took
 STEP_INDEX = "crewai.step.index"

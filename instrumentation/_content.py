@@ -168,3 +168,8 @@ def output_message_list(capture: CaptureConfig, result: Any) -> list[dict[str, A
         if text is not None:
             parts.append({"type": "text", "content": text})
     return [{"role": "assistant", "parts": parts, "finish_reason": finish}]
+
+
+def delegated_task(capture: CaptureConfig, task: Any) -> str | None:
+    """The ad-hoc task a manager LLM wrote for a coworker (CrewAI's delegation tools)."""
+    return capture.text(A.DELEGATED_TASK, A.to_text(getattr(task, "description", None) or ""))

@@ -257,10 +257,13 @@ def _start_task_span(
     tel: Telemetry, task: Any, agent: Any, *, delegated: bool = False
 ) -> tuple[Span, RunInfo, RunInfo, dict[str, AttributeValue]]:
     """Open an ``invoke_agent`` span for ``agent`` running ``task`` in the current run;
-    return (span, enclosing info, info for the spans beneath, attributes)."""
+    return (span, enclosing info, info for the spans beneath, attributes).
+
+    Delegated work is named after the task it was delegated from: CrewAI's ad-hoc task is
+    the manager LLM's free text, content that is recorded only with capture on."""
     role = A.agent_role(agent) or "agent"
     info = RUN_INFO.get()
-    name = A.task_name(task)
+    name = (info.task or "delegated work") if delegated else A.task_name(task)
     attrs = A.clean(
         {
             A.OPERATION: A.OP_AGENT,
@@ -331,14 +334,10 @@ def delegated_execution(tel: Telemetry) -> StartHook:
         if not DELEGATING.get():
             return None
         task = args[0] if args else kwargs.get("task")
-        span, outer, child, attrs = _start_task_span(tel, task, agent, delegated=True)
-        # Metric labels stay low-cardinality: the ad-hoc task's description is the manager
-        # LLM's free text, so the agent metrics name the task it was delegated from.
-        labels = dict(attrs)
-        labels.pop(A.TASK_NAME, None)
-        if outer.task:
-            labels[A.TASK_NAME] = outer.task
-        return DelegatedSpan(tel, span, child, labels)
+        span, _, child, attrs = _start_task_span(tel, task, agent, delegated=True)
+        if tel.capture.enabled:
+            tel.content(span, {A.DELEGATED_TASK: C.delegated_task(tel.capture, task)})
+        return DelegatedSpan(tel, span, child, attrs)
 
     return start
 

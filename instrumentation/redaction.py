@@ -8,7 +8,8 @@ order:
 
 1. the user's hook, ``redact(key, text) -> str | None``: ``key`` is the attribute the text is
    for (``gen_ai.input.messages``, ``gen_ai.output.messages``, ``gen_ai.tool.call.arguments``,
-   ``gen_ai.tool.call.result``, ``crewai.crew.inputs``, ``crewscope.output.preview``),
+   ``gen_ai.tool.call.result``, ``crewai.crew.inputs``, ``crewscope.output.preview``,
+   ``crewai.delegation.task``),
    ``text`` the whole untruncated value (for messages: each text part, tool-call arguments
    and tool result on its own). It returns the text to keep, or None to drop the value.
    Given as ``CrewAIInstrumentor().instrument(redact=fn)`` (or ``configure(redact=fn)``), or

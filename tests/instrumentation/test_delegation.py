@@ -58,7 +58,9 @@ def test_hierarchical_manager_delegates_to_two_coworkers(spans, llm_server):
         a = work.attributes
         assert a["gen_ai.operation.name"] == "invoke_agent"
         assert a["gen_ai.agent.name"] == coworker
-        assert a["crewai.task.name"] == FAKE_TASK and a["crewai.task.id"]
+        # named after the manager's task: the ad-hoc task is the manager LLM's text (content)
+        assert a["crewai.task.name"] == task.attributes["crewai.task.name"] and a["crewai.task.id"]
+        assert "crewai.delegation.task" not in a
         assert a["crewai.crew.name"] == "support crew"
         assert a[RUN_ID] == hex_id(crew) and "crewscope.run.kind" not in a
         assert work.status.status_code is StatusCode.OK
@@ -67,7 +69,7 @@ def test_hierarchical_manager_delegates_to_two_coworkers(spans, llm_server):
         [chat] = children(finished, step)
         for span in (step, chat):
             assert span.attributes["gen_ai.agent.name"] == coworker, span.name
-            assert span.attributes["crewai.task.name"] == FAKE_TASK, span.name
+            assert span.attributes["crewai.task.name"] == a["crewai.task.name"], span.name
         # totals are sums of the chat spans beneath: the coworker's own in its span, all of
         # them (the manager's and the coworker's) in the manager's task span
         assert tokens(work) == _sums([chat]) and work.attributes["crewscope.llm.calls"] == 1
@@ -143,3 +145,26 @@ def test_failed_delegated_work_is_one_error_span_and_the_manager_goes_on(spans, 
 def test_no_delegated_span_outside_delegation(spans, llm_server):
     shapes.research_crew(llm_server.base_url)
     assert not [s for s in spans.get_finished_spans() if DELEGATED in s.attributes]
+
+
+def test_delegated_task_text_is_content_recorded_only_with_capture(
+    _tracing, monkeypatch, llm_server
+):
+    from crewscope.instrumentation import CrewAIInstrumentor
+
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    provider, exporter = _tracing
+    exporter.clear()
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        shapes.support_crew(llm_server.base_url)
+    finally:
+        instrumentor.uninstrument()
+    finished = exporter.get_finished_spans()
+    exporter.clear()
+    delegated = [s for s in finished if s.attributes.get(DELEGATED)]
+    assert len(delegated) == 2
+    for work in delegated:
+        assert work.attributes["crewai.delegation.task"] == FAKE_TASK
+        assert work.attributes["crewai.task.name"] in ("investigate_task", "answer_task")
