@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -55,6 +56,32 @@ def build_clickhouse(duck_path: str, chdb_dir: str) -> float:
     return time.perf_counter() - t
 
 
+STAMPS = {"generated_at", "window_start", "window_end", "refreshed_at", "rollup_refreshed_at"}
+
+
+def first_difference(a: Any, b: Any, where: str = "") -> str | None:
+    """Where two JSON answers differ (floats to 1e-9 relative), or None; fields that say
+    when an engine answered are skipped."""
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None or not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+            return f"{where}: {a!r} != {b!r}"
+        return None
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return f"{where}: keys {sorted(a)} != {sorted(b)}"
+        diffs = (first_difference(a[k], b[k], f"{where}.{k}") for k in a if k not in STAMPS)
+        return next((d for d in diffs if d), None)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{where}: {len(a)} items != {len(b)}"
+        diffs = (
+            first_difference(x, y, f"{where}[{i}]")
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+        )
+        return next((d for d in diffs if d), None)
+    return None if a == b else f"{where}: {a!r} != {b!r}"
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--spans", type=int, default=1_000_000)
@@ -62,6 +89,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--dir", default="/tmp/crewscope_bench_data")
     p.add_argument("--fresh", action="store_true", help="regenerate the cached data")
     p.add_argument("--only", default="", help="comma-separated endpoint names")
+    p.add_argument("--check", action="store_true", help="also compare both engines' answers (JSON)")
     args = p.parse_args(argv)
 
     os.makedirs(args.dir, exist_ok=True)
@@ -111,6 +139,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for name in names:  # warm-up: the first call plans and loads
                 for engine in clients:
                     call(engine, name)
+            if args.check:
+                for name in names:
+                    got = [clients[e].get(API + eps[name]).json() for e in clients]
+                    if (diff := first_difference(*got)) is not None:
+                        failed[f"answers {name}"] = diff
             for _ in range(args.repeat):
                 for name in names:
                     for engine in clients:

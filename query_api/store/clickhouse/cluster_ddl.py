@@ -34,7 +34,7 @@ from crewscope.query_api.store.clickhouse.exporter_ddl import (
     render_exporter_ddl,
     table_engine,
 )
-from crewscope.query_api.store.clickhouse.queries import schema_parts, statements
+from crewscope.query_api.store.clickhouse.layout import derived_statements
 from crewscope.query_api.store.clickhouse.retention import TTL_COLUMNS, ttl_clause
 
 if TYPE_CHECKING:
@@ -67,13 +67,6 @@ _CREATE_MV = re.compile(r"^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+)
 _CREATE_VIEW = re.compile(r"^CREATE OR REPLACE VIEW (\w+) AS\b")
 _CREATE_FUNCTION = re.compile(r"^CREATE FUNCTION IF NOT EXISTS (\w+) AS\b")
 _CREATE_DICTIONARY = re.compile(r"^CREATE DICTIONARY IF NOT EXISTS (\w+)\s*\(")
-
-
-def derived_statements(database: str) -> list[str]:
-    """crewscope's derived objects for one server, in creation order (every schema part)."""
-    return [
-        sql.replace("{{database}}", database) for part in schema_parts() for sql in statements(part)
-    ]
 
 
 def _local(name: str) -> str:
@@ -129,7 +122,8 @@ def _with_ttl(create: str, days: int) -> str:
     column = next((c for c in TTL_COLUMNS if c in columns), None)
     if not days or column is None:
         return create
-    return create + " " + ttl_clause('"' + column + '"', days)
+    head, comment, stamp = create.partition(" COMMENT '")  # the TTL comes before a comment
+    return head + " " + ttl_clause('"' + column + '"', days) + comment + stamp
 
 
 def _derived_on_cluster(

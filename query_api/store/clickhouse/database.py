@@ -20,9 +20,9 @@ from clickhouse_connect.driver.client import Client
 
 from crewscope.query_api.store.clickhouse.cluster_ddl import missing_objects
 from crewscope.query_api.store.clickhouse.exporter_ddl import render_exporter_ddl
+from crewscope.query_api.store.clickhouse.layout import create_derived
 from crewscope.query_api.store.clickhouse.location import StoreLocation
 from crewscope.query_api.store.clickhouse.prices import PriceSync
-from crewscope.query_api.store.clickhouse.queries import schema_parts, statements
 from crewscope.query_api.store.clickhouse.retention import apply_retention
 from crewscope.query_api.store.clickhouse.session import SETTINGS, ClickHouseSession
 from crewscope.query_api.store.clickhouse.signal_writer import ClickHouseSignalSink
@@ -102,13 +102,12 @@ def connect(location: StoreLocation) -> tuple[Client, threading.RLock | None]:
 
 
 def create_schema(client: Client, database: str) -> None:
-    """The exporter's tables, then crewscope's derived objects, in `database`."""
+    """The exporter's tables, then crewscope's derived objects, in `database` (tables of an
+    older layout rebuilt: `layout.create_derived`)."""
     for sql in render_exporter_ddl(database):
         client.command(sql, settings=SETTINGS)
     client.database = database
-    for part in schema_parts():
-        for sql in statements(part):
-            client.command(sql.replace("{{database}}", database), settings=SETTINGS)
+    create_derived(client, database, SETTINGS)
 
 
 class ClickHouseDatabase(SessionScopes[ClickHouseSession]):

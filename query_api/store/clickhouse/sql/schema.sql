@@ -75,8 +75,11 @@ CREATE TABLE IF NOT EXISTS crewscope_run_rows (
     "LlmCalls"      Nullable(Int64),
     "InputKeys"     Nullable(String),
     "Inputs"        Nullable(String),
-    "OutputPreview" Nullable(String)
-) ENGINE = ReplacingMergeTree ORDER BY ("SpanId", "TraceId");
+    "OutputPreview" Nullable(String),
+    INDEX idx_span "SpanId" TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_trace "TraceId" TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_parent "ParentRunId" TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId", "TraceId");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_run_rows_mv TO crewscope_run_rows AS
 WITH
@@ -131,8 +134,14 @@ CREATE TABLE IF NOT EXISTS crewscope_task_rows (
     "OutputTokens"  Nullable(Int64),
     "LlmCalls"      Nullable(Int64),
     "ToolCalls"     Nullable(Int64),
-    "OutputPreview" Nullable(String)
-) ENGINE = ReplacingMergeTree ORDER BY ("SpanId", "TraceId");
+    "OutputPreview" Nullable(String),
+    "ServiceName"   LowCardinality(String),  -- not in DuckDB's crewscope_tasks (the view omits it)
+    INDEX idx_span "SpanId" TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_trace "TraceId" TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_run "RunId" TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_root "RootRunId" TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_agent "AgentName" TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId", "TraceId");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_task_rows_mv TO crewscope_task_rows AS
 SELECT
@@ -155,7 +164,8 @@ SELECT
     crewscope_int(SpanAttributes, 'gen_ai.usage.output_tokens') AS "OutputTokens",
     crewscope_int(SpanAttributes, 'crewscope.llm.calls') AS "LlmCalls",
     crewscope_int(SpanAttributes, 'crewscope.tool.calls') AS "ToolCalls",
-    left(crewscope_attr(SpanAttributes, 'crewscope.output.preview'), 1000) AS "OutputPreview"
+    left(crewscope_attr(SpanAttributes, 'crewscope.output.preview'), 1000) AS "OutputPreview",
+    ServiceName AS "ServiceName"
 FROM otel_traces
 WHERE crewscope_attr(SpanAttributes, 'gen_ai.operation.name') = 'invoke_agent';
 
@@ -353,7 +363,7 @@ SELECT
 FROM otel_traces AS t;
 
 CREATE OR REPLACE VIEW crewscope_runs AS SELECT * FROM crewscope_run_rows;
-CREATE OR REPLACE VIEW crewscope_tasks AS SELECT * FROM crewscope_task_rows;
+CREATE OR REPLACE VIEW crewscope_tasks AS SELECT * EXCEPT ("ServiceName") FROM crewscope_task_rows;
 CREATE OR REPLACE VIEW crewscope_tool_calls AS SELECT * FROM crewscope_tool_call_rows;
 CREATE OR REPLACE VIEW crewscope_memory_ops AS SELECT * FROM crewscope_memory_op_rows;
 CREATE OR REPLACE VIEW crewscope_llm_calls AS
