@@ -121,15 +121,36 @@ def install_run_context(provider: object | None = None) -> bool:
     global logger provider) if it is an SDK ``LoggerProvider`` that has none yet; True if
     they were added.
 
-    Call it before adding the exporting processors: processors run in the order added.
+    Processors run in the order added, and an exporting processor that is already there
+    (``opentelemetry-instrument`` adds its exporters before any instrumentor runs) would see
+    records before they are scrubbed: so they are moved before every processor present.
     """
     target = get_logger_provider() if provider is None else provider
     if not isinstance(target, LoggerProvider) or target in _installed:
         return False
-    target.add_log_record_processor(RunContextProcessor())
-    target.add_log_record_processor(SecretScrubProcessor())
+    ours = (RunContextProcessor(), SecretScrubProcessor())
+    for processor in ours:
+        target.add_log_record_processor(processor)
+    _run_first(target, ours)
     _installed.add(target)
     return True
+
+
+def _run_first(provider: LoggerProvider, ours: tuple[LogRecordProcessor, ...]) -> None:
+    """Put ``ours`` before the provider's other processors (the SDK has no public way to)."""
+    multi = getattr(provider, "_multi_log_record_processor", None)
+    lock = getattr(multi, "_lock", None)
+    if multi is None or lock is None:
+        return
+    with lock:
+        present = getattr(multi, "_log_record_processors", None)
+        if not isinstance(present, tuple):
+            return
+        others = tuple(p for p in present if not any(p is o for o in ours))
+        if others:
+            multi._log_record_processors = (*ours, *others)
+            logger.debug("crewscope: log context and scrubber run before %d processor(s)",
+                         len(others))  # fmt: skip
 
 
 def parse_level(raw: str | None, default: int, *, name: str = "level") -> int:
