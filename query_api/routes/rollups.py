@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -24,16 +24,17 @@ from crewscope.query_api.queries.rollups import read_rollups
 router = APIRouter(prefix="/rollups", tags=["rollups"], responses=INVALID)
 
 
+def _day(doc: str) -> Any:
+    """The ``Query`` of a `Day` parameter: `doc`, then its format and bounds."""
+    return Query(description=f"{doc}; {DAY_DOC}")
+
+
 @router.get("/daily", response_model=RollupResponse)
 def read_daily(
     session: SessionDep,
     group_by: Annotated[RollupGroupBy, Query(description="agent or crew")] = RollupGroupBy.AGENT,
-    date_from: Annotated[
-        Day | None, Query(description=f"first day (default: 30 days ago); {DAY_DOC}")
-    ] = None,
-    date_to: Annotated[
-        Day | None, Query(description=f"last day (default: today, UTC); {DAY_DOC}")
-    ] = None,
+    date_from: Annotated[Day | None, _day("first day (default: 30 days ago)")] = None,
+    date_to: Annotated[Day | None, _day("last day (default: today, UTC)")] = None,
     agent: Annotated[str | None, Query(description="only this agent (group_by=agent)")] = None,
     crew: Annotated[str | None, Query(description="only this crew (group_by=crew)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -52,12 +53,8 @@ def read_daily(
 def refresh(
     session: SessionDep,
     db: DbDep,
-    date_from: Annotated[
-        Day | None, Query(description=f"first day (default: all); {DAY_DOC}")
-    ] = None,
-    date_to: Annotated[
-        Day | None, Query(description=f"last day (default: today); {DAY_DOC}")
-    ] = None,
+    date_from: Annotated[Day | None, _day("first day (default: all)")] = None,
+    date_to: Annotated[Day | None, _day("last day (default: today)")] = None,
 ) -> RollupRefreshResponse:
     """Recompute the rollups of a range of days now (idempotent). On ClickHouse the rollups
     are kept current as spans arrive: nothing is recomputed, and the answer counts the rows."""
