@@ -1,8 +1,9 @@
 """Keeps the projection tables (runs, tasks, trace totals, usage, hourly sums) in step
 with otel_traces.
 
-Runs, tasks and the usage tables are pure projections of single spans; trace totals and
-the hourly tables are sums, added to per synced span (see sql/tables.sql). New spans are
+Runs, tasks and the usage tables are projections of single spans (a call without an agent
+takes its enclosing span's, also one synced later: `late_agents`); trace totals and the
+hourly tables are sums, added to per synced span (see sql/tables.sql). New spans are
 found by rowid (`rowids`). Rowids are renumbered only when a checkpoint vacuums deleted rows,
 which happens after retention; `verify` detects that (the number of rows below the watermark
 no longer matches the number copied) and rebuilds, and retention rebuilds explicitly.
@@ -15,6 +16,7 @@ import threading
 import time
 
 from crewscope.exporter.operations import LLM_OPERATIONS
+from crewscope.query_api.store.late_agents import WINDOW_HAS_ORPHANS, fill_late_agents
 from crewscope.query_api.store.meta import read_meta, write_meta
 from crewscope.query_api.store.query import Ident, inline, named
 from crewscope.query_api.store.rowids import newest_rowid, rows_below
@@ -34,10 +36,11 @@ PROJECTION_QUERIES = {
 """Row projections (one row per span) and the span kinds each one copies: a sync skips the
 ones the new spans hold none of (e.g. the server's own HTTP spans touch none of them).
 The sum tables are merged by `SUM_TABLES`."""
-NEW_SPANS = inline(  # how many new spans, and which kinds (to skip projections they don't feed)
-    "new_spans",
+NEW_SPANS = inline(  # how many new spans, which kinds (to skip projections they don't feed)
+    "new_spans",  # and whether it holds calls without an agent (`fill_late_agents`)
     'SELECT count(*), list(DISTINCT "GenAiOperation") FILTER (WHERE "GenAiOperation" IS NOT NULL), '
-    "bool_or(starts_with(\"SpanName\", 'memory ')) FROM otel_traces WHERE rowid BETWEEN $lo AND $hi",
+    f"bool_or(starts_with(\"SpanName\", 'memory ')), {WINDOW_HAS_ORPHANS} "
+    "FROM otel_traces WHERE rowid BETWEEN $lo AND $hi",
 )
 DELETE_ALL = inline("delete_all", "DELETE FROM {{table}}")
 DROP_TABLE = inline("drop_table", "DROP TABLE IF EXISTS {{table}}")
@@ -48,22 +51,29 @@ PROJECTION_TABLES = (
 )  # allowlist  # fmt: skip
 NEXT_ROWID_KEY = "projection_next_rowid"
 ROWS_SEEN_KEY = "projection_rows_seen"
+ORPHANS_KEY = "projection_calls_without_agent"
+"""'1' once an LLM or tool call without an agent was synced: from then on each sync looks
+for their enclosing spans (`fill_late_agents`); '0' (or absent) while none was."""
 VERSION_KEY = "projection_version"
-PROJECTION_VERSION = "4"
+PROJECTION_VERSION = "5"
 """Bumped when a projection table is added or changed: `verify` then drops them all (and
 the ones earlier versions had), creates them anew from ``tables.sql`` and rebuilds."""
 RETIRED_TABLES = ("crewscope_trace_totals", "crewscope_crew_hourly")  # before version 4
+# version 5: crewscope_llm_calls and crewscope_tool_calls keep their span's TraceId and SpanId
+# (late_agents.py fills their agent from an enclosing span synced later)
 
 READ_WATERMARK = inline(
     "read_watermark",
     'SELECT max("Value") FILTER (WHERE "Key" = $next_key), '
-    'max("Value") FILTER (WHERE "Key" = $seen_key) FROM crewscope_meta',
+    'max("Value") FILTER (WHERE "Key" = $seen_key), '
+    'max("Value") FILTER (WHERE "Key" = $orphans_key) FROM crewscope_meta',
 )
 WRITE_WATERMARK = inline(
     "write_watermark",
-    "INSERT OR REPLACE INTO crewscope_meta VALUES ($next_key, $next), ($seen_key, $seen)",
+    "INSERT OR REPLACE INTO crewscope_meta VALUES ($next_key, $next), ($seen_key, $seen), "
+    "($orphans_key, $orphans)",
 )
-WATERMARK_KEYS = {"next_key": NEXT_ROWID_KEY, "seen_key": ROWS_SEEN_KEY}
+WATERMARK_KEYS = {"next_key": NEXT_ROWID_KEY, "seen_key": ROWS_SEEN_KEY, "orphans_key": ORPHANS_KEY}
 
 
 class Projections:
@@ -98,31 +108,39 @@ class Projections:
     def _sync(self, s: Session) -> int:
         # Runs before every query: one read of the watermark, one rowid probe, and a
         # transaction only when spans were appended since the last sync.
-        nxt, seen_s = s.first(READ_WATERMARK, WATERMARK_KEYS) or (None, None)
+        nxt, seen_s, orphans = s.first(READ_WATERMARK, WATERMARK_KEYS) or (None, None, None)
         lo, seen = int(nxt or 0), int(seen_s or 0)
         if newest_rowid(s, "otel_traces", lo) is None:
             return 0
         with s.transaction():
-            return self._copy(s, lo, seen)
+            return self._copy(s, lo, seen, orphans=orphans == "1")
 
     @staticmethod
-    def _copy(s: Session, lo: int, seen: int) -> int:
-        """Inside the caller's transaction: copy rowids >= lo and move the watermark."""
+    def _copy(s: Session, lo: int, seen: int, *, orphans: bool) -> int:
+        """Inside the caller's transaction: copy rowids >= lo and move the watermark
+        (`orphans`: calls without an agent were synced before, see `ORPHANS_KEY`)."""
         hi = newest_rowid(s, "otel_traces", lo)
         if hi is None:
             return 0
-        n, ops, memory = s.first(NEW_SPANS, {"lo": lo, "hi": hi}) or (0, None, None)
-        kinds = set(ops or ()) | ({MEMORY_SPAN} if memory else set())
         params = range_params(lo, hi)
+        n, ops, memory, window_orphans = s.first(NEW_SPANS, params) or (0, None, None, None)
+        kinds = set(ops or ()) | ({MEMORY_SPAN} if memory else set())
         for name, reads in PROJECTION_QUERIES.items():
             if reads & kinds:
                 s.execute(named(name), params)
         for sums in SUM_TABLES:
             if sums.reads is None or sums.reads & kinds:
                 sums.add(s, lo, hi)
+        orphans = orphans or bool(window_orphans)
+        if orphans:
+            fill_late_agents(s, lo, hi)
         s.execute(
-            WRITE_WATERMARK, {**WATERMARK_KEYS, "next": str(hi + 1), "seen": str(seen + int(n))}
-        )
+            WRITE_WATERMARK,
+            {
+                **WATERMARK_KEYS, "next": str(hi + 1), "seen": str(seen + int(n)),
+                "orphans": "1" if orphans else "0",
+            },
+        )  # fmt: skip
         return int(n)
 
     def rebuild(self, s: Session) -> int:
@@ -130,10 +148,11 @@ class Projections:
         with self._lock, s.transaction():
             for table in PROJECTION_TABLES:
                 s.execute(DELETE_ALL, table=Ident(table))
-            n = self._copy(s, 0, 0)
+            n = self._copy(s, 0, 0, orphans=False)
             if n == 0:
                 write_meta(s, NEXT_ROWID_KEY, "0")
                 write_meta(s, ROWS_SEEN_KEY, "0")
+                write_meta(s, ORPHANS_KEY, "0")
             write_meta(s, VERSION_KEY, PROJECTION_VERSION)
         self.last_sync = time.time()
         return n

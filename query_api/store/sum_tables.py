@@ -82,7 +82,10 @@ class SumTable:
 
     def add(self, s: Session, lo: int, hi: int) -> int:
         """Merge the sums of the spans with rowid in [lo, hi]; returns the keys touched."""
-        params = range_params(lo, hi)
+        return self.merge(s, range_params(lo, hi))
+
+    def merge(self, s: Session, params: dict[str, Any]) -> int:
+        """Merge the rows `delta` selects with `params`; returns the keys touched."""
         rows = s.tuples(named(self.delta), params)
         if len(rows) > POINT_UPDATE_MAX_KEYS:
             s.execute(self.upsert_query, params)

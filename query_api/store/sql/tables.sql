@@ -102,7 +102,10 @@ CREATE TABLE IF NOT EXISTS crewscope_run_totals (
 -- Narrow projections of the spans that the usage queries aggregate (LLM calls, tool calls,
 -- memory operations): one row per span with only the columns those queries read, so a
 -- window over them scans a few small columns instead of every span's (tools and LLM usage,
--- memory stats, agent cost). Pure projections, rebuilt with the others.
+-- memory stats, agent cost). Projections of each span, rebuilt with the others, except that
+-- an LLM or tool call without an agent takes the agent of its nearest enclosing span that
+-- names one, also when that span is synced later (other instrumentations' calls name no
+-- agent; query_api/store/late_agents.py).
 CREATE TABLE IF NOT EXISTS crewscope_llm_calls (
     "Timestamp"    TIMESTAMP_NS NOT NULL,
     "AgentName"    VARCHAR,
@@ -112,7 +115,9 @@ CREATE TABLE IF NOT EXISTS crewscope_llm_calls (
     "Duration"     BIGINT NOT NULL,
     "InputTokens"  BIGINT,
     "OutputTokens" BIGINT,
-    "CostUsd"      DOUBLE
+    "CostUsd"      DOUBLE,
+    "TraceId"      VARCHAR NOT NULL,           -- the span (late_agents.py fills a NULL agent
+    "SpanId"       VARCHAR NOT NULL            -- from an enclosing span synced later)
 );
 
 CREATE TABLE IF NOT EXISTS crewscope_tool_calls (
@@ -120,7 +125,9 @@ CREATE TABLE IF NOT EXISTS crewscope_tool_calls (
     "AgentName" VARCHAR,
     "ToolName"  VARCHAR,
     "Failed"    BOOLEAN NOT NULL,
-    "Duration"  BIGINT NOT NULL
+    "Duration"  BIGINT NOT NULL,
+    "TraceId"   VARCHAR NOT NULL,
+    "SpanId"    VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS crewscope_memory_ops (

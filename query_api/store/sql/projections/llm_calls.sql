@@ -2,7 +2,7 @@
 INSERT INTO crewscope_llm_calls
 SELECT
     "Timestamp", "AgentName", "Model", "ProviderName", "StatusCode" = 'Error', "Duration",
-    "InputTokens", "OutputTokens", "CostUsd"
+    "InputTokens", "OutputTokens", "CostUsd", "TraceId", "SpanId"
 FROM otel_traces
 WHERE rowid BETWEEN $lo AND $hi
   AND list_contains($llm_ops, "GenAiOperation")

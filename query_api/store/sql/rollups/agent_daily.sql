@@ -1,5 +1,6 @@
 -- Daily per-agent rollup rows for task executions that started in [$ts_from, $ts_to).
--- Tokens come from the task spans, cost from the agent's LLM-call spans (by their own day).
+-- Tokens come from the task spans, cost from the agent's LLM calls (by their own day; from
+-- crewscope_llm_calls, where calls that named no agent have their enclosing span's).
 INSERT INTO crewscope_rollup_agent_daily
 WITH t AS (
     SELECT
@@ -19,9 +20,8 @@ WITH t AS (
 ),
 c AS (
     SELECT "Timestamp"::DATE AS "Day", "AgentName", sum("CostUsd") AS cost
-    FROM otel_traces
-    WHERE "Timestamp" >= $ts_from AND "Timestamp" < $ts_to
-      AND list_contains($llm_ops, "GenAiOperation") AND "AgentName" IS NOT NULL
+    FROM crewscope_llm_calls
+    WHERE "Timestamp" >= $ts_from AND "Timestamp" < $ts_to AND "AgentName" IS NOT NULL
     GROUP BY ALL
 )
 SELECT
