@@ -36,11 +36,14 @@ batches and in any order. `TraceCache` keeps, per recent trace (bounded: `MAX_TR
 most `MAX_SPANS_PER_TRACE` spans each), the enclosing spans already seen and the token sums
 of LLM calls whose parent has not arrived yet. Children end, and are exported, before their
 parents, so token totals are right across batches; but an enclosing span that arrives in a
-*later* batch than a child cannot name that child's agent any more: such a child keeps
-``AgentName`` NULL. That happens when an agent's work outlasts the peer's export interval
-(BatchSpanProcessor: 5 s by default, ``OTEL_BSP_SCHEDULE_DELAY``); only the store, once the
-enclosing span has landed, can fill it (by ancestry in ``otel_traces``). The receiver's
-decode workers each keep their own cache: a trace split between two workers loses the same.
+*later* batch than a child cannot name that child's agent any more: such a child is stored
+with ``AgentName`` NULL. That happens when an agent's work outlasts the peer's export
+interval (BatchSpanProcessor: 5 s by default, ``OTEL_BSP_SCHEDULE_DELAY``), or when the
+receiver's decode workers (each with its own cache) split a trace. The DuckDB store fills
+it once the enclosing span has landed: its projection sync gives LLM and tool calls the
+agent of their nearest ancestor that names one, by ancestry in ``otel_traces``
+(``query_api/store/late_agents.py``), in its usage tables and hourly sums; the row in
+``otel_traces`` keeps NULL. The ClickHouse store does not.
 
 Unknown shapes are stored untouched: `recognise` only reads attributes; nothing is dropped.
 """
