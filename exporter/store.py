@@ -16,6 +16,8 @@ from types import TracebackType
 import duckdb
 import pyarrow as pa
 
+from crewscope.exporter.read_priority import ReadsFirst
+
 logger = logging.getLogger(__name__)
 
 INSERT_BY_NAME = 'INSERT INTO "{table}" BY NAME SELECT * FROM "{view}"'
@@ -58,6 +60,9 @@ class SpanStore:
         """Held by each append (the whole insert) and by checkpoint and close."""
         self._cursor_lock = threading.Lock()
         """Held only while a cursor is made: readers never wait for an insert in progress."""
+        self.reads = ReadsFirst()
+        """Query sessions in progress on this store's cursors: a writer that sheds load
+        gives way to them (`read_priority`)."""
         if not read_only and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(

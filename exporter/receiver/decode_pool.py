@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 CREWSCOPE_INGEST_DECODE_WORKERS = "CREWSCOPE_INGEST_DECODE_WORKERS"
 PARENT_POLL_S = 0.25
 """How often a worker checks that the server that started it is still alive."""
+WORKER_NICE = 10
+"""Workers run at this lower CPU priority: with few cores, the server's requests (queries,
+the HTTP handling that sheds load) go first, and decoding takes the cycles left over."""
 
 
 def default_workers() -> int:
@@ -43,8 +46,18 @@ def default_workers() -> int:
     )
 
 
+def _init_worker(parent_pid: int) -> None:
+    """Worker initializer: a lower CPU priority (`WORKER_NICE`), and exit once the server
+    process is gone."""
+    try:
+        os.nice(WORKER_NICE)
+    except OSError:  # not permitted here: decode at the server's priority
+        logger.debug("crewscope: decode worker keeps its CPU priority", exc_info=True)
+    _exit_with_parent(parent_pid)
+
+
 def _exit_with_parent(parent_pid: int) -> None:
-    """Worker initializer: exit once the server process is gone.
+    """Exit once the server process is gone.
 
     A server killed with SIGKILL (or OOM-killed) cannot shut its pool down, and a worker
     waiting for work never sees the pool's pipe close (it holds that pipe's write end
@@ -96,7 +109,7 @@ class DecodePool:
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # never fork a process with threads
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
         )
         for _ in range(self.workers):
             pool.submit(_warm)  # start the workers now, not on the first request

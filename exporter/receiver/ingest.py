@@ -57,6 +57,10 @@ class _Item(Generic[P]):
     future: Future[int]
 
 
+SHEDDING_S = 2.0
+"""The queue counts as shedding for this long after it refused a request."""
+
+
 class IngestQueue:
     """Bounded queue of decoded batches, written by one thread."""
 
@@ -72,6 +76,10 @@ class IngestQueue:
         self.on_written: Callable[[], None] | None = None
         """Called by the writer thread after each committed write, once its requests are
         answered (e.g. to wake whatever derives tables from the new rows); must not block."""
+        self.give_way: Callable[[], None] | None = None
+        """Called by the writer thread before a write while the queue is shedding (see
+        `SHEDDING_S`): may wait, bounded, e.g. for queries in progress (`read_priority`)."""
+        self._refused_at = -SHEDDING_S
         self._thread = threading.Thread(target=self._run, name="crewscope-ingest", daemon=True)
         self._thread.start()
 
@@ -96,6 +104,7 @@ class IngestQueue:
             if self._closed or full:
                 self.stats.requests_refused_full += 1
                 self.stats.spans_refused_full += rows
+                self._refused_at = time.monotonic()
                 return None
             self._items.append(_Item(payload, rows, writer, future))
             self._queued += rows
@@ -129,12 +138,25 @@ class IngestQueue:
                 rows += item.rows
             return batch
 
+    @property
+    def shedding(self) -> bool:
+        """Whether a request was refused (queue full) within the last `SHEDDING_S`."""
+        return time.monotonic() - self._refused_at < SHEDDING_S
+
+    def _give_way_if_shedding(self) -> None:
+        if self.give_way is not None and self.shedding:
+            try:
+                self.give_way()
+            except Exception as exc:  # noqa: BLE001 - the write goes ahead all the same
+                logger.warning("crewscope ingest: give-way hook failed: %s", exc)
+
     def _run(self) -> None:
         while True:
             batch = self._take()
             if not batch:
                 return
             rows = sum(i.rows for i in batch)
+            self._give_way_if_shedding()
             try:
                 batch[0].writer([i.payload for i in batch])
             except Exception as exc:  # noqa: BLE001 - reported to every waiting request

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow as pa
 
+from crewscope.exporter.read_priority import ReadsFirst
 from crewscope.exporter.receiver.config import env_int, env_seconds
 from crewscope.exporter.receiver.decode_pool import DecodePool, default_workers
 from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
@@ -92,6 +93,9 @@ class OtlpReceiver:
         self.config = config or ReceiverConfig()
         self.tenant = tenant
         self.queue = IngestQueue(max_queued_spans=max_queued_spans)
+        reads: ReadsFirst | None = getattr(store, "reads", None)  # a DuckDB store's queries
+        if reads is not None:
+            self.queue.give_way = reads.wait_turn  # they go first while the queue sheds load
         self.span_writer = self._stamped(span_writer(store.append), _stamp_table)
         self.log_writer = self._stamped(log_writer(store), _stamp_table)
         self._own_pool = decode_pool is None

@@ -57,7 +57,7 @@ class Database(SessionScopes[DuckDBSession]):
         """A session whose projections include every span committed so far; with `wait_s`,
         unless another session's sync is still running after that long (heavy ingest):
         then the spans that sync copies are left out (the projections as of the last sync)."""
-        with self.reader() as s:
+        with self.store.reads.reading(), self.reader() as s:  # appends give way meanwhile
             self.projections.sync(s, wait_s=wait_s)
             yield s
 

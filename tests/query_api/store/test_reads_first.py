@@ -1,0 +1,101 @@
+"""While the receiver sheds load, its writes give way to the query sessions in progress, for
+a bounded time (`ReadsFirst`, `IngestQueue.give_way`); otherwise nothing waits."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
+from crewscope.query_api.store.database import Database
+from crewscope.query_api.store.query import inline
+from tests.helpers.spans import TaskSpec, build_run, to_table
+
+COUNT = inline("count", "SELECT count(*) FROM otel_traces")
+
+
+def _run_table(i: int) -> pa.Table:
+    start = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=5)
+    run = build_run(random.Random(i), "crew", start, [TaskSpec("Writer", "write", 50.0)])
+    return to_table(run.spans)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(str(tmp_path / "s.duckdb"))
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def queue(db: Database) -> Iterator[IngestQueue]:
+    q = IngestQueue(max_queued_spans=100)
+    q.give_way = db.store.reads.wait_turn  # as the receiver sets it
+    yield q
+    q.close()
+
+
+def _shed_once(queue: IngestQueue) -> None:
+    """Make the queue refuse a request for real: fill it behind a write that is held."""
+    held, release = threading.Event(), threading.Event()
+
+    def blocking(_payloads: list[int]) -> None:
+        held.set()
+        release.wait(10)
+
+    first = queue.submit(1, 90, blocking)
+    assert first is not None and held.wait(10)
+    assert queue.submit(2, 20, blocking) is None  # 90 + 20 > 100: refused
+    release.set()
+    first.result(10)
+    assert queue.shedding
+
+
+def test_a_write_while_shedding_waits_for_the_open_read(db: Database, queue: IngestQueue):
+    _shed_once(queue)
+    db.store.reads.max_wait_s = 30.0
+    table = _run_table(1)
+    with db.session():
+        assert db.store.reads.reads == 1
+        future = queue.submit(table, table.num_rows, span_writer(db.store.append))
+        assert future is not None
+        time.sleep(0.5)
+        assert not future.done()  # giving way to this read
+        closed = time.monotonic()
+    assert future.result(10) == table.num_rows
+    assert time.monotonic() - closed < 2.0  # went on as soon as the read ended
+    assert db.store.reads.reads == 0 and db.store.reads.waits == 1
+    with db.session() as s:
+        assert s.scalar(COUNT) == table.num_rows
+
+
+def test_a_write_waits_no_longer_than_the_bound(db: Database, queue: IngestQueue):
+    _shed_once(queue)
+    db.store.reads.max_wait_s = 0.3
+    table = _run_table(2)
+    with db.session():
+        started = time.monotonic()
+        future = queue.submit(table, table.num_rows, span_writer(db.store.append))
+        assert future is not None
+        assert future.result(10) == table.num_rows  # landed while the read stayed open
+        assert 0.25 <= time.monotonic() - started < 3.0
+    assert db.store.reads.waited_s >= 0.25
+
+
+def test_no_wait_when_not_shedding(db: Database, queue: IngestQueue):
+    db.store.reads.max_wait_s = 30.0
+    assert not queue.shedding
+    table = _run_table(3)
+    with db.session():
+        future = queue.submit(table, table.num_rows, span_writer(db.store.append))
+        assert future is not None
+        assert future.result(5) == table.num_rows
+    db.store.append(_run_table(4))  # an in-app store's appends never wait either
+    assert db.store.reads.waits == 0
