@@ -210,6 +210,11 @@ SELECT
 FROM otel_traces
 WHERE crewscope_is_llm(op);
 
+-- Whether a call of `model` with these token counts has a cost (crewscope_cost_from is not
+-- NULL for it once its model has a price): what the summed calls' PricedCalls count.
+CREATE FUNCTION IF NOT EXISTS crewscope_priced AS (op, model, i, o) ->
+    model IS NOT NULL AND (i IS NOT NULL OR (o IS NOT NULL AND op != 'embeddings'));
+
 -- USD of one call (exporter/pricing.py ModelRate.cost; embeddings on their input only);
 -- NULL when the model has no price or the call no tokens.
 -- The cost of summed calls of one model (per-run and hourly sums), priced now.

@@ -1,7 +1,8 @@
 -- ClickHouse text of store/sql/reads/dashboard_totals.sql: period i = the raw rows of its
 -- start edge [$s<i>, $c<i>) + the hourly sums (schema_rollups.sql, kept by materialized
 -- views) of the hours [$c<i>, $h_to) + the raw rows of the common end edge [$h_to, $now].
--- Only the rows of the four edges (each under an hour) are read raw.
+-- Only the rows of the four edges (each under an hour) are read raw; LLM calls are priced
+-- per period and model, once their tokens are summed.
 WITH
 periods AS (
     SELECT '24h' AS period, 1 AS ord UNION ALL SELECT '7d', 2 UNION ALL SELECT '30d', 3
@@ -40,30 +41,45 @@ parts AS (
     )
     WHERE edge >= 0
     UNION ALL
-    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])), 0, 0, 0, 0, 0, 0, NULL,
-        CAST("CostUsd", 'Nullable(Float64)')
+    SELECT ord, 0, 0, 0, 0, 0, 0, NULL,
+        crewscope_sums_cost(currentDatabase() || '.crewscope_prices_dict', op, model, provider,
+                            sum(priced), sum(i), sum(o), sum(cr), sum(cw))
     FROM (
-        SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
-                       "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
-                       "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
-                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "CostUsd"
-        FROM crewscope_llm_calls
-        WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
-               OR "Timestamp" >= $s1 AND "Timestamp" < $c1
-               OR "Timestamp" >= $s2 AND "Timestamp" < $c2
-               OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
+        SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])) AS ord, "Operation" AS op,
+            coalesce("Model", '') AS model, coalesce("ProviderName", '') AS provider,
+            toUInt64(crewscope_priced("Operation", "Model", "InputTokens", "OutputTokens")) AS priced,
+            coalesce("InputTokens", 0) AS i, coalesce("OutputTokens", 0) AS o,
+            coalesce("CacheRead", 0) AS cr, coalesce("CacheWrite", 0) AS cw
+        FROM (
+            SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
+                           "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
+                           "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
+                           "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
+            FROM crewscope_llm_call_rows
+            WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
+                   OR "Timestamp" >= $s1 AND "Timestamp" < $c1
+                   OR "Timestamp" >= $s2 AND "Timestamp" < $c2
+                   OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
+        )
+        WHERE edge >= 0
+        UNION ALL
+        SELECT arrayJoin(multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3])),
+            "Operation", "Model", "ProviderName", "PricedCalls", "InputTokens", "OutputTokens",
+            "CacheRead", "CacheWrite"
+        FROM crewscope_llm_hourly_sums
+        WHERE "Hour" >= $c3 AND "Hour" < $h_to
     )
-    WHERE edge >= 0
+    GROUP BY ord, op, model, provider
     UNION ALL
     -- whole hours: a period's hours are [$c<i>, $h_to)
     SELECT arrayJoin(multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3])), "Runs", "Failed",
         "InputTokens", "OutputTokens", 0, 0, NULL, NULL
-    FROM crewscope_run_hourly
+    FROM crewscope_run_hourly_sums
     WHERE "Hour" >= $c3 AND "Hour" < $h_to
     UNION ALL
     SELECT arrayJoin(multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3])), 0, 0, 0, 0,
-        "Executions", "Failed", "SumMs", "CostUsd"
-    FROM crewscope_agent_hourly
+        "Executions", "Failed", "SumMs", NULL
+    FROM crewscope_agent_hourly_sums
     WHERE "Hour" >= $c3 AND "Hour" < $h_to
 ),
 t AS (

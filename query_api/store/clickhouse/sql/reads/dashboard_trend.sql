@@ -1,5 +1,5 @@
 -- ClickHouse text of store/sql/reads/dashboard_trend.sql: task executions per UTC day since
--- $since (a midnight), from the hourly sums (schema_rollups.sql).
+-- $since (a midnight), from the hourly sums of task executions (schema_rollups.sql).
 SELECT
     toDate("Hour", 'UTC') AS day,
     sum("Executions") AS executions,
@@ -7,7 +7,7 @@ SELECT
     sum("Failed") AS failed,
     100.0 * sum("Executions" - "Failed") / sum("Executions") AS success_rate,
     sum("SumMs") / sum("Executions") AS avg_ms
-FROM crewscope_agent_hourly
+FROM crewscope_agent_hourly_sums
 WHERE "Hour" >= $since
 GROUP BY day
 HAVING sum("Executions") > 0

@@ -1,5 +1,6 @@
--- ClickHouse text of store/sql/reads/run_list.sql (the trace's totals joined unconditionally,
--- picked only when the run has none of its own).
+-- ClickHouse text of store/sql/reads/run_list.sql. The per-run totals of the page's run and
+-- trace ids (priced for those only) are read once, into a map from id to totals: a run's
+-- own totals, else its trace's (for runs whose spans name no run).
 WITH page AS (
     SELECT *
     FROM {{runs}} AS r
@@ -11,21 +12,38 @@ WITH page AS (
     LIMIT $limit OFFSET $offset
 ),
 totals AS (
-    SELECT * FROM crewscope_run_totals
-    WHERE "RunId" IN (SELECT "SpanId" FROM page) OR "RunId" IN (SELECT "TraceId" FROM page)
-)
+    SELECT rid, sum(n) AS spans, sum(n_tasks) AS tasks, sum(n_steps) AS steps,
+           sum(n_llm) AS llm_calls, sum(n_tools) AS tool_calls, sum(n_errors) AS errors,
+           sum(c) AS cost
+    FROM (
+        SELECT "RunId" AS rid, toInt64(sum("Spans")) AS n, toInt64(sum("Tasks")) AS n_tasks,
+               toInt64(sum("Steps")) AS n_steps, toInt64(sum("LlmCalls")) AS n_llm,
+               toInt64(sum("ToolCalls")) AS n_tools, toInt64(sum("Errors")) AS n_errors,
+               crewscope_sums_cost(currentDatabase() || '.crewscope_prices_dict', "Operation",
+                                   "Model", "ProviderName", sum("PricedCalls"),
+                                   sum("InputTokens"), sum("OutputTokens"), sum("CacheRead"),
+                                   sum("CacheWrite")) AS c
+        FROM crewscope_run_sums
+        WHERE "RunId" IN (SELECT arrayJoin(["SpanId", "TraceId"]) FROM page)
+        GROUP BY "RunId", "Operation", "Model", "ProviderName"
+    )
+    GROUP BY rid
+),
+(SELECT mapFromArrays(groupArray(rid),
+                      groupArray(tuple(spans, tasks, steps, llm_calls, tool_calls, errors, cost)))
+ FROM totals) AS m
 SELECT
-    page.*,
-    coalesce(rt."Spans", tt."Spans") AS tt_spans,
-    coalesce(rt."Tasks", tt."Tasks") AS tt_tasks,
-    coalesce(rt."Steps", tt."Steps") AS tt_steps,
-    coalesce(rt."LlmCalls", tt."LlmCalls") AS tt_llm_calls,
-    coalesce(rt."ToolCalls", tt."ToolCalls") AS tt_tool_calls,
-    coalesce(rt."Errors", tt."Errors") AS tt_errors,
-    if(rt."RunId" IS NULL, tt."CostUsd", rt."CostUsd") AS tt_cost_usd
-FROM page
-LEFT JOIN totals rt ON rt."RunId" = page."SpanId"
-LEFT JOIN totals tt ON tt."RunId" = page."TraceId"
+    page.* EXCEPT (totals_id),
+    if(mapContains(m, totals_id), m[totals_id].1, NULL) AS tt_spans,
+    if(mapContains(m, totals_id), m[totals_id].2, NULL) AS tt_tasks,
+    if(mapContains(m, totals_id), m[totals_id].3, NULL) AS tt_steps,
+    if(mapContains(m, totals_id), m[totals_id].4, NULL) AS tt_llm_calls,
+    if(mapContains(m, totals_id), m[totals_id].5, NULL) AS tt_tool_calls,
+    if(mapContains(m, totals_id), m[totals_id].6, NULL) AS tt_errors,
+    if(mapContains(m, totals_id), m[totals_id].7, NULL) AS tt_cost_usd
+FROM (  -- totals_id: the run's own id if it has totals, else its trace's
+    SELECT *, if(mapContains(m, "SpanId"), "SpanId", "TraceId") AS totals_id FROM page
+) AS page
 ORDER BY
     CASE WHEN $desc THEN page.{{sort}} END DESC NULLS LAST,
     CASE WHEN NOT $desc THEN page.{{sort}} END ASC NULLS LAST,

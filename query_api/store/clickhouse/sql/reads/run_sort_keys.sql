@@ -4,4 +4,4 @@ SELECT
     if("InputTokens" IS NOT NULL OR "OutputTokens" IS NOT NULL,
        coalesce("InputTokens", 0) + coalesce("OutputTokens", 0), NULL) AS "TotalTokens",
     lower("Name") AS "NameKey"
-FROM crewscope_runs
+FROM crewscope_run_rows
