@@ -28,7 +28,7 @@ class NotOnClickHouse(QueryError):
 
 
 SHARED_TEXT = frozenset({
-    "reads/llm_usage_by_agent", "reads/rollup_count", "reads/rollup_list", "reads/run_window",
+    "reads/rollup_count", "reads/rollup_list", "reads/run_window",
     "reads/task_by_id", "reads/task_list", "reads/export_rollups",
 })  # fmt: skip
 """Named queries whose DuckDB text is SQL both engines run alike over crewscope's views
