@@ -41,33 +41,39 @@ parts AS (
     )
     WHERE edge >= 0
     UNION ALL
+    -- LLM calls: summed per model and the periods they count in, then per period, priced
     SELECT ord, 0, 0, 0, 0, 0, 0, NULL,
         crewscope_sums_cost(currentDatabase() || '.crewscope_prices_dict', op, model, provider,
                             sum(priced), sum(i), sum(o), sum(cr), sum(cw))
     FROM (
-        SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])) AS ord, "Operation" AS op,
-            coalesce("Model", '') AS model, coalesce("ProviderName", '') AS provider,
-            toUInt64(crewscope_priced("Operation", "Model", "InputTokens", "OutputTokens")) AS priced,
-            coalesce("InputTokens", 0) AS i, coalesce("OutputTokens", 0) AS o,
-            coalesce("CacheRead", 0) AS cr, coalesce("CacheWrite", 0) AS cw
+        SELECT arrayJoin(ords) AS ord, op, model, provider, priced, i, o, cr, cw
         FROM (
-            SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
-                           "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
-                           "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
-                           "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
-            FROM crewscope_llm_call_rows
-            WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
-                   OR "Timestamp" >= $s1 AND "Timestamp" < $c1
-                   OR "Timestamp" >= $s2 AND "Timestamp" < $c2
-                   OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
+            SELECT ords, op, model, provider, sum(priced) AS priced, sum(i) AS i, sum(o) AS o,
+                sum(cr) AS cr, sum(cw) AS cw
+            FROM (
+                SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, [1, 2, 3],
+                               "Timestamp" >= $s1 AND "Timestamp" < $c1, [1],
+                               "Timestamp" >= $s2 AND "Timestamp" < $c2, [2], [3]) AS ords,
+                    "Operation" AS op, coalesce("Model", '') AS model,
+                    coalesce("ProviderName", '') AS provider,
+                    toUInt64(crewscope_priced("Operation", "Model", "InputTokens",
+                                              "OutputTokens")) AS priced,
+                    coalesce("InputTokens", 0) AS i, coalesce("OutputTokens", 0) AS o,
+                    coalesce("CacheRead", 0) AS cr, coalesce("CacheWrite", 0) AS cw
+                FROM crewscope_llm_call_rows
+                WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
+                       OR "Timestamp" >= $s1 AND "Timestamp" < $c1
+                       OR "Timestamp" >= $s2 AND "Timestamp" < $c2
+                       OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
+                UNION ALL
+                SELECT multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3]),
+                    "Operation", "Model", "ProviderName", "PricedCalls", "InputTokens",
+                    "OutputTokens", "CacheRead", "CacheWrite"
+                FROM crewscope_llm_hourly_sums
+                WHERE "Hour" >= $c3 AND "Hour" < $h_to
+            )
+            GROUP BY ords, op, model, provider
         )
-        WHERE edge >= 0
-        UNION ALL
-        SELECT arrayJoin(multiIf("Hour" >= $c1, [1, 2, 3], "Hour" >= $c2, [2, 3], [3])),
-            "Operation", "Model", "ProviderName", "PricedCalls", "InputTokens", "OutputTokens",
-            "CacheRead", "CacheWrite"
-        FROM crewscope_llm_hourly_sums
-        WHERE "Hour" >= $c3 AND "Hour" < $h_to
     )
     GROUP BY ord, op, model, provider
     UNION ALL
