@@ -122,8 +122,11 @@ def _with_ttl(create: str, days: int) -> str:
     column = next((c for c in TTL_COLUMNS if c in columns), None)
     if not days or column is None:
         return create
-    head, comment, stamp = create.partition(" COMMENT '")  # the TTL comes before a comment
-    return head + " " + ttl_clause('"' + column + '"', days) + comment + stamp
+    # the TTL comes before the table's settings and comment
+    at = min(
+        i for i in (create.find("\nSETTINGS "), create.find(" COMMENT '"), len(create)) if i >= 0
+    )
+    return create[:at] + " " + ttl_clause('"' + column + '"', days) + create[at:]
 
 
 def _derived_on_cluster(

@@ -39,7 +39,9 @@ def test_otlp_into_clickhouse_matches_llm_usage(fake_llm: Any) -> None:
         runs: dict[str, Any] = {}
         while time.monotonic() < deadline:
             runs = httpx.get(f"{url}{API}/runs").json()
-            if runs["total"] and runs["runs"][0]["status"] != "running":
+            # done, and priced: a serve process prices models new to it at most every 2 s
+            done = runs["total"] and runs["runs"][0]["status"] != "running"
+            if done and runs["runs"][0]["cost_usd"] is not None:
                 break
             time.sleep(0.2)
         assert runs["total"] == 1, runs

@@ -337,6 +337,70 @@ SELECT
     Timestamp AS "LastSeen"
 FROM otel_traces;
 
+-- Every span as the exporter stores it (but for its links), by trace: otel_traces is sorted
+-- by service, span name and second, so a trace's spans lie in many granules of the day's
+-- parts and reading one trace decompresses thousands of attribute maps; here a trace is a
+-- few contiguous rows of its day. crewscope_spans reads this copy (time windows prune by
+-- day here as there).
+CREATE TABLE IF NOT EXISTS crewscope_spans_by_trace (
+    "Timestamp"          DateTime64(9) CODEC(Delta, ZSTD(1)),
+    "TraceId"            String CODEC(ZSTD(1)),
+    "SpanId"             String CODEC(ZSTD(1)),
+    "ParentSpanId"       String CODEC(ZSTD(1)),
+    "TraceState"         String CODEC(ZSTD(1)),
+    "SpanName"           LowCardinality(String) CODEC(ZSTD(1)),
+    "SpanKind"           LowCardinality(String) CODEC(ZSTD(1)),
+    "ServiceName"        LowCardinality(String) CODEC(ZSTD(1)),
+    "ResourceAttributes" Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    "ScopeName"          String CODEC(ZSTD(1)),
+    "ScopeVersion"       String CODEC(ZSTD(1)),
+    "SpanAttributes"     Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    "Duration"           UInt64 CODEC(ZSTD(1)),
+    "StatusCode"         LowCardinality(String) CODEC(ZSTD(1)),
+    "StatusMessage"      String CODEC(ZSTD(1)),
+    "EventTimes"         Array(DateTime64(9)) CODEC(ZSTD(1)),
+    "EventNames"         Array(LowCardinality(String)) CODEC(ZSTD(1)),
+    "EventAttributes"    Array(Map(LowCardinality(String), String)) CODEC(ZSTD(1)),
+    -- what crewscope_spans derives from the attributes, derived once here
+    "GenAiOperation"     LowCardinality(Nullable(String)),
+    "CrewName"           Nullable(String),
+    "TaskName"           Nullable(String),
+    "AgentName"          Nullable(String),
+    "ToolName"           Nullable(String),
+    "Model"              Nullable(String),
+    "ProviderName"       Nullable(String),
+    "InputTokens"        Nullable(Int64),
+    "OutputTokens"       Nullable(Int64),
+    "CacheRead"          Nullable(Int64),
+    "CacheWrite"         Nullable(Int64),
+    "ErrorType"          Nullable(String)
+) ENGINE = MergeTree PARTITION BY toDate("Timestamp") ORDER BY ("TraceId", "Timestamp", "SpanId")
+SETTINGS index_granularity = 1024;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_spans_by_trace_mv TO crewscope_spans_by_trace AS
+SELECT
+    Timestamp AS "Timestamp", TraceId AS "TraceId", SpanId AS "SpanId",
+    ParentSpanId AS "ParentSpanId", TraceState AS "TraceState", SpanName AS "SpanName",
+    SpanKind AS "SpanKind", ServiceName AS "ServiceName",
+    ResourceAttributes AS "ResourceAttributes", ScopeName AS "ScopeName",
+    ScopeVersion AS "ScopeVersion", SpanAttributes AS "SpanAttributes", Duration AS "Duration",
+    StatusCode AS "StatusCode", StatusMessage AS "StatusMessage",
+    `Events.Timestamp` AS "EventTimes", `Events.Name` AS "EventNames",
+    `Events.Attributes` AS "EventAttributes",
+    crewscope_attr(SpanAttributes, 'gen_ai.operation.name') AS "GenAiOperation",
+    crewscope_crew(SpanAttributes) AS "CrewName",
+    crewscope_attr(SpanAttributes, 'crewai.task.name') AS "TaskName",
+    crewscope_attr(SpanAttributes, 'gen_ai.agent.name') AS "AgentName",
+    crewscope_attr(SpanAttributes, 'gen_ai.tool.name') AS "ToolName",
+    crewscope_model(SpanAttributes) AS "Model",
+    crewscope_provider(SpanAttributes) AS "ProviderName",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.input_tokens') AS "InputTokens",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.output_tokens') AS "OutputTokens",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.cache_read.input_tokens') AS "CacheRead",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens') AS "CacheWrite",
+    crewscope_attr(SpanAttributes, 'error.type') AS "ErrorType"
+FROM otel_traces;
+
 -- The column sets of crewscope's DuckDB tables, for the queries (sql/reads/).
 CREATE OR REPLACE VIEW crewscope_spans AS
 SELECT
@@ -348,24 +412,19 @@ SELECT
     CAST(t.SpanAttributes, 'Map(String, Nullable(String))') AS "SpanAttributes",
     toInt64(t.Duration) AS "Duration", t.StatusCode AS "StatusCode",
     t.StatusMessage AS "StatusMessage",
-    t.`Events.Timestamp` AS "EventTimes", t.`Events.Name` AS "EventNames",
-    t.`Events.Attributes` AS "EventAttributes",
-    crewscope_attr(t.SpanAttributes, 'gen_ai.operation.name') AS "GenAiOperation",
-    crewscope_crew(t.SpanAttributes) AS "CrewName",
-    crewscope_attr(t.SpanAttributes, 'crewai.task.name') AS "TaskName",
-    crewscope_attr(t.SpanAttributes, 'gen_ai.agent.name') AS "AgentName",
-    crewscope_attr(t.SpanAttributes, 'gen_ai.tool.name') AS "ToolName",
-    crewscope_model(t.SpanAttributes) AS "Model",
-    crewscope_provider(t.SpanAttributes) AS "ProviderName",
-    crewscope_int(t.SpanAttributes, 'gen_ai.usage.input_tokens') AS "InputTokens",
-    crewscope_int(t.SpanAttributes, 'gen_ai.usage.output_tokens') AS "OutputTokens",
-    if(GenAiOperation IS NULL OR crewscope_is_llm(GenAiOperation),
-       crewscope_cost_from('{{database}}.crewscope_prices_dict', GenAiOperation, Model, ProviderName, InputTokens, OutputTokens,
-                      crewscope_int(t.SpanAttributes, 'gen_ai.usage.cache_read.input_tokens'),
-                      crewscope_int(t.SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens')),
+    t.EventTimes AS "EventTimes", t.EventNames AS "EventNames",
+    t.EventAttributes AS "EventAttributes",
+    t.GenAiOperation AS "GenAiOperation", t.CrewName AS "CrewName", t.TaskName AS "TaskName",
+    t.AgentName AS "AgentName", t.ToolName AS "ToolName", t.Model AS "Model",
+    t.ProviderName AS "ProviderName", t.InputTokens AS "InputTokens",
+    t.OutputTokens AS "OutputTokens",
+    if(t.GenAiOperation IS NULL OR crewscope_is_llm(t.GenAiOperation),
+       crewscope_cost_from('{{database}}.crewscope_prices_dict', t.GenAiOperation, t.Model,
+                           t.ProviderName, t.InputTokens, t.OutputTokens, t.CacheRead,
+                           t.CacheWrite),
        NULL) AS "CostUsd",
-    crewscope_attr(t.SpanAttributes, 'error.type') AS "ErrorType"
-FROM otel_traces AS t;
+    t.ErrorType AS "ErrorType"
+FROM crewscope_spans_by_trace AS t;
 
 CREATE OR REPLACE VIEW crewscope_runs AS SELECT * FROM crewscope_run_rows;
 CREATE OR REPLACE VIEW crewscope_tasks AS SELECT * EXCEPT ("ServiceName") FROM crewscope_task_rows;

@@ -4,24 +4,13 @@
 -- the (root, span) pairs are made distinct before the spans are counted (every stored row
 -- of a span counts, as on DuckDB). The trace's spans are read once, as an array.
 WITH RECURSIVE
--- the spans, read once (a scalar subquery) from the exporter's table, with crewscope_spans'
--- operation and cost: the walk below repeats its steps over them
+-- the spans, read once (a scalar subquery): the walk below repeats its steps over them
 (
-    SELECT groupArray(tuple(SpanId, ParentSpanId, toString(SpanName), op, toString(StatusCode),
-        if(op IS NULL OR crewscope_is_llm(op),
-           crewscope_cost_from(currentDatabase() || '.crewscope_prices_dict', op,
-                               crewscope_model(SpanAttributes), crewscope_provider(SpanAttributes),
-                               crewscope_int(SpanAttributes, 'gen_ai.usage.input_tokens'),
-                               crewscope_int(SpanAttributes, 'gen_ai.usage.output_tokens'),
-                               crewscope_int(SpanAttributes, 'gen_ai.usage.cache_read.input_tokens'),
-                               crewscope_int(SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens')),
-           NULL)))
-    FROM (
-        SELECT SpanId, ParentSpanId, SpanName, StatusCode, SpanAttributes,
-               crewscope_attr(SpanAttributes, 'gen_ai.operation.name') AS op
-        FROM otel_traces
-        WHERE Timestamp BETWEEN $lo AND $hi AND has($trace_ids, TraceId)
-    )
+    SELECT groupArray(tuple("SpanId", "ParentSpanId", "SpanName", "GenAiOperation",
+                            "StatusCode", "CostUsd"))
+    FROM crewscope_spans
+    WHERE "Timestamp" BETWEEN $lo AND $hi
+      AND has($trace_ids, "TraceId")
 ) AS stored,
 s AS (
     SELECT x.1 AS "SpanId", x.2 AS "ParentSpanId", x.3 AS "SpanName", x.4 AS "GenAiOperation",
