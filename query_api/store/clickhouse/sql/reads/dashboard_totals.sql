@@ -16,8 +16,8 @@ parts AS (
         SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
                        "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
                        "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
-                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
-        FROM crewscope_runs
+                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "Failed", "InputTokens", "OutputTokens"
+        FROM crewscope_run_rows
         WHERE "ParentRunId" IS NULL
           AND ("Timestamp" >= $h_to AND "Timestamp" <= $now
                OR "Timestamp" >= $s1 AND "Timestamp" < $c1
@@ -32,8 +32,8 @@ parts AS (
         SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
                        "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
                        "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
-                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
-        FROM crewscope_tasks
+                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "Failed", "DurationMs"
+        FROM crewscope_task_rows
         WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
                OR "Timestamp" >= $s1 AND "Timestamp" < $c1
                OR "Timestamp" >= $s2 AND "Timestamp" < $c2
