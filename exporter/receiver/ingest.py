@@ -80,6 +80,8 @@ class IngestQueue:
         """Called by the writer thread before a write while the queue is shedding (see
         `SHEDDING_S`): may wait, bounded, e.g. for queries in progress (`read_priority`)."""
         self._refused_at = -SHEDDING_S
+        self.typical_rows = 0
+        """Items in the last request queued: what the next one is expected to bring."""
         self._thread = threading.Thread(target=self._run, name="crewscope-ingest", daemon=True)
         self._thread.start()
 
@@ -98,20 +100,37 @@ class IngestQueue:
             future.set_result(0)
             return future
         with self._cond:
-            # A batch larger than the whole queue is admitted once the queue is empty, so it
-            # is delayed, never refused for ever (memory stays bounded by the body limit).
-            full = self._queued + rows > self.max_queued_spans and self._queued > 0
-            if self._closed or full:
-                self.stats.requests_refused_full += 1
-                self.stats.spans_refused_full += rows
-                self._refused_at = time.monotonic()
+            if self._full(rows):
+                self._refuse(rows)
                 return None
+            self.typical_rows = rows
             self._items.append(_Item(payload, rows, writer, future))
             self._queued += rows
             self.stats.spans_accepted += rows
             self.stats.by_signal[signal] = self.stats.by_signal.get(signal, 0) + rows
             self._cond.notify()
         return future
+
+    def _full(self, rows: int) -> bool:
+        # A batch larger than the whole queue is admitted once the queue is empty, so it is
+        # delayed, never refused for ever (memory stays bounded by the body limit).
+        return self._closed or (self._queued + rows > self.max_queued_spans and self._queued > 0)
+
+    def _refuse(self, rows: int) -> None:
+        self.stats.requests_refused_full += 1
+        self.stats.spans_refused_full += rows
+        self._refused_at = time.monotonic()
+
+    def would_refuse(self) -> bool:
+        """Whether a request of the `typical_rows` size would be refused now: checked before
+        a request is read and decoded, so that it is not decoded for nothing."""
+        with self._cond:
+            return self._full(self.typical_rows)
+
+    def refuse(self) -> None:
+        """Count a request refused before it was decoded (queue full or receiver saturated)."""
+        with self._cond:
+            self._refuse(0)
 
     def count_rejected(self, rows: int) -> None:
         """Items that were decoded but rejected as invalid (partial success)."""

@@ -157,9 +157,9 @@ async def receive(
         content_type = _content_type(request)
         _check_token(request, config.token)
         # Refuse before reading and decoding (the costly part) when saturated.
-        if admission.inflight >= config.max_inflight or queue.depth >= queue.max_queued_spans:
+        if admission.inflight >= config.max_inflight or queue.would_refuse():
             admission.refused += 1
-            queue.stats.requests_refused_full += 1
+            queue.refuse()
             raise _Reject(503, "receiver is saturated, retry later", retry)
         admission.inflight += 1
         admitted = True

@@ -162,7 +162,9 @@ def test_full_queue_answers_503_with_retry_after(make_served):
         reply = httpx.post(url, content=encode_spans(some_spans(3)).SerializeToString(), headers=PB)
         assert reply.status_code == 503
         assert reply.headers["retry-after"] == "1"
-        assert served.ingest.queue.stats.spans_refused_full == 3
+        # refused before it was decoded (a request as large as the last one would not fit)
+        assert served.ingest.queue.stats.requests_refused_full == 1
+        assert served.ingest.queue.shedding
     first.join(30)
     assert status == [200]  # acknowledged only once committed
     assert served.span_count() == 3
