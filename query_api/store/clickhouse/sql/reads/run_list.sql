@@ -33,16 +33,18 @@ totals AS (
                       groupArray(tuple(spans, tasks, steps, llm_calls, tool_calls, errors, cost)))
  FROM totals) AS m
 SELECT
-    page.* EXCEPT (totals_id),
-    if(mapContains(m, totals_id), m[totals_id].1, NULL) AS tt_spans,
-    if(mapContains(m, totals_id), m[totals_id].2, NULL) AS tt_tasks,
-    if(mapContains(m, totals_id), m[totals_id].3, NULL) AS tt_steps,
-    if(mapContains(m, totals_id), m[totals_id].4, NULL) AS tt_llm_calls,
-    if(mapContains(m, totals_id), m[totals_id].5, NULL) AS tt_tool_calls,
-    if(mapContains(m, totals_id), m[totals_id].6, NULL) AS tt_errors,
-    if(mapContains(m, totals_id), m[totals_id].7, NULL) AS tt_cost_usd
-FROM (  -- totals_id: the run's own id if it has totals, else its trace's
-    SELECT *, if(mapContains(m, "SpanId"), "SpanId", "TraceId") AS totals_id FROM page
+    page.* EXCEPT (totals_id, found, totals),
+    if(found, totals.1, NULL) AS tt_spans,
+    if(found, totals.2, NULL) AS tt_tasks,
+    if(found, totals.3, NULL) AS tt_steps,
+    if(found, totals.4, NULL) AS tt_llm_calls,
+    if(found, totals.5, NULL) AS tt_tool_calls,
+    if(found, totals.6, NULL) AS tt_errors,
+    if(found, totals.7, NULL) AS tt_cost_usd
+FROM (  -- totals_id: the run's own id if it has totals, else its trace's (looked up once)
+    SELECT *, if(mapContains(m, "SpanId"), "SpanId", "TraceId") AS totals_id,
+           mapContains(m, totals_id) AS found, m[totals_id] AS totals
+    FROM page
 ) AS page
 ORDER BY
     CASE WHEN $desc THEN page.{{sort}} END DESC NULLS LAST,
