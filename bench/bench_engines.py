@@ -89,7 +89,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--dir", default="/tmp/crewscope_bench_data")
     p.add_argument("--fresh", action="store_true", help="regenerate the cached data")
     p.add_argument("--only", default="", help="comma-separated endpoint names")
-    p.add_argument("--check", action="store_true", help="also compare both engines' answers (JSON)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="also compare both engines' answers (JSON; generated spans hold a few fields in "
+        "DuckDB's typed columns only: error type, a step's task)",
+    )
     args = p.parse_args(argv)
 
     os.makedirs(args.dir, exist_ok=True)
