@@ -4,7 +4,8 @@ It has the surface of the DuckDB `Database` that the app, the jobs and the live 
 sessions, `reader` / `session`, `close`, a `path` to show and a `projections` object. Opening
 creates what is missing: the clickhouseexporter's tables (as a stock Collector would, so
 either may come first) and crewscope's derived objects (sql/schema.sql), all
-``IF NOT EXISTS``, so any number of processes may open the same database.
+``IF NOT EXISTS``, so any number of processes may open the same database; a derived table
+of an older layout is rebuilt once (`layout.create_derived`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@
 -- ("Day") are kept, as DuckDB keeps its rollups (retention.py). The views at the end give
 -- the queries the column sets of DuckDB's crewscope_agent_hourly, crewscope_run_hourly and
 -- crewscope_rollup_* tables; "RefreshedAt" of a rollup row is when a span last counted in
--- it. The tables fill from the inserts made after they exist (as schema.sql's).
+-- it. On a store made before a table existed (or with another layout of it), opening
+-- refills it from its source rows (layout.py); otherwise the tables fill as spans arrive.
 
 -- Task executions (invoke_agent spans) per hour of their start and agent.
 CREATE TABLE IF NOT EXISTS crewscope_agent_hourly_sums (
