@@ -19,7 +19,7 @@ from crewscope.query_api.jobs.retention import DEFAULT_RETENTION_DAYS
 from crewscope.query_api.jobs.rollups import JobState
 from crewscope.query_api.jobs.scheduler import every, run_retention, run_rollup
 from crewscope.query_api.live.feed import LiveFeed
-from crewscope.query_api.ops.health import HealthRegistry, decode_pool_probe
+from crewscope.query_api.ops.health import HealthRegistry, decode_pool_probe, ingest_queue_probe
 from crewscope.query_api.ops.server_telemetry import ServerTelemetry, metrics_route
 from crewscope.query_api.routes import (
     agents,
@@ -168,12 +168,7 @@ def create_app(
     app.state.jobs = jobs
     app.state.health = HealthRegistry()
     app.state.receiver = receiver
-    app.state.health.register_queue(
-        "ingest_queue",
-        depth=lambda: receiver.queue.depth,
-        capacity=receiver.queue.max_queued_spans,
-        dropped=lambda: receiver.queue.stats.spans_refused_full,
-    )
+    app.state.health.register("ingest_queue", ingest_queue_probe(receiver.queue, receiver.reads))
     if receiver.decode_pool is not None:
         app.state.health.register("ingest_decoders", decode_pool_probe(receiver.decode_pool))
     app.state.live = feed

@@ -1,7 +1,7 @@
 """System health: the database, ingest, the background jobs, plus probes others register.
 
 Components report through the app's `HealthRegistry`: the OTLP receiver's queue as
-``ingest_queue`` (``register_queue(name, depth=..., capacity=...)``), its decode workers as
+``ingest_queue`` (`ingest_queue_probe`), its decode workers as
 ``ingest_decoders``, or any ``register(name, probe)`` whose probe returns a `ComponentStatus`.
 """
 
@@ -22,7 +22,9 @@ from crewscope.query_api.store.database import Database
 from crewscope.query_api.store.query import named
 
 if TYPE_CHECKING:
+    from crewscope.exporter.read_priority import ReadsFirst
     from crewscope.exporter.receiver.decode_pool import DecodePool
+    from crewscope.exporter.receiver.ingest import IngestQueue
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,42 @@ class HealthRegistry:
                 logger.debug("health probe %s failed", name, exc_info=True)
                 out.append(ComponentStatus(name=name, status=UNHEALTHY, details=str(exc)))
         return out
+
+
+def ingest_queue_probe(queue: IngestQueue, reads: ReadsFirst | None) -> Probe:
+    """The OTLP receiver's queue: degraded above 80% full or while it refuses requests
+    (clients retry after ``Retry-After``; what it refused is counted, never acknowledged).
+    ``dropped`` counts the refused spans that were decoded; a request refused before its body
+    was read counts in ``requests_refused`` only. ``writes_yielded`` / ``yielded_s``: writes
+    that waited for queries in progress while shedding, and their total wait."""
+
+    def probe() -> ComponentStatus:
+        d, cap, stats, shedding = queue.depth, queue.max_queued_spans, queue.stats, queue.shedding
+        full = d >= cap * QUEUE_DEGRADED_FILL
+        details = f"{d}/{cap} queued"
+        if stats.requests_refused_full:
+            details += (
+                f", {stats.requests_refused_full} requests refused"
+                f" ({stats.spans_refused_full} decoded spans)"
+            )
+        if shedding:
+            details += ", shedding load"
+        return ComponentStatus(
+            name="ingest_queue",
+            status=DEGRADED if full or shedding else HEALTHY,
+            details=details,
+            metrics={
+                "depth": d,
+                "capacity": cap,
+                "dropped": stats.spans_refused_full,
+                "requests_refused": stats.requests_refused_full,
+                "shedding": int(shedding),
+                "writes_yielded": reads.waits if reads else 0,
+                "yielded_s": round(reads.waited_s, 3) if reads else 0.0,
+            },
+        )
+
+    return probe
 
 
 def decode_pool_probe(pool: DecodePool) -> Probe:

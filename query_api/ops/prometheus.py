@@ -225,6 +225,18 @@ class ServerCollector:
             "crewscope_ingest_requests_refused", "requests refused, queue full",
             s.requests_refused_full,
         )  # fmt: skip
+        reads = self.receiver.reads
+        if reads is not None:
+            yield _counter(
+                "crewscope_ingest_writes_yielded",
+                "commits that waited for queries in progress while ingest was shedding load",
+                reads.waits,
+            )
+            yield _counter(
+                "crewscope_ingest_yielded_seconds",
+                "time commits waited for queries",
+                reads.waited_s,
+            )
         yield _counter("crewscope_ingest_batches_written", "commits", s.batches_written)
         yield _counter("crewscope_ingest_write_errors", "failed commits", s.write_errors)
         yield _gauge("crewscope_ingest_queue_depth", "items waiting to be written", q.depth)

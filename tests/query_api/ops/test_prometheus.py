@@ -134,6 +134,7 @@ def test_serve_metrics_endpoint_scraped_by_prometheus(
     assert prom.value('crewscope_ingest_accepted_total{signal="traces"}') >= written - 50
     assert prom.value("crewscope_ingest_spans_refused_total") == 0.0
     assert prom.value('crewscope_queue_dropped_total{queue="ingest_queue"}') == 0.0
+    assert prom.value("crewscope_ingest_writes_yielded_total") == 0.0  # never shed here
     # HTTP server metrics of crewscope itself, including Prometheus' own scrapes
     prom.wait_value(
         'http_server_duration_milliseconds_count{job="crewscope",http_status_code="404"}'

@@ -13,7 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from crewscope.exporter.receiver.ingest import IngestQueue, span_writer
+from crewscope.exporter.receiver.ingest import SHEDDING_S, IngestQueue, span_writer
+from crewscope.query_api.ops.health import ingest_queue_probe
 from crewscope.query_api.store.database import Database
 from crewscope.query_api.store.query import inline
 from tests.helpers.spans import TaskSpec, build_run, to_table
@@ -99,3 +100,28 @@ def test_no_wait_when_not_shedding(db: Database, queue: IngestQueue):
         assert future.result(5) == table.num_rows
     db.store.append(_run_table(4))  # an in-app store's appends never wait either
     assert db.store.reads.waits == 0
+
+
+def test_health_reports_shedding_refusals_and_yielded_writes(db: Database, queue: IngestQueue):
+    probe = ingest_queue_probe(queue, db.store.reads)
+    assert probe().status == "healthy" and probe().metrics["requests_refused"] == 0
+    _shed_once(queue)
+    db.store.reads.max_wait_s = 0.2
+    table = _run_table(5)
+    with db.session():
+        future = queue.submit(table, table.num_rows, span_writer(db.store.append))
+        assert future is not None and future.result(10) == table.num_rows
+    status = probe()
+    assert status.status == "degraded" and "1 requests refused" in status.details
+    assert "shedding load" in status.details
+    m = status.metrics
+    assert (m["requests_refused"], m["dropped"], m["shedding"], m["writes_yielded"]) == (
+        1,
+        20,
+        1,
+        1,
+    )
+    assert float(m["yielded_s"] or 0) >= 0.15
+    time.sleep(SHEDDING_S + 0.1)
+    after = probe()  # no longer refusing: healthy again, the counts stay
+    assert after.status == "healthy" and after.metrics["requests_refused"] == 1
