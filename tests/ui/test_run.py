@@ -23,6 +23,21 @@ def tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
+TOKENS = ("input_tokens", "output_tokens")
+
+
+def shown_tokens(span: dict[str, Any]) -> dict[str, int | None]:
+    """A row's tokens: the span's own, or else the sums over the LLM calls below it."""
+    if any(span[f] is not None for f in TOKENS):
+        return {f: span[f] for f in TOKENS}
+    calls = [
+        s for s in tree(span["children"])
+        if s["operation"] in LLM_OPERATIONS and any(s[f] is not None for f in TOKENS)
+    ]  # fmt: skip
+    return {f: sum(s[f] or 0 for s in calls) if calls else None for f in TOKENS}
+
+
 def only_run(api: Api, **params: Any) -> dict[str, Any]:
     (run,) = api.get("/runs", limit=100, **params)["runs"]
     return api.get(f"/runs/{run['run_id']}")  # type: ignore[no-any-return]
@@ -50,9 +65,10 @@ def check_waterfall(ui: GuardedPage, run: dict[str, Any]) -> list[dict[str, Any]
             wrong.append((span["name"], "status", attrs.get("data-status")))
         if (attrs.get("data-operation") or None) != span["operation"]:
             wrong.append((span["name"], "operation", attrs.get("data-operation")))
-        for f in ("duration_ms", "input_tokens", "output_tokens"):
-            if f not in cells or not same_number(cells[f]["value"], span[f]):
-                wrong.append((span["name"], f, cells.get(f), span[f]))
+        expected = {"duration_ms": span["duration_ms"], **shown_tokens(span)}
+        for f, want in expected.items():
+            if f not in cells or not same_number(cells[f]["value"], want):
+                wrong.append((span["name"], f, cells.get(f), want))
         if span["cost_usd"] is not None:  # an LLM call's own cost (rows above may sum theirs)
             if "cost_usd" not in cells or not same_number(
                 cells["cost_usd"]["value"], span["cost_usd"]
@@ -62,6 +78,8 @@ def check_waterfall(ui: GuardedPage, run: dict[str, Any]) -> list[dict[str, Any]
         if has_error != (span["status"] == "error"):
             wrong.append((span["name"], "error shown", has_error))
     assert not wrong, wrong
+    summed = [s for s in spans if s["input_tokens"] is None and shown_tokens(s)["input_tokens"]]
+    assert summed, "no row shows the tokens of the LLM calls below it"
     return spans
 
 

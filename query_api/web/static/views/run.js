@@ -26,17 +26,25 @@ export function spanKind(s) {
   return "other";
 }
 
+const known = (v) => v !== null && v !== undefined;
+const sumOf = (rows, f) => (rows.length ? rows.reduce((sum, r) => sum + (r.span[f] || 0), 0) : null);
+
 // Depth-first rows; `cost` is the span's own cost (LLM calls) or the sum of its priced
-// descendants' (a task, a crew), null when nothing below had a price.
+// descendants' (a task, a crew), null when nothing below had a price; `tokens` likewise:
+// the span's own, or the sum of the LLM calls below it (`summed` says which).
 export function flatten(spans, depth = 0, out = []) {
   for (const s of spans) {
-    const row = { span: s, depth, cost: s.cost_usd };
+    const own = known(s.input_tokens) || known(s.output_tokens);
+    const row = { span: s, depth, cost: s.cost_usd, input: s.input_tokens, output: s.output_tokens, summed: !own };
     out.push(row);
     const first = out.length;
     flatten(s.children || [], depth + 1, out);
-    if (row.cost === null || row.cost === undefined) {
-      const below = out.slice(first).filter((r) => r.span.cost_usd !== null && r.span.cost_usd !== undefined);
-      row.cost = below.length ? below.reduce((sum, r) => sum + r.span.cost_usd, 0) : null;
+    const below = out.slice(first);
+    if (!known(row.cost)) row.cost = sumOf(below.filter((r) => known(r.span.cost_usd)), "cost_usd");
+    if (!own) {
+      const calls = below.filter((r) => spanKind(r.span) === "llm" && (known(r.span.input_tokens) || known(r.span.output_tokens)));
+      row.input = sumOf(calls, "input_tokens");
+      row.output = sumOf(calls, "output_tokens");
     }
   }
   return out;
@@ -58,7 +66,7 @@ function Waterfall({ rows, t0, total, selected, onSelect }) {
       <div role="columnheader" class="num">Duration</div><div role="columnheader" class="num">Tokens in/out</div>
       <div role="columnheader" class="num">Cost</div>
     </div>
-    ${rows.map(({ span, depth, cost: rowCost }) => html`<div role="row" key=${span.span_id}
+    ${rows.map(({ span, depth, cost: rowCost, input, output, summed }) => html`<div role="row" key=${span.span_id}
         class="wf-row ${span.status === "error" ? "row-bad" : ""} ${selected === span.span_id ? "selected" : ""}"
         data-span-id=${span.span_id} data-status=${span.status} data-operation=${span.operation || ""}
         data-kind=${spanKind(span)} tabindex="0"
@@ -70,9 +78,10 @@ function Waterfall({ rows, t0, total, selected, onSelect }) {
       </div>
       <${Bar} span=${span} t0=${t0} total=${total} />
       <div class="num" data-field="duration_ms" data-value=${raw(span.duration_ms)}>${ms(span.duration_ms)}</div>
-      <div class="num" data-field="input_tokens" data-value=${raw(span.input_tokens)}>
-        ${span.input_tokens === null && span.output_tokens === null ? "" : `${num(span.input_tokens)} / ${num(span.output_tokens)}`}
-        <span hidden data-field="output_tokens" data-value=${raw(span.output_tokens)}></span>
+      <div class="num ${summed ? "muted" : ""}" data-field="input_tokens" data-value=${raw(input)}
+        title=${summed && input !== null ? "sum of the LLM calls below" : ""}>
+        ${input === null && output === null ? "" : `${num(input)} / ${num(output)}`}
+        <span hidden data-field="output_tokens" data-value=${raw(output)}></span>
       </div>
       <div class="num ${span.cost_usd === null ? "muted" : ""}" data-field="cost_usd" data-value=${raw(rowCost)}
         title=${span.cost_usd === null && rowCost !== null ? "sum of the LLM calls below" : ""}>${rowCost === null ? "" : cost(rowCost)}</div>
