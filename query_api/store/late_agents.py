@@ -1,32 +1,41 @@
-"""Agents of LLM and tool calls whose enclosing agent span is synced after them.
+"""Agent, task and crew of other instrumentations' spans whose enclosing span lands after them.
 
-Other instrumentations' LLM-call and tool spans name no agent: row conversion gives them
-the agent of their nearest enclosing span that names one (`exporter.peer_traces`), but only
-when that span is in the same export batch or an earlier one. An agent span ends, and is
-exported, after its calls, so calls exported in an earlier batch (the agent's work outlasted
-the exporter's schedule delay) are stored without an agent. The projection sync fills them
-in, in the same transaction as the rows it copies (`fill_late_agents`, after the row
+Other instrumentations' LLM-call, tool and task spans name no agent, task or crew of their
+own: row conversion gives them those of their nearest enclosing spans that name them
+(`exporter.peer_traces`), but only when those spans are in the same export batch or an
+earlier one. An enclosing span ends, and is exported, after what it encloses, so calls
+exported in an earlier batch (the agent's work outlasted the exporter's schedule delay) are
+stored without an agent or crew, and tasks without their crew. The projection sync fills
+them in, in the same transaction as the rows it copies (`fill_late_agents`, after the row
 projections and the sums of the window):
 
-1. the window's spans that name an agent, and the stored task spans around the window's
-   own calls without an agent, are matched with the stored calls without an agent that
-   start inside them in the same trace (``late_agent_pairs.sql``);
-2. each matched call takes the agent of its nearest ancestor that names one, walking up
-   the parent ids of its trace in ``otel_traces`` (``late_agents.sql``; the enclosing
-   span's start bounds the spans read);
-3. their LLM calls and cost move from the no-agent bucket to the agent in
-   ``crewscope_agent_hourly`` (``deltas/agent_hourly_moves.sql``), then the rows of
-   ``crewscope_llm_calls`` / ``crewscope_tool_calls`` get the agent.
+1. the window's spans that name an agent or a crew, and the stored tasks and crew runs
+   around the window's own spans missing something, are matched with the stored spans of
+   other instrumentations (scope not crewscope's) that start inside them in the same trace:
+   LLM and tool calls without an agent or a crew, tasks without a crew
+   (``late_agent_pairs.sql``);
+2. each matched span takes the agent, task and crew of its nearest ancestors naming them
+   (its own first), walking up the parent ids of its trace in ``otel_traces``
+   (``late_agents.sql``; the enclosing span's start bounds the spans read); a task keeps
+   its own agent;
+3. the LLM calls given an agent, and their cost, move from the no-agent bucket to the agent
+   in ``crewscope_agent_hourly`` (``deltas/agent_hourly_moves.sql``; no-agent rows left
+   empty are removed, ``late_hourly_*.sql``), the rows of ``crewscope_llm_calls`` /
+   ``crewscope_tool_calls`` get the agent (``late_agent_fill.sql``), those of
+   ``crewscope_tasks`` the task and crew (``late_task_fill.sql``), and the spans themselves
+   in ``otel_traces`` all three (``late_span_fill.sql``, an update in place: rowids stay).
 
-So the projections and the hourly sums answer as if the calls had named their agent, and a
-rebuild (one window over every span) gives the same. ``otel_traces`` keeps the spans as they
-were stored (other reads of its ``AgentName``, e.g. an agent's activity, still see NULL).
+So every read answers as if the spans had arrived in one batch: the projections and hourly
+sums, and the reads of ``otel_traces`` itself (an agent's activity, a run's span tree, the
+agent list's crew, series by agent or crew). A rebuild (one window over every span) copies
+the filled spans and gives the same tables.
 
-Cost: nothing while no call without an agent was ever synced (crewscope's own calls name
-their agent): the sync keeps that as a flag beside its watermark (`projections`), and its
-count query tells whether the window holds such a call. Once one was, each window with
-spans naming an agent reads its bounds and matches the calls stored without an agent in
-that time range (a few row groups); the walk, the moves and the fill run only for matches.
+Cost: nothing while no span of another instrumentation missing an agent or crew was ever
+synced (crewscope's own spans name theirs): the sync keeps that as a flag beside its
+watermark (`projections`), and its count query tells whether the window holds such a span.
+Once one was, each window with spans naming an agent or crew reads its bounds and matches
+the spans missing something in that time range (a few row groups); the walk, the moves and
+the updates run only for matches.
 """
 
 from __future__ import annotations
@@ -48,13 +57,19 @@ HOURLY_MOVES = SumTable(
     (("LlmCalls", "sum"), ("CostUsd", "sum_null")),
     "deltas/agent_hourly_moves",
 )
-DROP_RESOLVED = inline("drop_late_agents", "DROP TABLE IF EXISTS crewscope_late_agents")
+DROP_RESOLVED = (
+    inline("drop_late_agents", "DROP TABLE IF EXISTS crewscope_late_agents"),
+    inline("drop_late_context", "DROP TABLE IF EXISTS crewscope_late_context"),
+)
 WINDOW_HAS_ORPHANS = (
-    'bool_or("AgentName" IS NULL AND '
-    '(list_contains($llm_ops, "GenAiOperation") OR "GenAiOperation" = \'execute_tool\'))'
+    "bool_or(NOT starts_with(coalesce(\"ScopeName\", ''), 'crewscope') AND ("
+    '((list_contains($llm_ops, "GenAiOperation") OR "GenAiOperation" = \'execute_tool\') '
+    'AND ("AgentName" IS NULL OR "CrewName" IS NULL)) '
+    'OR ("GenAiOperation" = \'invoke_agent\' AND "CrewName" IS NULL)))'
 )
 """Select-list fragment over a window's spans (the sync's count query, which takes
-``$llm_ops``): whether it holds an LLM or tool call without an agent."""
+``$llm_ops``): whether it holds a span of another instrumentation that misses what an
+enclosing span names (late_agent_pairs.sql)."""
 
 
 def _up(ts: datetime | None) -> datetime | None:
@@ -63,8 +78,8 @@ def _up(ts: datetime | None) -> datetime | None:
 
 def fill_late_agents(s: Session, lo: int, hi: int) -> int:
     """Inside the sync's transaction, after the window [lo, hi] is copied: give the stored
-    calls without an agent the agent of their enclosing span (module doc). Returns how
-    many calls were matched with an enclosing span."""
+    spans missing an agent, task or crew those of their enclosing spans (module doc).
+    Returns how many spans were matched with an enclosing span."""
     params: dict[str, Any] = range_params(lo, hi)
     named_from, named_to, o_from, o_to = s.first(named("projections/late_agent_bounds"), params) or (
         None, None, None, None,
@@ -83,12 +98,18 @@ def fill_late_agents(s: Session, lo: int, hi: int) -> int:
         "s_from": spans_from, "s_to": _up(calls_to), "c_from": calls_from,
         "c_to": _up(calls_to), "max_depth": MAX_DEPTH,
     }  # fmt: skip
-    s.execute(named("projections/late_agents"), params, pairs=pairs)
     try:
+        s.execute(named("projections/late_agents"), params, pairs=pairs)
+        s.execute(named("projections/late_agent_calls"))
         HOURLY_MOVES.merge(s, params)
+        s.execute(named("projections/late_hourly_empty"), params)
+        s.execute(named("projections/late_hourly_unpriced"), params)
         fill = named("projections/late_agent_fill")
         for kind, table in FILLED:
             s.execute(fill, {**params, "kind": kind}, table=Ident(table))
+        s.execute(named("projections/late_task_fill"), params)
+        s.execute(named("projections/late_span_fill"), params)
     finally:
-        s.execute(DROP_RESOLVED)
+        for drop in DROP_RESOLVED:
+            s.execute(drop)
     return int(n)

@@ -79,8 +79,11 @@ def ensure_installed(peer: Peer) -> Path:
     return target
 
 
-def run_peer(peer: Peer, otlp_url: str, llm_url: str, workdir: Path) -> dict[str, object]:
-    """Run the demo crew under `peer` in a subprocess; its JSON answer."""
+def run_peer(
+    peer: Peer, otlp_url: str, llm_url: str, workdir: Path, *, schedule_delay_ms: int | None = None
+) -> dict[str, object]:
+    """Run the demo crew under `peer` in a subprocess; its JSON answer. `schedule_delay_ms`:
+    the peer's export interval (``OTEL_BSP_SCHEDULE_DELAY``); None: the SDK's default (5 s)."""
     target = ensure_installed(peer)
     env = subprocess_env(
         PYTHONPATH=os.pathsep.join([str(NETGUARD_DIR), str(target)]),
@@ -88,11 +91,10 @@ def run_peer(peer: Peer, otlp_url: str, llm_url: str, workdir: Path) -> dict[str
         OTEL_SERVICE_NAME=f"peer-{peer.name}",
         OTEL_METRICS_EXPORTER="none",
         OTEL_LOGS_EXPORTER="none",
-        # one export batch per run (flushed at the end): agent/task/crew inheritance at
-        # row conversion needs the enclosing spans in the same batch as, or an earlier
-        # batch than, their children (exporter/peer_spans.py, Limits)
-        OTEL_BSP_SCHEDULE_DELAY="120000",
     )
+    env.pop("OTEL_BSP_SCHEDULE_DELAY", None)
+    if schedule_delay_ms is not None:
+        env["OTEL_BSP_SCHEDULE_DELAY"] = str(schedule_delay_ms)
     proc = subprocess.run(
         [sys.executable, "-m", "tests.helpers.peers", peer.name, otlp_url, llm_url, str(workdir)],
         env=env, cwd=str(REPO), capture_output=True, text=True, timeout=300,

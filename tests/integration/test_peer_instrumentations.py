@@ -9,6 +9,8 @@ is asserted absent, so a peer that starts recording it shows up here.
 from __future__ import annotations
 
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.exporter.pricing import cost_usd
 from tests.helpers.peers import PEERS, run_peer
 from tests.helpers.served import API, Served
@@ -47,6 +50,35 @@ RECORDS = {
 }
 
 
+EXPORT_DELAY_MS = 1000
+"""The peers' export interval (``OTEL_BSP_SCHEDULE_DELAY``; the SDK's default is 5 s)."""
+LLM_LATENCY_S = 1.5
+"""Each fake LLM answer takes this long: longer than the export interval, so a call is
+exported before the next one (and its task span) ends."""
+MISSING = (
+    'SELECT count(*) FILTER (WHERE list_contains(?, "GenAiOperation") '
+    'AND "AgentName" IS NULL), '
+    'count(*) FILTER (WHERE "GenAiOperation" = \'invoke_agent\' AND "CrewName" IS NULL) '
+    'FROM otel_traces WHERE "ServiceName" = ?'
+)
+"""The peer's stored LLM calls without an agent and tasks without a crew."""
+
+
+def _run_watching(served: Served, peer: str, llm_url: str, tmp_path: Path) -> tuple[Any, int, int]:
+    """Run the crew under `peer`; its answer and the most LLM calls without an agent and
+    tasks without a crew stored at once while it ran."""
+    calls = tasks = 0
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(
+            run_peer, PEERS[peer], served.url, llm_url, tmp_path, schedule_delay_ms=EXPORT_DELAY_MS
+        )
+        while not done.done():
+            [(c, t)] = served.rows(MISSING, [list(LLM_OPERATIONS), f"peer-{peer}"])
+            calls, tasks = max(calls, c), max(tasks, t)
+            time.sleep(0.1)
+        return done.result(), calls, tasks
+
+
 def _get(served: Served, path: str) -> Any:
     response = httpx.get(f"{served.url}{API}/{path}", timeout=30)
     response.raise_for_status()
@@ -71,8 +103,11 @@ def test_peer_spans_answer_like_the_fake_llm(
     peer: str, make_served: Any, llm_server: Any, tmp_path: Path
 ) -> None:
     served = make_served()
-    answer = run_peer(PEERS[peer], served.url, llm_server.base_url, tmp_path)
+    llm_server.set_latency(LLM_LATENCY_S)
+    answer, calls_late, tasks_late = _run_watching(served, peer, llm_server.base_url, tmp_path)
     assert answer["raw"], answer
+    # the late path: calls were stored before their agent's span, tasks before their crew's
+    assert calls_late and tasks_late, (calls_late, tasks_late)
     calls = list(llm_server.calls)
     assert calls and all(c.status == 200 for c in calls)
     # which agent made which call: the Researcher until its final answer, then the Writer
@@ -160,3 +195,28 @@ def test_peer_spans_answer_like_the_fake_llm(
         'SELECT count(*) FROM otel_traces WHERE "TraceId" = ?', [run["trace_id"]]
     )[0][0]
     assert detail["counts"]["spans"] == in_trace
+
+    # the spans themselves name what they inherit now: nothing is left without an agent or
+    # crew, and an agent's activity and the run's span tree show its calls
+    assert served.rows(MISSING, [list(LLM_OPERATIONS), f"peer-{peer}"]) == [(0, 0)]
+    tree_calls: Counter[tuple[str, str | None]] = Counter()
+    stack = list(detail["spans"])
+    while stack:
+        node = stack.pop()
+        stack.extend(node["children"])
+        if node["operation"] in LLM_OPERATIONS or node["operation"] == "execute_tool":
+            tree_calls[(node["operation"], node["agent"])] += 1
+    tools_of = {"Researcher": expect.tool_calls, "Writer": 0}
+    want_tree: Counter[tuple[str, str | None]] = Counter()
+    for agent, mine in by_agent.items():
+        want_tree[("chat", agent)] += len(mine)
+        want_tree[("execute_tool", agent)] += tools_of[agent]
+        lines = Counter(
+            line["kind"] for line in _get(served, f"agents/{agent}/activity?limit=500")["activity"]
+        )
+        assert (lines["llm_call"], lines["tool_call"], lines["task_finished"]) == (
+            len(mine), tools_of[agent], 1,
+        ), (agent, lines)  # fmt: skip
+        tools_by = _get(served, f"tools?agent={agent}")["tools"]
+        assert sum(t["calls"] for t in tools_by) == tools_of[agent], (agent, tools_by)
+    assert tree_calls == +want_tree, tree_calls
