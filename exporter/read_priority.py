@@ -8,17 +8,23 @@ refused a request within `ingest.SHEDDING_S`), its writer calls `wait_turn` befo
 it waits until no read is in progress, or `MAX_WAIT_S` has passed. Ingest is never stopped
 (at most one wait per write) and is slowed only while it refuses work anyway: clients retry
 after ``Retry-After`` and nothing acknowledged is affected. Otherwise nothing waits.
+Meanwhile queries that may lag by one sync also leave the projection sync to the receiver's
+projector thread (`shedding`, set by the receiver; `Database.session`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 MAX_WAIT_S = 0.5
 """The longest an append waits for reads (per append: a writer is never held up longer)."""
+
+
+def _never() -> bool:
+    return False
 
 
 class ReadsFirst:
@@ -30,6 +36,8 @@ class ReadsFirst:
         """Appends that found reads in progress and waited."""
         self.waited_s = 0.0
         """Their total wait."""
+        self.shedding: Callable[[], bool] = _never
+        """Whether the writer is shedding load now (the receiver sets it)."""
 
     @property
     def reads(self) -> int:

@@ -96,6 +96,7 @@ class OtlpReceiver:
         self.reads: ReadsFirst | None = getattr(store, "reads", None)  # a DuckDB store's queries
         if self.reads is not None:
             self.queue.give_way = self.reads.wait_turn  # they go first while the queue sheds load
+            self.reads.shedding = lambda: self.queue.shedding
         self.span_writer = self._stamped(span_writer(store.append), _stamp_table)
         self.log_writer = self._stamped(log_writer(store), _stamp_table)
         self._own_pool = decode_pool is None

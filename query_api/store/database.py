@@ -55,10 +55,13 @@ class Database(SessionScopes[DuckDBSession]):
     @contextmanager
     def session(self, *, wait_s: float | None = None) -> Iterator[DuckDBSession]:
         """A session whose projections include every span committed so far; with `wait_s`,
-        unless another session's sync is still running after that long (heavy ingest):
-        then the spans that sync copies are left out (the projections as of the last sync)."""
-        with self.store.reads.reading(), self.reader() as s:  # appends give way meanwhile
-            self.projections.sync(s, wait_s=wait_s)
+        unless another session's sync is still running after that long (heavy ingest), or
+        the receiver is shedding load (its projector thread syncs after each write): then
+        the spans not yet synced are left out (the projections as of the last sync)."""
+        reads = self.store.reads
+        with reads.reading(), self.reader() as s:  # appends give way meanwhile
+            if wait_s is None or not reads.shedding():
+                self.projections.sync(s, wait_s=wait_s)
             yield s
 
     def sync_projections(self) -> int:
