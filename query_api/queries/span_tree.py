@@ -10,6 +10,7 @@ from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.query_api.dates import as_utc
 from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanEvent, SpanNode
 from crewscope.query_api.queries.executions import span_counts
+from crewscope.query_api.queries.span_inherit import inherit
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.session import Session
 
@@ -90,6 +91,7 @@ def fetch_tree(
         {"trace_id": trace_id, "lo": start - CLOCK_SKEW, "hi": hi, "synced_only": synced_only},
     )
     nodes = {row["SpanId"]: _node(row) for row in rows}
+    inherit(nodes)  # a peer's spans stored before their enclosing span: what it names
     roots: list[SpanNode] = []
     for node in nodes.values():  # rows are in start order, so children stay in start order
         parent = nodes.get(node.parent_span_id or "")
