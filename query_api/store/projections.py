@@ -1,8 +1,9 @@
 """Keeps the projection tables (runs, tasks, trace totals, usage, hourly sums) in step
 with otel_traces.
 
-Runs, tasks and the usage tables are projections of single spans (a call without an agent
-takes its enclosing span's, also one synced later: `late_agents`); trace totals and the
+Runs, tasks and the usage tables are projections of single spans (another instrumentation's
+call or task without an agent or crew takes its enclosing spans', also ones synced later,
+in the projections and in otel_traces: `late_agents`); trace totals and the
 hourly tables are sums, added to per synced span (see sql/tables.sql). New spans are
 found by rowid (`rowids`). Rowids are renumbered only when a checkpoint vacuums deleted rows,
 which happens after retention; `verify` detects that (the number of rows below the watermark
@@ -37,7 +38,7 @@ PROJECTION_QUERIES = {
 ones the new spans hold none of (e.g. the server's own HTTP spans touch none of them).
 The sum tables are merged by `SUM_TABLES`."""
 NEW_SPANS = inline(  # how many new spans, which kinds (to skip projections they don't feed)
-    "new_spans",  # and whether it holds calls without an agent (`fill_late_agents`)
+    "new_spans",  # and whether it holds spans missing an agent or crew (`fill_late_agents`)
     'SELECT count(*), list(DISTINCT "GenAiOperation") FILTER (WHERE "GenAiOperation" IS NOT NULL), '
     f"bool_or(starts_with(\"SpanName\", 'memory ')), {WINDOW_HAS_ORPHANS} "
     "FROM otel_traces WHERE rowid BETWEEN $lo AND $hi",
@@ -52,8 +53,9 @@ PROJECTION_TABLES = (
 NEXT_ROWID_KEY = "projection_next_rowid"
 ROWS_SEEN_KEY = "projection_rows_seen"
 ORPHANS_KEY = "projection_calls_without_agent"
-"""'1' once an LLM or tool call without an agent was synced: from then on each sync looks
-for their enclosing spans (`fill_late_agents`); '0' (or absent) while none was."""
+"""'1' once another instrumentation's LLM or tool call without an agent or crew, or task
+without a crew, was synced: from then on each sync looks for their enclosing spans
+(`fill_late_agents`); '0' (or absent) while none was."""
 VERSION_KEY = "projection_version"
 PROJECTION_VERSION = "5"
 """Bumped when a projection table is added or changed: `verify` then drops them all (and
