@@ -10,6 +10,13 @@
 -- crewscope_rollup_* are the daily rollups. They survive retention (cleanup deletes spans,
 -- never rollups); DurationsMs keeps each day's sorted execution times so percentiles over
 -- several days are exact and equal to the realtime ones.
+
+-- The spans and log records as the queries both engines run read them: on ClickHouse these
+-- names are views with the column sets of otel_traces and otel_logs here
+-- (clickhouse/sql/schema.sql, schema_signals.sql; clickhouse/queries.py SHARED_TEXT).
+CREATE OR REPLACE VIEW crewscope_spans AS SELECT * FROM otel_traces;
+CREATE OR REPLACE VIEW crewscope_logs AS SELECT * FROM otel_logs;
+
 CREATE TABLE IF NOT EXISTS crewscope_meta (
     "Key"   VARCHAR PRIMARY KEY,
     "Value" VARCHAR

@@ -10,20 +10,19 @@ WITH spans AS (
         coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "TraceId") AS run_id,
         "SpanAttributes"['crewai.step.index'] AS step_index,
         "SpanAttributes"['crewai.step.type'] AS step_type,
-        "Timestamp" + to_microseconds("Duration" // 1000) AS end_time
-    FROM otel_traces
+        "Timestamp" + INTERVAL ("Duration" / 1000) MICROSECOND AS end_time
+    FROM crewscope_spans
     WHERE "AgentName" = $agent
       AND "Timestamp" >= $since  -- a constant: row groups before it are skipped
       AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
            OR list_contains($llm_ops, "GenAiOperation")
            OR starts_with("SpanName", 'step '))
-      AND "Timestamp" + to_microseconds("Duration" // 1000) >= $cutoff
+      AND "Timestamp" + INTERVAL ("Duration" / 1000) MICROSECOND >= $cutoff
 ),
 lines AS (
     SELECT "Timestamp" AS time, 'task_started' AS kind, run_id, "SpanId" AS span_id,
-        'unset' AS status, "TaskName" AS name, NULL::BIGINT AS input_tokens,
-        NULL::BIGINT AS output_tokens, NULL AS detail, NULL AS error_type, NULL AS message,
-        NULL::INTEGER AS severity
+        'unset' AS status, "TaskName" AS name, NULL AS input_tokens, NULL AS output_tokens,
+        NULL AS detail, NULL AS error_type, NULL AS message, NULL AS severity
     FROM spans WHERE "GenAiOperation" = 'invoke_agent'
     UNION ALL
     SELECT end_time,
@@ -33,7 +32,9 @@ lines AS (
     FROM spans WHERE "GenAiOperation" = 'invoke_agent'
     UNION ALL
     SELECT "Timestamp", 'step', run_id, "SpanId", lower("StatusCode"), "TaskName", NULL, NULL,
-        concat_ws(' ', step_index, step_type), "ErrorType", "StatusMessage", NULL
+        -- the index and the type, or the one there is
+        coalesce(step_index || ' ' || step_type, step_index, step_type, ''),
+        "ErrorType", "StatusMessage", NULL
     FROM spans WHERE starts_with("SpanName", 'step ') AND "GenAiOperation" IS NULL
     UNION ALL
     SELECT end_time, 'tool_call', run_id, "SpanId", lower("StatusCode"), "ToolName", NULL, NULL,
@@ -48,7 +49,7 @@ lines AS (
         nullif("SpanId", ''), NULL, "TaskName", NULL, NULL, NULL, NULL, "Body",
         "SeverityNumber"
     FROM (
-        SELECT * FROM otel_logs
+        SELECT * FROM crewscope_logs
         WHERE "AgentName" = $agent AND "SeverityNumber" >= $min_severity
         ORDER BY "Timestamp" DESC LIMIT $limit
     )

@@ -4,8 +4,8 @@
 -- passed to reads/agent_activity.sql as constants, so its scan of the wide columns skips
 -- the row groups before `since`. Null when the agent has no such span.
 WITH shown AS (
-    SELECT "Timestamp", "Timestamp" + to_microseconds("Duration" // 1000) AS end_time
-    FROM otel_traces
+    SELECT "Timestamp", "Timestamp" + INTERVAL ("Duration" / 1000) MICROSECOND AS end_time
+    FROM crewscope_spans
     WHERE "AgentName" = $agent
       AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
            OR list_contains($llm_ops, "GenAiOperation")
@@ -16,6 +16,6 @@ cutoff AS (
     FROM (SELECT "Timestamp" FROM shown ORDER BY "Timestamp" DESC LIMIT $limit)
 )
 SELECT cutoff.ts AS cutoff, min(shown."Timestamp") AS since
-FROM shown, cutoff
+FROM shown CROSS JOIN cutoff
 WHERE shown.end_time >= cutoff.ts
 GROUP BY cutoff.ts

@@ -1,7 +1,7 @@
 -- Task executions per UTC day since $since (a midnight), from the hourly sums (every hour
 -- since $since is whole or still running, so no raw edge is needed).
 SELECT
-    "Hour"::DATE AS day,
+    CAST("Hour" AS DATE) AS day,
     sum("Executions") AS executions,
     sum("Executions" - "Failed") AS successful,
     sum("Failed") AS failed,
