@@ -1,7 +1,7 @@
 -- LLM calls per time bucket of $width_s seconds in [$start, $end]: tokens and cost, optionally
 -- split by model, agent or crew ($group_by; NULL key when not split).
 SELECT
-    time_bucket(to_seconds($width_s), "Timestamp"::TIMESTAMP) AS bucket,
+    crewscope_bucket("Timestamp", $width_s) AS bucket,
     CASE $group_by
         WHEN 'model' THEN "Model"
         WHEN 'agent' THEN "AgentName"
@@ -13,7 +13,7 @@ SELECT
     coalesce(sum("OutputTokens"), 0) AS output_tokens,
     sum("CostUsd") AS cost_usd,
     count("CostUsd") AS priced_calls
-FROM otel_traces
+FROM crewscope_spans
 WHERE "Timestamp" BETWEEN $start AND $end
   AND "GenAiOperation" IN (SELECT unnest($llm_ops))
   AND ($model IS NULL OR "Model" = $model)
