@@ -157,8 +157,12 @@ def _rows(
 ) -> list[Row]:
     """One page of run rows with their totals, ordered by `sort` (newest first by default)."""
     source: Query = SORT_COST_SOURCE if sort is RunSort.COST_USD else SORT_SOURCE
-    params = {"limit": limit, "offset": offset, "desc": order is SortOrder.DESC}
-    return s.rows(named("reads/run_list"), params, runs=source, where=where, sort=SORT_KEYS[sort])
+    key = SORT_KEYS[sort]
+    run_page, where_params = named("reads/run_page").render(
+        {"runs": source, "where": where, "sort": key}
+    )
+    params = {"limit": limit, "offset": offset, "desc": order is SortOrder.DESC, **where_params}
+    return s.rows(named("reads/run_list"), params, page=run_page, sort=key)
 
 
 def list_runs(

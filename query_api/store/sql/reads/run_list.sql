@@ -1,18 +1,7 @@
--- One page of runs with their totals (the run's own, or its trace's for runs whose spans name
--- no run). Slots: runs, the runs with their sort keys (run_sort_keys, or run_sort_cost when
--- sorting by cost); where, built from a fixed set of conditions; sort, one of the sort key
--- columns (an allowlist in code), descending when $desc, NULLs last either way, ties by run
--- id. Newest first: sort "Timestamp", $desc true.
-WITH page AS (
-    SELECT *
-    FROM {{runs}} AS r
-    {{where}}
-    ORDER BY
-        CASE WHEN $desc THEN {{sort}} END DESC NULLS LAST,
-        CASE WHEN NOT $desc THEN {{sort}} END ASC NULLS LAST,
-        "SpanId"
-    LIMIT $limit OFFSET $offset
-)
+-- One page of runs (reads/run_page.sql, the page slot) with their totals (the run's own, or
+-- its trace's for runs whose spans name no run), in the page's order (the sort slot: the
+-- page's sort key).
+WITH page AS {{page}}
 SELECT
     page.*,
     coalesce(rt."Spans", tt."Spans") AS tt_spans,

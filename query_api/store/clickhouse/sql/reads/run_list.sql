@@ -1,16 +1,8 @@
--- ClickHouse text of store/sql/reads/run_list.sql. The per-run totals of the page's run and
--- trace ids (priced for those only) are read once, into a map from id to totals: a run's
--- own totals, else its trace's (for runs whose spans name no run).
-WITH page AS (
-    SELECT *
-    FROM {{runs}} AS r
-    {{where}}
-    ORDER BY
-        CASE WHEN $desc THEN {{sort}} END DESC NULLS LAST,
-        CASE WHEN NOT $desc THEN {{sort}} END ASC NULLS LAST,
-        "SpanId"
-    LIMIT $limit OFFSET $offset
-),
+-- ClickHouse text of store/sql/reads/run_list.sql (the page: reads/run_page.sql). The
+-- per-run totals of the page's run and trace ids (priced for those only) are read once, into
+-- a map from id to totals: a run's own totals, else its trace's (for runs whose spans name
+-- no run).
+WITH page AS {{page}},
 totals AS (
     SELECT rid, sum(n) AS spans, sum(n_tasks) AS tasks, sum(n_steps) AS steps,
            sum(n_llm) AS llm_calls, sum(n_tools) AS tool_calls, sum(n_errors) AS errors,
