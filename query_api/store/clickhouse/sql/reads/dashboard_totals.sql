@@ -8,36 +8,29 @@ periods AS (
     SELECT '24h' AS period, 1 AS ord UNION ALL SELECT '7d', 2 UNION ALL SELECT '30d', 3
 ),
 parts AS (
-    -- runs: edge 0 (the end edge) counts for every period
-    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])) AS ord, 1 AS runs, toUInt8("Failed") AS failed_runs,
-        coalesce("InputTokens", 0) AS in_t, coalesce("OutputTokens", 0) AS out_t,
-        0 AS n, 0 AS f, CAST(NULL, 'Nullable(Float64)') AS ms, CAST(NULL, 'Nullable(Float64)') AS cost
+    -- top-level runs and task executions, each counting for the periods of its edge (edge 0,
+    -- the end edge, counts for every period)
+    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])) AS ord, runs, failed_runs, in_t, out_t,
+        n, f, ms, CAST(NULL, 'Nullable(Float64)') AS cost
     FROM (
         SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
                        "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
                        "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
-                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "Failed", "InputTokens", "OutputTokens"
-        FROM crewscope_run_rows
-        WHERE "ParentRunId" IS NULL
-          AND ("Timestamp" >= $h_to AND "Timestamp" <= $now
-               OR "Timestamp" >= $s1 AND "Timestamp" < $c1
-               OR "Timestamp" >= $s2 AND "Timestamp" < $c2
-               OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
-    )
-    WHERE edge >= 0
-    UNION ALL
-    SELECT arrayJoin(if(edge = 0, [1, 2, 3], [edge])), 0, 0, 0, 0, 1, toUInt8("Failed"),
-        "DurationMs", NULL
-    FROM (
-        SELECT multiIf("Timestamp" >= $h_to AND "Timestamp" <= $now, 0,
-                       "Timestamp" >= $s1 AND "Timestamp" < $c1, 1,
-                       "Timestamp" >= $s2 AND "Timestamp" < $c2, 2,
-                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, "Failed", "DurationMs"
-        FROM crewscope_task_rows
-        WHERE ("Timestamp" >= $h_to AND "Timestamp" <= $now
-               OR "Timestamp" >= $s1 AND "Timestamp" < $c1
-               OR "Timestamp" >= $s2 AND "Timestamp" < $c2
-               OR "Timestamp" >= $s3 AND "Timestamp" < $c3)
+                       "Timestamp" >= $s3 AND "Timestamp" < $c3, 3, -1) AS edge, *
+        FROM (
+            SELECT "Timestamp", 1 AS runs, toUInt8("Failed") AS failed_runs,
+                coalesce("InputTokens", 0) AS in_t, coalesce("OutputTokens", 0) AS out_t,
+                0 AS n, 0 AS f, CAST(NULL, 'Nullable(Float64)') AS ms
+            FROM crewscope_run_rows
+            WHERE "ParentRunId" IS NULL
+            UNION ALL
+            SELECT "Timestamp", 0, 0, 0, 0, 1, toUInt8("Failed"), "DurationMs"
+            FROM crewscope_task_rows
+        )
+        WHERE "Timestamp" >= $h_to AND "Timestamp" <= $now
+           OR "Timestamp" >= $s1 AND "Timestamp" < $c1
+           OR "Timestamp" >= $s2 AND "Timestamp" < $c2
+           OR "Timestamp" >= $s3 AND "Timestamp" < $c3
     )
     WHERE edge >= 0
     UNION ALL
