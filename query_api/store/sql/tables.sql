@@ -19,6 +19,9 @@ CREATE OR REPLACE VIEW crewscope_logs AS SELECT * FROM otel_logs;
 -- The start of the width_s-second time-series bucket of ts (UTC, buckets aligned to whole
 -- days); ClickHouse has a function of the same name (clickhouse/sql/schema_functions.sql).
 CREATE OR REPLACE MACRO crewscope_bucket(ts, width_s) AS time_bucket(to_seconds(width_s), ts::TIMESTAMP);
+-- [median, 95th percentile] of x, continuous (one selection for both; ClickHouse: the
+-- function of the same name).
+CREATE OR REPLACE MACRO crewscope_p50_p95(x) AS quantile_cont(x, [0.5, 0.95]);
 
 CREATE TABLE IF NOT EXISTS crewscope_meta (
     "Key"   VARCHAR PRIMARY KEY,

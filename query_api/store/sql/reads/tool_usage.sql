@@ -5,9 +5,8 @@ SELECT
     count(*) FILTER (WHERE "Failed") AS errors,
     100.0 * count(*) FILTER (WHERE "Failed") / count(*) AS error_rate,
     avg("Duration") / 1e6 AS avg_ms,
-    -- one selection per group for both percentiles (the list form; ~5 ms less at 10M)
-    quantile_cont("Duration", [0.5, 0.95])[1] / 1e6 AS p50_ms,
-    quantile_cont("Duration", [0.5, 0.95])[2] / 1e6 AS p95_ms,
+    crewscope_p50_p95("Duration")[1] / 1e6 AS p50_ms,
+    crewscope_p50_p95("Duration")[2] / 1e6 AS p95_ms,
     max("Duration") / 1e6 AS max_ms,
     count(DISTINCT "AgentName") AS agents
 FROM crewscope_tool_calls
