@@ -32,6 +32,7 @@ SHARED_TEXT = frozenset({
     "reads/task_by_id", "reads/task_list", "reads/export_rollups", "reads/memory_stats",
     "reads/prom_llm_usage", "reads/dashboard_trend", "reads/agent_activity",
     "reads/agent_activity_window", "reads/token_series", "reads/run_page", "reads/tool_usage",
+    "reads/process_series",
 })  # fmt: skip
 """Named queries whose DuckDB text is SQL both engines run alike over crewscope's views
 (tests/query_api/engines compare their answers): ClickHouse reads that one text."""

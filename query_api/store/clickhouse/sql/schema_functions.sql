@@ -1,6 +1,9 @@
--- Functions that the queries both engines run (queries.py SHARED_TEXT) call by one name,
--- each defined on DuckDB as a macro of the same name (store/sql/tables.sql).
---
+-- Functions that the queries both engines run (queries.py SHARED_TEXT) call by one name:
+-- DuckDB's own name where ClickHouse has none, else a crewscope_ one that DuckDB defines as
+-- a macro (store/sql/tables.sql).
+
+-- Nanoseconds since the epoch of a DateTime64.
+CREATE FUNCTION IF NOT EXISTS epoch_ns AS (t) -> toUnixTimestamp64Nano(t);
 -- The start of the width_s-second time-series bucket of ts (UTC).
 CREATE FUNCTION IF NOT EXISTS crewscope_bucket AS (ts, width_s) ->
     toStartOfInterval(ts, toIntervalSecond(width_s), 'UTC');

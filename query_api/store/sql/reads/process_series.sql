@@ -1,7 +1,8 @@
 -- Process stats per (service, pid) and time bucket of $width_s seconds in [$start, $end].
 -- CPU usage (cores) is a rate: for cumulative process.cpu.time, the increase between
 -- consecutive samples (all cpu.mode values summed; a drop means a restart and is skipped)
--- over the elapsed time; for delta points, the value over its own interval.
+-- over the elapsed time; for delta points, the value over its own interval. (ClickHouse's
+-- metric times are whole seconds, so its rates are over whole-second intervals.)
 WITH p AS (
     SELECT * FROM {{points}} WHERE ($pid IS NULL OR pid = $pid)
 ),
@@ -14,16 +15,18 @@ cpu_steps AS (
     SELECT
         service, pid, t,
         CASE WHEN temporality = 1 THEN v
-             ELSE v - lag(v) OVER w END AS dv,
+             ELSE v - max(v) OVER prev END AS dv,
         CASE WHEN temporality = 1 THEN epoch_ns(t) - epoch_ns(t0)
-             ELSE epoch_ns(t) - epoch_ns(lag(t) OVER w) END AS dt_ns
+             ELSE epoch_ns(t) - epoch_ns(max(t) OVER prev) END AS dt_ns
     FROM cpu
-    WINDOW w AS (PARTITION BY service, pid, temporality ORDER BY t)
+    -- the sample before (none before the first: NULL, so that one makes no step)
+    WINDOW prev AS (PARTITION BY service, pid, temporality ORDER BY t
+                    ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING)
 ),
 cpu_b AS (
     SELECT
         service, pid,
-        time_bucket(to_seconds($width_s), t::TIMESTAMP) AS bucket,
+        crewscope_bucket(t, $width_s) AS bucket,
         sum(dv) / (sum(dt_ns) / 1e9) AS cpu_cores
     FROM cpu_steps
     WHERE dv >= 0 AND dt_ns > 0
@@ -32,7 +35,7 @@ cpu_b AS (
 other_b AS (
     SELECT
         service, pid,
-        time_bucket(to_seconds($width_s), t::TIMESTAMP) AS bucket,
+        crewscope_bucket(t, $width_s) AS bucket,
         any_value(crew) FILTER (WHERE crew IS NOT NULL) AS crew,
         any_value(agent) FILTER (WHERE agent IS NOT NULL) AS agent,
         count(DISTINCT t) AS samples,
