@@ -52,9 +52,9 @@ RECORDS = {
 
 EXPORT_DELAY_MS = 1000
 """The peers' export interval (``OTEL_BSP_SCHEDULE_DELAY``; the SDK's default is 5 s)."""
-LLM_LATENCY_S = 1.5
+LLM_LATENCY_S = 2.0
 """Each fake LLM answer takes this long: longer than the export interval, so a call is
-exported before the next one (and its task span) ends."""
+exported a second or more before the next one (and its task span) ends."""
 MISSING = (
     'SELECT count(*) FILTER (WHERE list_contains(?, "GenAiOperation") '
     'AND "AgentName" IS NULL), '
