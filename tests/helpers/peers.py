@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ from pathlib import Path
 from tests.helpers.env import NETGUARD_DIR, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("CREWSCOPE_PEERS_CACHE", Path.home() / ".cache/crewscope/peers"))
+HOME = Path(pwd.getpwuid(os.getuid()).pw_dir)
+"""The account's home: the tests point $HOME at a fresh directory per session."""
+CACHE = Path(os.environ.get("CREWSCOPE_PEERS_CACHE", HOME / ".cache/crewscope/peers"))
 
 
 @dataclass(frozen=True)
