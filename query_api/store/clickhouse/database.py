@@ -5,7 +5,8 @@ sessions, `reader` / `session`, `close`, a `path` to show and a `projections` ob
 creates what is missing: the clickhouseexporter's tables (as a stock Collector would, so
 either may come first) and crewscope's derived objects (sql/schema.sql), all
 ``IF NOT EXISTS``, so any number of processes may open the same database; a derived table
-of an older layout is rebuilt once (`layout.create_derived`).
+of an older layout is rebuilt once (`layout.create_derived`), and call rows that a later
+span named are given their agent (`late_agents.apply_late_agents`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from clickhouse_connect.driver.client import Client
 
 from crewscope.query_api.store.clickhouse.cluster_ddl import missing_objects
 from crewscope.query_api.store.clickhouse.exporter_ddl import render_exporter_ddl
+from crewscope.query_api.store.clickhouse.late_agents import apply_late_agents
 from crewscope.query_api.store.clickhouse.layout import create_derived
 from crewscope.query_api.store.clickhouse.location import StoreLocation
 from crewscope.query_api.store.clickhouse.prices import PriceSync
@@ -137,6 +139,9 @@ class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
         else:
             with self._guard.unpointed() as client:
                 create_schema(client, location.database)
+                # what another writer left unnamed (late_agents.py)
+                apply_late_agents(client, None, SETTINGS)
+        self.store.late_agents = not location.cluster
         self.projections = PriceSync()
         with self.reader() as s:
             self.projections.sync(s, force=True)

@@ -16,6 +16,11 @@ exists with another stamp (made by an older crewscope) it is rebuilt:
    from ``otel_traces``, the hourly and daily sums from the row tables;
 4. the views of step 1 are created again.
 
+Views that move sums already counted (``*_moves_mv``: the late agents of calls,
+sql/schema_rollups_late.sql) neither stamp the table they write nor run in its refill: a
+refill reads the call rows, which name the agent by then (`late_agents.apply_late_agents`
+runs before the refill and after each refill of the call rows or of the late calls).
+
 A table whose views are not there during the refill counts nothing twice: sums kept from
 before (a daily table whose layout did not change) keep their rows and count only what is
 inserted after. What a refill cannot bring back is what retention dropped from its
@@ -33,6 +38,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from crewscope.query_api.store.clickhouse.late_agents import CALL_TABLES, apply_late_agents
 from crewscope.query_api.store.clickhouse.queries import schema_parts, statements
 
 if TYPE_CHECKING:
@@ -48,6 +54,10 @@ STAMP = "crewscope layout "
 _TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\s*\(")
 _VIEW = re.compile(r"^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\b(.*)$", re.S)
 _NO_REFILL = "crewscope_live_"
+MOVES = "_moves_mv"
+"""The name's end of a view that moves sums (module doc)."""
+_NAMING = {*(table for table, _ in CALL_TABLES.values()), "crewscope_late_calls"}
+"""Tables after whose refill the call rows are named again."""
 
 
 @dataclass
@@ -81,7 +91,8 @@ def derived_statements(database: str) -> list[str]:
     tables = {m.group(1) for s in stmts if (m := _TABLE.match(s))}
     filled: dict[str, list[str]] = {}
     for view in _views(stmts, tables | {"otel_traces"}):
-        filled.setdefault(view.target, []).append(_normal(view.sql))
+        if not view.name.endswith(MOVES):
+            filled.setdefault(view.target, []).append(_normal(view.sql))
     out = []
     for sql in stmts:
         m = _TABLE.match(sql)
@@ -155,11 +166,15 @@ def create_derived(client: Client, database: str, settings: dict[str, object]) -
         if (m := _VIEW.match(sql)) and m.group(1) in deferred:
             continue
         client.command(sql, settings=settings)
+    if refill:
+        apply_late_agents(client, None, settings)
     for name in tables:  # schema order: a table's sources are refilled before it
         if name in refill:
             for v in views:
-                if v.target == name:
+                if v.target == name and not v.name.endswith(MOVES):
                     client.command(f"INSERT INTO `{name}` {v.select}")
+            if name in _NAMING:
+                apply_late_agents(client, None, settings)
     for v in views:
         if v.name in deferred:
             client.command(v.sql, settings=settings)

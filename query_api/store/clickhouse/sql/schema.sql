@@ -141,7 +141,8 @@ CREATE TABLE IF NOT EXISTS crewscope_task_rows (
     INDEX idx_run "RunId" TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_root "RootRunId" TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_agent "AgentName" TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId", "TraceId");
+) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId", "TraceId")
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;  -- schema_late_agents.sql
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_task_rows_mv TO crewscope_task_rows AS
 SELECT
@@ -170,7 +171,9 @@ FROM otel_traces
 WHERE crewscope_attr(SpanAttributes, 'gen_ai.operation.name') = 'invoke_agent';
 
 -- LLM calls with what prices them (cost is read through crewscope_prices_dict, so a model
--- priced after its calls arrived is priced for them too).
+-- priced after its calls arrived is priced for them too). The call rows of LLM and tool
+-- calls take the agent of a span stored after them by a lightweight UPDATE (block number
+-- and offset columns: schema_late_agents.sql).
 CREATE TABLE IF NOT EXISTS crewscope_llm_call_rows (
     "Timestamp"    DateTime64(9),
     "TraceId"      String,
@@ -187,7 +190,8 @@ CREATE TABLE IF NOT EXISTS crewscope_llm_call_rows (
     "OutputTokens" Nullable(Int64),
     "CacheRead"    Nullable(Int64),
     "CacheWrite"   Nullable(Int64)
-) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId");
+) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId")
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_llm_call_rows_mv TO crewscope_llm_call_rows AS
 WITH crewscope_attr(SpanAttributes, 'gen_ai.operation.name') AS op
@@ -256,7 +260,8 @@ CREATE TABLE IF NOT EXISTS crewscope_tool_call_rows (
     "ToolName"  Nullable(String),
     "Failed"    Bool,
     "Duration"  Int64
-) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId");
+) ENGINE = ReplacingMergeTree ORDER BY ("Timestamp", "SpanId")
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_tool_call_rows_mv TO crewscope_tool_call_rows AS
 SELECT
