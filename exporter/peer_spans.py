@@ -41,9 +41,10 @@ with ``AgentName`` NULL. That happens when an agent's work outlasts the peer's e
 interval (BatchSpanProcessor: 5 s by default, ``OTEL_BSP_SCHEDULE_DELAY``), or when the
 receiver's decode workers (each with its own cache) split a trace. The DuckDB store fills
 it once the enclosing span has landed: its projection sync gives LLM and tool calls the
-agent of their nearest ancestor that names one, by ancestry in ``otel_traces``
-(``query_api/store/late_agents.py``), in its usage tables and hourly sums; the row in
-``otel_traces`` keeps NULL. The ClickHouse store does not.
+agent, task and crew of their nearest ancestors that name them, and tasks their crew, by
+ancestry in ``otel_traces`` (``query_api/store/late_agents.py``), in its usage tables and
+hourly sums and in the typed columns of the row in ``otel_traces`` (its attributes stay as
+sent).
 
 Unknown shapes are stored untouched: `recognise` only reads attributes; nothing is dropped.
 """
