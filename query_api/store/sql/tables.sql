@@ -16,6 +16,9 @@
 -- (clickhouse/sql/schema.sql, schema_signals.sql; clickhouse/queries.py SHARED_TEXT).
 CREATE OR REPLACE VIEW crewscope_spans AS SELECT * FROM otel_traces;
 CREATE OR REPLACE VIEW crewscope_logs AS SELECT * FROM otel_logs;
+-- A span's end: its start plus its duration (ns) in whole microseconds, as the projections
+-- compute EndTime; ClickHouse has a function of the same name (schema_functions.sql).
+CREATE OR REPLACE MACRO crewscope_end(ts, duration_ns) AS ts + to_microseconds(duration_ns // 1000);
 -- The start of the width_s-second time-series bucket of ts (UTC, buckets aligned to whole
 -- days); ClickHouse has a function of the same name (clickhouse/sql/schema_functions.sql).
 CREATE OR REPLACE MACRO crewscope_bucket(ts, width_s) AS time_bucket(to_seconds(width_s), ts::TIMESTAMP);

@@ -10,14 +10,14 @@ WITH spans AS (
         coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "TraceId") AS run_id,
         "SpanAttributes"['crewai.step.index'] AS step_index,
         "SpanAttributes"['crewai.step.type'] AS step_type,
-        "Timestamp" + INTERVAL ("Duration" / 1000) MICROSECOND AS end_time
+        crewscope_end("Timestamp", "Duration") AS end_time
     FROM crewscope_spans
     WHERE "AgentName" = $agent
       AND "Timestamp" >= $since  -- a constant: row groups before it are skipped
       AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
            OR list_contains($llm_ops, "GenAiOperation")
            OR starts_with("SpanName", 'step '))
-      AND "Timestamp" + INTERVAL ("Duration" / 1000) MICROSECOND >= $cutoff
+      AND crewscope_end("Timestamp", "Duration") >= $cutoff
 ),
 lines AS (
     SELECT "Timestamp" AS time, 'task_started' AS kind, run_id, "SpanId" AS span_id,

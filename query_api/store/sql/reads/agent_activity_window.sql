@@ -4,7 +4,7 @@
 -- passed to reads/agent_activity.sql as constants, so its scan of the wide columns skips
 -- the row groups before `since`. Null when the agent has no such span.
 WITH shown AS (
-    SELECT "Timestamp", "Timestamp" + INTERVAL ("Duration" / 1000) MICROSECOND AS end_time
+    SELECT "Timestamp", crewscope_end("Timestamp", "Duration") AS end_time
     FROM crewscope_spans
     WHERE "AgentName" = $agent
       AND ("GenAiOperation" IN ('invoke_agent', 'execute_tool')
