@@ -16,6 +16,10 @@ exists with another stamp (made by an older crewscope) it is rebuilt:
    from ``otel_traces``, the hourly and daily sums from the row tables;
 4. the views of step 1 are created again.
 
+A table named ``*_trigger_*`` only passes what an insert brings on to the views reading it
+(sql/schema_late_agents.sql): it is not refilled, and a refill reading it reads the
+``SELECT`` of the view that fills it instead (over every stored span).
+
 Views that move sums already counted (``*_moves_mv``: the late agents of calls,
 sql/schema_rollups_late.sql) neither stamp the table they write nor run in its refill: a
 refill reads the call rows, which name the agent by then (`late_agents.apply_late_agents`
@@ -54,6 +58,7 @@ STAMP = "crewscope layout "
 _TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\s*\(")
 _VIEW = re.compile(r"^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\b(.*)$", re.S)
 _NO_REFILL = "crewscope_live_"
+_PASSING = "_trigger_"
 MOVES = "_moves_mv"
 """The name's end of a view that moves sums (module doc)."""
 _NAMING = {*(table for table, _ in CALL_TABLES.values()), "crewscope_late_calls"}
@@ -136,6 +141,17 @@ def _stale(sql: str, stamp: str, found: tuple[str, str, frozenset[str]]) -> bool
     return (key, columns) != _shape(sql)
 
 
+def _passed(view: _View, views: list[_View]) -> str:
+    """`view`'s SELECT, each passing table it reads (module doc) read as the SELECT of the
+    view that fills it."""
+    select = view.select
+    for source in sorted(view.sources):
+        if _PASSING in source:
+            fill = f"({next(v.select for v in views if v.target == source)})"
+            select = re.sub(rf"\b{source}\b", lambda _m: fill, select)  # noqa: B023
+    return select
+
+
 def create_derived(client: Client, database: str, settings: dict[str, object]) -> list[str]:
     """Create crewscope's derived objects in `database` (the client's current database),
     rebuilding every table whose layout changed (module doc); returns the tables refilled."""
@@ -151,7 +167,7 @@ def create_derived(client: Client, database: str, settings: dict[str, object]) -
     upgrading = any(t in existing for t in tables)
     refill = {
         t for t, stamp in stamps.items()
-        if stamp and not t.startswith(_NO_REFILL)
+        if stamp and not t.startswith(_NO_REFILL) and _PASSING not in t
         and (t in stale or (upgrading and t not in existing))
     }  # fmt: skip
     rebuilt = stale | refill
@@ -172,7 +188,7 @@ def create_derived(client: Client, database: str, settings: dict[str, object]) -
         if name in refill:
             for v in views:
                 if v.target == name and not v.name.endswith(MOVES):
-                    client.command(f"INSERT INTO `{name}` {v.select}")
+                    client.command(f"INSERT INTO `{name}` {_passed(v, views)}")
             if name in _NAMING:
                 apply_late_agents(client, None, settings)
     for v in views:

@@ -83,45 +83,82 @@ CREATE TABLE IF NOT EXISTS crewscope_late_calls (
     "CacheWrite"   Nullable(Int64)
 ) ENGINE = ReplacingMergeTree ORDER BY ("TraceId", "SpanId");
 
+-- The inserted spans of the traces that hold orphans (stored before or inserted now): what
+-- fires crewscope_late_calls_mv, so an insert of crewscope's own runs (no orphans) costs
+-- one lookup of its trace ids here and nothing more (a view does not fire on an empty
+-- block). Kept an hour; a rebuild reads this view's SELECT in its place (layout.py).
+CREATE TABLE IF NOT EXISTS crewscope_late_trigger_spans (
+    "Arrived"      DateTime,
+    "TraceId"      String,
+    "SpanId"       String,
+    "ParentSpanId" String,
+    "StartTime"    DateTime64(9),
+    "Agent"        String,
+    "Crew"         String,
+    "Kind"         LowCardinality(String),  -- of an orphan, else ''
+    "Operation"    LowCardinality(String),
+    "Model"        Nullable(String),
+    "ProviderName" Nullable(String),
+    "Failed"       Bool,
+    "InputTokens"  Nullable(Int64),
+    "OutputTokens" Nullable(Int64),
+    "CacheRead"    Nullable(Int64),
+    "CacheWrite"   Nullable(Int64)
+) ENGINE = MergeTree ORDER BY ("TraceId", "SpanId")
+TTL "Arrived" + toIntervalHour(1)
+SETTINGS ttl_only_drop_parts = 1;
+
 -- In a materialized view every otel_traces below is the inserted block (on a refill, the
--- whole table); the view fires on inserts into the first table of its outer FROM. The walk:
--- (span, agent found) from the call's parent, up to MAX_DEPTH (256) steps.
+-- whole table); a view fires on inserts into the first table of its outer FROM.
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_late_trigger_spans_mv TO crewscope_late_trigger_spans AS
+WITH crewscope_attr(SpanAttributes, 'gen_ai.operation.name') AS op
+SELECT
+    now() AS "Arrived",
+    TraceId AS "TraceId", SpanId AS "SpanId", ParentSpanId AS "ParentSpanId",
+    Timestamp AS "StartTime",
+    coalesce(crewscope_attr(SpanAttributes, 'gen_ai.agent.name'), '') AS "Agent",
+    coalesce(crewscope_crew(SpanAttributes), '') AS "Crew",
+    if(crewscope_orphan(ScopeName, op, SpanAttributes),
+       multiIf(op = 'execute_tool', 'tool', op = 'invoke_agent', 'task', 'llm'), '') AS "Kind",
+    coalesce(op, '') AS "Operation",
+    crewscope_model(SpanAttributes) AS "Model",
+    crewscope_provider(SpanAttributes) AS "ProviderName",
+    StatusCode = 'Error' AS "Failed",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.input_tokens') AS "InputTokens",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.output_tokens') AS "OutputTokens",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.cache_read.input_tokens') AS "CacheRead",
+    crewscope_int(SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens') AS "CacheWrite"
+FROM otel_traces
+WHERE TraceId IN (
+        SELECT "TraceId" FROM crewscope_orphan_calls
+        WHERE "TraceId" IN (SELECT TraceId FROM otel_traces))
+   OR TraceId IN (
+        SELECT TraceId FROM otel_traces
+        WHERE crewscope_orphan(ScopeName, crewscope_attr(SpanAttributes, 'gen_ai.operation.name'),
+                               SpanAttributes));
+
+-- Below, crewscope_late_trigger_spans is the block its view inserted. The walk: (span, name
+-- found) from the orphan's parent, up to MAX_DEPTH (256) steps.
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_late_calls_mv TO crewscope_late_calls AS
 WITH
-    inserted_orphans AS (
-        SELECT
-            multiIf(crewscope_attr(SpanAttributes, 'gen_ai.operation.name') = 'execute_tool',
-                    'tool',
-                    crewscope_attr(SpanAttributes, 'gen_ai.operation.name') = 'invoke_agent',
-                    'task', 'llm') AS "Kind",
-            TraceId AS "TraceId", SpanId AS "SpanId", ParentSpanId AS "ParentSpanId",
-            Timestamp AS "Timestamp",
-            crewscope_attr(SpanAttributes, 'gen_ai.operation.name') AS "Operation",
-            crewscope_model(SpanAttributes) AS "Model",
-            crewscope_provider(SpanAttributes) AS "ProviderName",
-            StatusCode = 'Error' AS "Failed",
-            crewscope_int(SpanAttributes, 'gen_ai.usage.input_tokens') AS "InputTokens",
-            crewscope_int(SpanAttributes, 'gen_ai.usage.output_tokens') AS "OutputTokens",
-            crewscope_int(SpanAttributes, 'gen_ai.usage.cache_read.input_tokens') AS "CacheRead",
-            crewscope_int(SpanAttributes, 'gen_ai.usage.cache_creation.input_tokens') AS "CacheWrite"
-        FROM otel_traces
-        WHERE crewscope_orphan(ScopeName, crewscope_attr(SpanAttributes, 'gen_ai.operation.name'),
-                               SpanAttributes)
-    ),
     orphans AS (
         SELECT * FROM (
             SELECT * FROM crewscope_orphan_calls
-            WHERE "TraceId" IN (SELECT DISTINCT TraceId FROM otel_traces)
+            WHERE "TraceId" IN (SELECT "TraceId" FROM crewscope_late_trigger_spans)
             UNION ALL
-            SELECT * FROM inserted_orphans
+            SELECT "Kind", "TraceId", "SpanId", "ParentSpanId", "StartTime", "Operation",
+                   "Model", "ProviderName", "Failed", "InputTokens", "OutputTokens",
+                   "CacheRead", "CacheWrite"
+            FROM crewscope_late_trigger_spans
+            WHERE "Kind" != ''
         )
         WHERE ("TraceId", "SpanId") NOT IN (
             SELECT "TraceId", "SpanId" FROM crewscope_late_calls
-            WHERE "TraceId" IN (SELECT DISTINCT TraceId FROM otel_traces)
+            WHERE "TraceId" IN (SELECT "TraceId" FROM crewscope_late_trigger_spans)
         )
         LIMIT 1 BY "TraceId", "SpanId"
     ),
-    paths AS (  -- per trace with orphans: each span's parent, agent and crew ('' for none)
+    paths AS (  -- per trace: each span's parent, agent and crew ('' for none)
         SELECT "TraceId", mapFromArrays(groupArray("SpanId"), groupArray("ParentSpanId")) AS parents,
                mapFromArrays(groupArray("SpanId"), groupArray(agent)) AS agents,
                mapFromArrays(groupArray("SpanId"), groupArray(crew)) AS crews
@@ -129,13 +166,10 @@ WITH
             SELECT "TraceId", "SpanId", "ParentSpanId", coalesce("AgentName", '') AS agent,
                    coalesce("CrewName", '') AS crew
             FROM crewscope_spans_by_trace
-            WHERE "TraceId" IN (SELECT "TraceId" FROM orphans)
+            WHERE "TraceId" IN (SELECT "TraceId" FROM crewscope_late_trigger_spans)
             UNION ALL
-            SELECT TraceId, SpanId, ParentSpanId,
-                   coalesce(crewscope_attr(SpanAttributes, 'gen_ai.agent.name'), ''),
-                   coalesce(crewscope_crew(SpanAttributes), '')
-            FROM otel_traces
-            WHERE TraceId IN (SELECT "TraceId" FROM orphans)
+            SELECT "TraceId", "SpanId", "ParentSpanId", "Agent", "Crew"
+            FROM crewscope_late_trigger_spans
         )
         GROUP BY "TraceId"
     )
@@ -148,7 +182,7 @@ SELECT
     o."Operation" AS "Operation", o."Model" AS "Model", o."ProviderName" AS "ProviderName",
     o."Failed" AS "Failed", o."InputTokens" AS "InputTokens", o."OutputTokens" AS "OutputTokens",
     o."CacheRead" AS "CacheRead", o."CacheWrite" AS "CacheWrite"
-FROM (SELECT DISTINCT TraceId AS "TraceId" FROM otel_traces) AS b  -- first: what fires it
+FROM (SELECT DISTINCT "TraceId" FROM crewscope_late_trigger_spans) AS b  -- what fires it
 INNER JOIN orphans AS o ON o."TraceId" = b."TraceId"
 INNER JOIN paths AS p ON p."TraceId" = b."TraceId"
 WHERE "Name" != '';
