@@ -103,10 +103,10 @@ def fill_late_agents(s: Session, lo: int, hi: int) -> int:
         s.execute(named("projections/late_agent_calls"))
         HOURLY_MOVES.merge(s, params)
         s.execute(named("projections/late_hourly_empty"), params)
-        s.execute(named("projections/late_hourly_unpriced"), params)
         fill = named("projections/late_agent_fill")
         for kind, table in FILLED:
             s.execute(fill, {**params, "kind": kind}, table=Ident(table))
+        s.execute(named("projections/late_hourly_unpriced"), params)
         s.execute(named("projections/late_task_fill"), params)
         s.execute(named("projections/late_span_fill"), params)
     finally:

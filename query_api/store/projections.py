@@ -57,12 +57,14 @@ ORPHANS_KEY = "projection_calls_without_agent"
 without a crew, was synced: from then on each sync looks for their enclosing spans
 (`fill_late_agents`); '0' (or absent) while none was."""
 VERSION_KEY = "projection_version"
-PROJECTION_VERSION = "5"
+PROJECTION_VERSION = "6"
 """Bumped when a projection table is added or changed: `verify` then drops them all (and
 the ones earlier versions had), creates them anew from ``tables.sql`` and rebuilds."""
 RETIRED_TABLES = ("crewscope_trace_totals", "crewscope_crew_hourly")  # before version 4
 # version 5: crewscope_llm_calls and crewscope_tool_calls keep their span's TraceId and SpanId
 # (late_agents.py fills their agent from an enclosing span synced later)
+# version 6: the late-context flag counts other instrumentations' spans only, and the late
+# path also fills crews and the stored spans' typed columns
 
 READ_WATERMARK = inline(
     "read_watermark",

@@ -207,8 +207,9 @@ def _agent_attrs(agent: str) -> dict[str, Any]:
     return {"openinference.span.kind": "AGENT", "graph.node.id": agent}
 
 
-def _call(tokens: int) -> dict[str, Any]:
-    return {**LLM, "llm.token_count.prompt": tokens, "llm.token_count.completion": 1}
+def _call(tokens: int, model: str = MODEL) -> dict[str, Any]:
+    return {**LLM, "llm.model_name": model, "llm.token_count.prompt": tokens,
+            "llm.token_count.completion": 1}  # fmt: skip
 
 
 def _answers(served: Served) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -250,9 +251,10 @@ def test_agent_first_parallel_branches_many_hours_and_rebuild(
         DEFAULT_CACHE.clear()
         _end(processor, (late_call, t + 3 * s))
 
-        # a call beside the agent, not under it: it keeps no agent
+        # a call beside the agent, not under it: it keeps no agent (and, of a model without a
+        # price, leaves its hour's no-agent cost NULL once the priced call under it moved out)
         crew = _start(oi, "b_crew.kickoff", CREW, None, t)
-        beside = _start(oi, "ChatCompletion", _call(13), crew, t + 2 * s)
+        beside = _start(oi, "ChatCompletion", _call(13, "in-house-model"), crew, t + 2 * s)
         critic = _start(oi, "Critic.review", _agent_attrs("Critic"), crew, t + s)
         under = _start(oi, "ChatCompletion", _call(17), critic, t + 4 * s)
         _end(processor, (beside, t + 3 * s), (under, t + 5 * s))
@@ -290,6 +292,10 @@ def test_agent_first_parallel_branches_many_hours_and_rebuild(
         'SELECT "AgentName", sum("LlmCalls") FROM crewscope_agent_hourly GROUP BY ALL'
     )
     assert dict(hourly_calls) == {"Planner": 1, "Critic": 1, "Archivist": 70, "": 1}
+    assert usage[None]["cost_usd"] is None
+    assert served.rows('SELECT "CostUsd" FROM crewscope_agent_hourly WHERE "AgentName" = \'\'') == [
+        (None,)
+    ]
 
     # a rebuild (one window over every span) answers the same
     before = _answers(served)

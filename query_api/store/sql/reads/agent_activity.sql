@@ -8,8 +8,8 @@ WITH spans AS (
         "StatusMessage", "ErrorType", "TaskName", "ToolName", "Model", "InputTokens",
         "OutputTokens",
         coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "TraceId") AS run_id,
-        "SpanAttributes"['crewai.step.index'] AS step_index,
-        "SpanAttributes"['crewai.step.type'] AS step_type,
+        nullif("SpanAttributes"['crewai.step.index'], '') AS step_index,
+        nullif("SpanAttributes"['crewai.step.type'], '') AS step_type,
         crewscope_end("Timestamp", "Duration") AS end_time
     FROM crewscope_spans
     WHERE "AgentName" = $agent
