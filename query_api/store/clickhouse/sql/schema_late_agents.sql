@@ -9,21 +9,28 @@
 -- another process, are stored without an agent. ClickHouse names them on the insert that
 -- completes the path, whoever inserts:
 --
--- 1. crewscope_orphan_calls keeps every LLM and tool call stored without an agent, by trace;
--- 2. on every insert into otel_traces, crewscope_late_calls_mv takes the orphan calls of the
---    inserted traces (stored before or inserted now) not named yet, and walks up each one's
---    parent ids over the trace's stored spans (crewscope_spans_by_trace) and the inserted
---    ones, to its nearest ancestor naming an agent; a call that has one gets a row in
---    crewscope_late_calls (a call beside its agent, in a parallel branch, has none);
--- 3. each such row moves the call's sums from the no-agent bucket to its agent in the hourly
---    LLM sums, and adds it to its agent's daily sums (schema_rollups_late.sql);
--- 4. the call rows (crewscope_llm_call_rows, crewscope_tool_call_rows) get the agent by a
---    lightweight UPDATE (late_agents.py), run by the serve process that inserted the batch,
---    and by every process at open for what is still pending.
+-- 1. crewscope_orphan_calls keeps every LLM and tool call of another instrumentation stored
+--    without an agent, and every task (invoke_agent span) stored without a crew, by trace;
+-- 2. on every insert into otel_traces, the inserted spans of traces that hold orphans pass
+--    through crewscope_late_trigger_spans (an insert of crewscope's own runs passes none);
+--    crewscope_late_calls_mv takes their traces' orphans (stored before or inserted now) not
+--    named yet, and walks up each one's parent ids over the trace's stored spans
+--    (crewscope_spans_by_trace) and the inserted ones, to its nearest ancestor naming an
+--    agent (a crew, for a task); an orphan that has one gets a row in crewscope_late_calls
+--    (a call beside its agent, in a parallel branch, has none);
+-- 3. each such call moves its sums from the no-agent bucket to its agent in the hourly LLM
+--    sums, and adds to its agent's daily sums (schema_rollups_late.sql);
+-- 4. the call rows (crewscope_llm_call_rows, crewscope_tool_call_rows) get the agent, the
+--    task rows (crewscope_task_rows) the crew, by a lightweight UPDATE (late_agents.py), run
+--    by the serve process that inserted the batch, and by every process at open for what is
+--    still pending (what a Collector inserted).
 --
 -- otel_traces and crewscope_spans_by_trace keep the spans as they were stored. A rebuild of
 -- the tables refills crewscope_late_calls from every stored span, and the call rows get the
--- agents again before the sums are refilled from them (layout.py).
+-- agents again before the sums are refilled from them (layout.py). Two inserts of one trace
+-- at the same instant, by two writers, may both miss an orphan's name (the next insert into
+-- the trace finds it) or both name it (its sums then move twice, as a span delivered twice
+-- counts twice).
 
 -- Other instrumentations' spans that name what a later span may name: LLM and tool calls
 -- without an agent, tasks (invoke_agent) without a crew (crewscope's own name theirs).

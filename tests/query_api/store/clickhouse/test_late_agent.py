@@ -6,8 +6,9 @@ OpenInference-shaped spans (the LLM calls name no agent; their AGENT span does) 
 batches: the calls first (as a BatchSpanProcessor exports them when the agent's work outlasts
 its schedule delay), their agent and crew spans later. Row conversion cannot name the calls'
 agent then; ClickHouse's views do once the agent span lands: the LLM usage, the agent list,
-the hourly and daily sums, the raw call rows and the tool usage give the agent, every total
-unchanged, and another query process and a rebuild of every derived table answer the same.
+the hourly and daily sums, the raw call rows and the tool usage give the agent (and a task
+whose crew span lands later its crew), every total unchanged, and another query process and
+a rebuild of every derived table answer the same.
 """
 
 from __future__ import annotations
