@@ -22,7 +22,7 @@ from clickhouse_connect.driver.client import Client
 
 from crewscope.query_api.store.clickhouse.cluster_ddl import missing_objects
 from crewscope.query_api.store.clickhouse.exporter_ddl import render_exporter_ddl
-from crewscope.query_api.store.clickhouse.late_agents import apply_late_agents
+from crewscope.query_api.store.clickhouse.late_agents import try_apply_late_agents
 from crewscope.query_api.store.clickhouse.layout import create_derived
 from crewscope.query_api.store.clickhouse.location import StoreLocation
 from crewscope.query_api.store.clickhouse.prices import PriceSync
@@ -140,7 +140,7 @@ class ClickHouseDatabase(SessionScopes[ClickHouseSession]):
             with self._guard.unpointed() as client:
                 create_schema(client, location.database)
                 # what another writer left unnamed (late_agents.py)
-                apply_late_agents(client, None, SETTINGS)
+                try_apply_late_agents(client, SETTINGS)
         self.store.late_agents = not location.cluster
         self.projections = PriceSync()
         with self.reader() as s:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-__all__ = ["CALL_TABLES", "apply_late_agents"]
+__all__ = ["CALL_TABLES", "apply_late_agents", "try_apply_late_agents"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,3 +96,14 @@ def apply_late_agents(
     if n:
         logger.debug("ClickHouse: %d call rows took the agent of a later span", n)
     return n
+
+
+def try_apply_late_agents(client: Client, settings: Mapping[str, object] = {}) -> int:
+    """`apply_late_agents` for every trace, as a store is opened or rebuilt: a server that
+    cannot run it (a lightweight ``UPDATE`` needs a recent ClickHouse) leaves the rows
+    unnamed, logged, and the store opens all the same (the sums have moved regardless)."""
+    try:
+        return apply_late_agents(client, None, settings)
+    except Exception as exc:  # noqa: BLE001 - naming rows must never keep a store from opening
+        logger.warning("ClickHouse: late calls left unnamed (%s: %s)", type(exc).__name__, exc)
+        return 0

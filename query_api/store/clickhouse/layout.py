@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from crewscope.query_api.store.clickhouse.late_agents import CALL_TABLES, apply_late_agents
+from crewscope.query_api.store.clickhouse.late_agents import CALL_TABLES, try_apply_late_agents
 from crewscope.query_api.store.clickhouse.queries import schema_parts, statements
 
 if TYPE_CHECKING:
@@ -183,14 +183,14 @@ def create_derived(client: Client, database: str, settings: dict[str, object]) -
             continue
         client.command(sql, settings=settings)
     if refill:
-        apply_late_agents(client, None, settings)
+        try_apply_late_agents(client, settings)
     for name in tables:  # schema order: a table's sources are refilled before it
         if name in refill:
             for v in views:
                 if v.target == name and not v.name.endswith(MOVES):
                     client.command(f"INSERT INTO `{name}` {_passed(v, views)}")
             if name in _NAMING:
-                apply_late_agents(client, None, settings)
+                try_apply_late_agents(client, settings)
     for v in views:
         if v.name in deferred:
             client.command(v.sql, settings=settings)

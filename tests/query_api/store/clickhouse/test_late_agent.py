@@ -57,8 +57,9 @@ class Server:
         return response.json()
 
     def by_agent(self) -> dict[str | None, dict[str, Any]]:
-        # the no-agent bucket of the hourly sums is left with 0 calls once its calls moved
-        return {a["agent"]: a for a in self.get("llm")["by_agent"] if a["calls"]}
+        by_agent = self.get("llm")["by_agent"]
+        assert all(a["calls"] for a in by_agent), by_agent  # no bucket emptied by the moves
+        return {a["agent"]: a for a in by_agent}
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with self.app.state.db._guard as client:
@@ -77,7 +78,6 @@ def store() -> str:
 def _answers(server: Server) -> dict[str, Any]:
     """What the agent-facing endpoints and the tables under them say."""
     llm = server.get("llm")
-    llm["by_agent"] = [a for a in llm["by_agent"] if a["calls"]]  # see Server.by_agent
     out: dict[str, Any] = {
         "llm": llm,
         "agents": server.get("agents"),

@@ -36,4 +36,5 @@ FROM (
     GROUP BY agent, op, model, provider
 )
 GROUP BY agent
+HAVING calls > 0  -- a no-agent bucket its calls moved out of (a later span named their agent)
 ORDER BY calls DESC, agent
