@@ -3,10 +3,12 @@
 ClickHouse finds the agent of a call stored without one when the span naming it is
 inserted, and moves the call's hourly and daily sums to it there and then
 (sql/schema_late_agents.sql, sql/schema_rollups_late.sql): that needs no crewscope process.
-The call rows (``crewscope_llm_call_rows``, ``crewscope_tool_call_rows``) are read as they
-are, so they get the agent by an ``UPDATE`` (a patch part, applied on read at once and
-merged later), from the rows of ``crewscope_late_calls`` whose call still has none; the
-task rows (``crewscope_task_rows``) get the crew of a crew span stored after them so:
+The call rows (``crewscope_llm_call_rows``, ``crewscope_tool_call_rows``) and the spans'
+by-trace copy that ``crewscope_spans`` reads (the trace views, an agent's activity) are read
+as they are, so they get the agent by an ``UPDATE`` (a patch part, applied on read at once
+and merged later), from the rows of ``crewscope_late_calls`` whose call still has none; the
+task rows (``crewscope_task_rows``) and their spans get the crew of a crew span stored
+after them so:
 
 - the serve process that inserted a batch of other instrumentations' spans applies it for
   the batch's traces (`apply_late_agents` with their ids);
@@ -15,8 +17,9 @@ task rows (``crewscope_task_rows``) get the crew of a crew span stored after the
   Collector), or whose process died in between, is named by the next process to open.
 
 It only sets an agent where there is none, so any number of processes may run it at once.
-On a cluster (Distributed tables) it is not run: there the call rows keep no agent and the
-task rows no crew (the sums move all the same).
+On a cluster (Distributed tables) it is not run: there the call rows and spans keep no agent
+and the task rows no crew (the sums move all the same). The exporter's ``otel_traces`` keeps
+every span as it was sent.
 """
 
 from __future__ import annotations
@@ -33,30 +36,37 @@ __all__ = ["CALL_TABLES", "apply_late_agents", "try_apply_late_agents"]
 
 logger = logging.getLogger(__name__)
 
+_SPANS = "crewscope_spans_by_trace"
 CALL_TABLES = {
-    "llm": ("crewscope_llm_call_rows", "AgentName"),
-    "tool": ("crewscope_tool_call_rows", "AgentName"),
-    "task": ("crewscope_task_rows", "CrewName"),
+    "llm": (("crewscope_llm_call_rows", "AgentName"), (_SPANS, "AgentName")),
+    "tool": (("crewscope_tool_call_rows", "AgentName"), (_SPANS, "AgentName")),
+    "task": (("crewscope_task_rows", "CrewName"), (_SPANS, "CrewName")),
 }
-"""Kind in crewscope_late_calls -> the rows it names and their column (an allowlist)."""
+"""Kind in crewscope_late_calls -> the tables it names and their column (an allowlist)."""
 _CHUNK = 10_000
 _US = timedelta(microseconds=1)  # times come back cut to microseconds: bounds move by one
 
 
-def _late(client: Client, trace_ids: Sequence[str] | None) -> list[tuple[str, str, datetime, str]]:
+_Named = Mapping[str, tuple[datetime, str, str]]
+"""Span id -> its start, its trace and the name it takes."""
+
+
+def _late(
+    client: Client, trace_ids: Sequence[str] | None
+) -> list[tuple[str, str, datetime, str, str]]:
     where, params = "", {}
     if trace_ids is not None:
         where, params = 'WHERE "TraceId" IN {traces:Array(String)}', {"traces": list(trace_ids)}
     rows = client.query(
-        f'SELECT "Kind", "SpanId", "Timestamp", "Name" FROM crewscope_late_calls {where}',
+        f'SELECT "Kind", "SpanId", "Timestamp", "TraceId", "Name" FROM crewscope_late_calls {where}',
         parameters=params,
     ).result_rows
-    return [(str(k), str(s), t, str(a)) for k, s, t, a in rows]
+    return [(str(k), str(s), t, str(tr), str(a)) for k, s, t, tr, a in rows]
 
 
-def _apply(client: Client, table: str, column: str, named: Mapping[str, tuple[datetime, str]],
+def _apply(client: Client, table: str, column: str, named: _Named,
            settings: Mapping[str, object]) -> int:  # fmt: skip
-    times = [t for t, _ in named.values()]
+    times = [t for t, _, _ in named.values()]
     params: dict[str, object] = {
         "lo": min(times), "hi": max(times) + _US, "ids": list(named),
     }  # fmt: skip
@@ -64,6 +74,9 @@ def _apply(client: Client, table: str, column: str, named: Mapping[str, tuple[da
         f'"{column}" IS NULL AND "Timestamp" BETWEEN {{lo:DateTime64(9)}} '
         'AND {hi:DateTime64(9)} AND "SpanId" IN {ids:Array(String)}'
     )
+    if table == _SPANS:  # sorted by trace first: the traces bound what is read
+        params["traces"] = sorted({trace for _, trace, _ in named.values()})
+        where += ' AND "TraceId" IN {traces:Array(String)}'
     pending = [
         str(r[0])
         for r in client.query(f'SELECT "SpanId" FROM {table} WHERE {where}', parameters=params)
@@ -71,7 +84,7 @@ def _apply(client: Client, table: str, column: str, named: Mapping[str, tuple[da
     ]  # fmt: skip
     if not pending:
         return 0
-    params |= {"ids": pending, "agents": [named[s][1] for s in pending]}
+    params |= {"ids": pending, "agents": [named[s][2] for s in pending]}
     client.command(
         f'UPDATE {table} SET "{column}" = transform("SpanId", {{ids:Array(String)}}, '
         f"{{agents:Array(String)}}, '') WHERE {where}",
@@ -84,15 +97,17 @@ def _apply(client: Client, table: str, column: str, named: Mapping[str, tuple[da
 def apply_late_agents(
     client: Client, trace_ids: Sequence[str] | None = None, settings: Mapping[str, object] = {}
 ) -> int:
-    """Name the call rows that crewscope_late_calls names and that have no agent (module
-    doc): of `trace_ids`' traces, or of every trace. Returns how many rows it named."""
+    """Name the call rows and spans that crewscope_late_calls names and that have no agent
+    (module doc): of `trace_ids`' traces, or of every trace. Returns how many rows it named
+    (a call counts once in its table of rows and once in the spans)."""
     late = _late(client, trace_ids)
     n = 0
-    for kind, (table, column) in CALL_TABLES.items():
-        named = {span: (ts, agent) for k, span, ts, agent in late if k == kind}
+    for kind, targets in CALL_TABLES.items():
+        named = {span: (ts, trace, name) for k, span, ts, trace, name in late if k == kind}
         items = sorted(named.items(), key=lambda kv: kv[1][0])
         for i in range(0, len(items), _CHUNK):
-            n += _apply(client, table, column, dict(items[i : i + _CHUNK]), settings)
+            chunk = dict(items[i : i + _CHUNK])
+            n += sum(_apply(client, table, column, chunk, settings) for table, column in targets)
     if n:
         logger.debug("ClickHouse: %d call rows took the agent of a later span", n)
     return n

@@ -61,8 +61,8 @@ _NO_REFILL = "crewscope_live_"
 _PASSING = "_trigger_"
 MOVES = "_moves_mv"
 """The name's end of a view that moves sums (module doc)."""
-_NAMING = {*(table for table, _ in CALL_TABLES.values()), "crewscope_late_calls"}
-"""Tables after whose refill the call rows are named again."""
+_NAMING = {"crewscope_late_calls", *(t for targets in CALL_TABLES.values() for t, _ in targets)}
+"""Tables after whose refill the call rows and spans are named again."""
 
 
 @dataclass

@@ -380,7 +380,8 @@ CREATE TABLE IF NOT EXISTS crewscope_spans_by_trace (
     "CacheWrite"         Nullable(Int64),
     "ErrorType"          Nullable(String)
 ) ENGINE = MergeTree PARTITION BY toDate("Timestamp") ORDER BY ("TraceId", "Timestamp", "SpanId")
-SETTINGS index_granularity = 1024;
+SETTINGS index_granularity = 1024,  -- block columns: schema_late_agents.sql names late calls
+         enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_spans_by_trace_mv TO crewscope_spans_by_trace AS
 SELECT

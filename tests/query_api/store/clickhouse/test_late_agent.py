@@ -120,6 +120,10 @@ def _answers(server: Server) -> dict[str, Any]:
         'FROM crewscope_llm_hourly_sums GROUP BY "Hour", "AgentName" '
         'HAVING sum("Calls") != 0 OR sum("InputTokens") != 0 ORDER BY "Hour", "AgentName"'
     )
+    out["spans"] = server.rows(  # what the trace views and an agent's activity read
+        'SELECT "GenAiOperation", "AgentName", "CrewName", count() FROM crewscope_spans '
+        "WHERE \"ServiceName\" = 'peer_app' GROUP BY ALL ORDER BY ALL"
+    )
     out["daily"] = server.rows(
         'SELECT "Day", "AgentName", sum("PricedCalls"), sum("InputTokens") '
         'FROM crewscope_llm_daily_sums GROUP BY "Day", "AgentName" ORDER BY "Day", "AgentName"'
@@ -220,6 +224,11 @@ def test_calls_take_the_agent_of_a_later_agent_span(
     assert sum(row["cost_usd"] or 0 for row in rows) == pytest.approx(expected["Researcher"][3])
     tools = server.get("tools", agent="Researcher")["tools"]
     assert [(t["tool"], t["calls"]) for t in tools] == [("word_counter", 1)]
+    # the spans name the agent too: its activity lists its LLM and tool calls
+    lines = server.get("agents/Researcher/activity")["activity"]
+    assert sorted(line["kind"] for line in lines) == [
+        "llm_call", "llm_call", "task_finished", "task_started", "tool_call",
+    ]  # fmt: skip
 
     _price_new_models(server)
     before = _answers(server)
@@ -290,9 +299,15 @@ def test_agent_first_parallel_branches_many_hours_and_rebuild(
         provider.shutdown()
 
     assert _task_crews(server, "Archivist") == ["c_crew"]
+    spans = server.rows(
+        'SELECT "CrewName" FROM crewscope_spans '
+        "WHERE \"GenAiOperation\" = 'invoke_agent' AND \"AgentName\" = 'Archivist'"
+    )
+    assert spans == [("c_crew",)]  # the task's span too (the run's tree, the activity)
     tasks = server.get("tasks", crew="c_crew")["tasks"]
     assert [t["agent"] for t in tasks] == ["Archivist"]
 
+    _price_new_models(server)
     usage = server.by_agent()
     assert {a: (u["calls"], u["input_tokens"]) for a, u in usage.items()} == {
         "Planner": (1, 11), None: (1, 13), "Critic": (1, 17),
