@@ -54,6 +54,27 @@ CREATE TABLE IF NOT EXISTS crewscope_runs (
     "OutputPreview" VARCHAR
 );
 
+-- The spans with rowid in [lo, hi], each with `copied`: the values that crewscope_runs and
+-- crewscope_tasks take alike from their span, as a struct whose fields are named as the
+-- tables' columns (projections/runs.sql and tasks.sql insert BY NAME from `copied.*`).
+CREATE OR REPLACE MACRO crewscope_projected_spans(lo, hi) AS TABLE
+SELECT *, struct_pack(
+    "TraceId",
+    "SpanId",
+    "Timestamp",
+    "EndTime" := crewscope_end("Timestamp", "Duration"),
+    "DurationMs" := "Duration" / 1e6,
+    "Failed" := "StatusCode" = 'Error',
+    "StatusMessage",
+    "ErrorType",
+    "InputTokens",
+    "OutputTokens",
+    "LlmCalls" := TRY_CAST("SpanAttributes"['crewscope.llm.calls'] AS BIGINT),
+    "OutputPreview" := left("SpanAttributes"['crewscope.output.preview'], 1000)
+) AS copied
+FROM otel_traces
+WHERE rowid BETWEEN lo AND hi;
+
 -- The run spans among the spans with rowid in [lo, hi], with their kind: flow and crew
 -- kickoffs (invoke_workflow) and standalone agent kickoffs (invoke_agent marked as a run).
 -- The instrumentation stamps the run attributes when a span starts; spans without them
@@ -63,9 +84,8 @@ SELECT *, coalesce(
     "SpanAttributes"['crewscope.run.kind'],
     CASE WHEN "SpanAttributes"['crewai.flow.name'] IS NOT NULL THEN 'flow' ELSE 'crew' END
 ) AS kind
-FROM otel_traces
-WHERE rowid BETWEEN lo AND hi
-  AND ("GenAiOperation" = 'invoke_workflow'
+FROM crewscope_projected_spans(lo, hi)
+WHERE ("GenAiOperation" = 'invoke_workflow'
        OR ("GenAiOperation" = 'invoke_agent' AND "SpanAttributes"['crewscope.run.kind'] = 'agent'));
 
 CREATE TABLE IF NOT EXISTS crewscope_tasks (

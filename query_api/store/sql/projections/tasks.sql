@@ -1,29 +1,19 @@
--- Copy the task-execution spans (invoke_agent) with rowid in [$lo, $hi] into crewscope_tasks.
-INSERT INTO crewscope_tasks
+-- Copy the task-execution spans (invoke_agent) with rowid in [$lo, $hi] into crewscope_tasks;
+-- `copied` holds the columns that runs and tasks take alike from their span
+-- (crewscope_projected_spans, tables.sql).
+INSERT INTO crewscope_tasks BY NAME
 SELECT
-    "TraceId",
-    "SpanId",
+    copied.*,
     "ParentSpanId",
-    coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "ParentSpanId"),
+    coalesce(nullif("SpanAttributes"['crewscope.run.id'], ''), "ParentSpanId") AS "RunId",
     coalesce(
         nullif("SpanAttributes"['crewscope.run.root_id'], ''),
         nullif("SpanAttributes"['crewscope.run.id'], ''),
         "ParentSpanId"
-    ),
-    "Timestamp",
-    "Timestamp" + to_microseconds("Duration" // 1000),
-    "Duration" / 1e6,
+    ) AS "RootRunId",
     "CrewName",
     "AgentName",
     "TaskName",
-    "StatusCode" = 'Error',
-    "StatusMessage",
-    "ErrorType",
-    "InputTokens",
-    "OutputTokens",
-    TRY_CAST("SpanAttributes"['crewscope.llm.calls'] AS BIGINT),
-    TRY_CAST("SpanAttributes"['crewscope.tool.calls'] AS BIGINT),
-    left("SpanAttributes"['crewscope.output.preview'], 1000)
-FROM otel_traces
-WHERE rowid BETWEEN $lo AND $hi
-  AND "GenAiOperation" = 'invoke_agent'
+    TRY_CAST("SpanAttributes"['crewscope.tool.calls'] AS BIGINT) AS "ToolCalls"
+FROM crewscope_projected_spans($lo, $hi)
+WHERE "GenAiOperation" = 'invoke_agent'
