@@ -9,6 +9,16 @@
 -- AggregationTemporality is the OTLP enum: 1 = DELTA, 2 = CUMULATIVE.
 -- By default the in-process exporter asks for DELTA counters and histograms (only changed
 -- series are written) and CUMULATIVE observable instruments (process stats).
+-- The element type of each table's Exemplars: one exemplar of a data point. A column
+-- declared with it holds the plain struct (DuckDB resolves the name when a table is created).
+CREATE TYPE IF NOT EXISTS crewscope_exemplar AS STRUCT(
+    "FilteredAttributes" MAP(VARCHAR, VARCHAR),
+    "TimeUnix"           TIMESTAMP_NS,
+    "Value"              DOUBLE,
+    "SpanId"             VARCHAR,
+    "TraceId"            VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS otel_metrics_gauge (
     "ResourceAttributes"    MAP(VARCHAR, VARCHAR),
     "ResourceSchemaUrl"     VARCHAR,
@@ -26,7 +36,7 @@ CREATE TABLE IF NOT EXISTS otel_metrics_gauge (
     "TimeUnix"              TIMESTAMP_NS NOT NULL,
     "Value"                 DOUBLE,
     "Flags"                 UINTEGER,
-    "Exemplars"             STRUCT("FilteredAttributes" MAP(VARCHAR, VARCHAR), "TimeUnix" TIMESTAMP_NS, "Value" DOUBLE, "SpanId" VARCHAR, "TraceId" VARCHAR)[]
+    "Exemplars"             crewscope_exemplar[]
 );
 
 CREATE TABLE IF NOT EXISTS otel_metrics_sum (
@@ -46,7 +56,7 @@ CREATE TABLE IF NOT EXISTS otel_metrics_sum (
     "TimeUnix"               TIMESTAMP_NS NOT NULL,
     "Value"                  DOUBLE,
     "Flags"                  UINTEGER,
-    "Exemplars"              STRUCT("FilteredAttributes" MAP(VARCHAR, VARCHAR), "TimeUnix" TIMESTAMP_NS, "Value" DOUBLE, "SpanId" VARCHAR, "TraceId" VARCHAR)[],
+    "Exemplars"              crewscope_exemplar[],
     "AggregationTemporality" INTEGER,
     "IsMonotonic"            BOOLEAN
 );
@@ -70,7 +80,7 @@ CREATE TABLE IF NOT EXISTS otel_metrics_histogram (
     "Sum"                    DOUBLE,
     "BucketCounts"           UBIGINT[],
     "ExplicitBounds"         DOUBLE[],
-    "Exemplars"              STRUCT("FilteredAttributes" MAP(VARCHAR, VARCHAR), "TimeUnix" TIMESTAMP_NS, "Value" DOUBLE, "SpanId" VARCHAR, "TraceId" VARCHAR)[],
+    "Exemplars"              crewscope_exemplar[],
     "Flags"                  UINTEGER,
     "Min"                    DOUBLE,
     "Max"                    DOUBLE,
