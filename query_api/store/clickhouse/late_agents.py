@@ -51,24 +51,31 @@ _Named = Mapping[str, tuple[datetime, str, str]]
 """Span id -> its start, its trace and the name it takes."""
 
 
-def _late(
-    client: Client, trace_ids: Sequence[str] | None
-) -> list[tuple[str, str, datetime, str, str]]:
-    where, params = "", {}
+def _pending(client: Client, kind: str, table: str, column: str,
+             trace_ids: Sequence[str] | None) -> dict[str, tuple[datetime, str, str]]:  # fmt: skip
+    """The calls of `kind` that crewscope_late_calls names and whose row in `table` has no
+    name yet: found inside ClickHouse, so an open with nothing left to name reads only ids."""
+    late, params = 'WHERE "Kind" = {kind:String}', {"kind": kind}
     if trace_ids is not None:
-        where, params = 'WHERE "TraceId" IN {traces:Array(String)}', {"traces": list(trace_ids)}
+        late += ' AND "TraceId" IN {traces:Array(String)}'
+        params["traces"] = list(trace_ids)
+    key = "TraceId" if table == _SPANS else "SpanId"  # what bounds the read of `table`
     rows = client.query(
-        f'SELECT "Kind", "SpanId", "Timestamp", "TraceId", "Name" FROM crewscope_late_calls {where}',
+        f'SELECT "SpanId", any("Timestamp"), any("TraceId"), any("Name") '
+        f'FROM crewscope_late_calls {late} AND "SpanId" IN ('
+        f'SELECT "SpanId" FROM {table} WHERE "{column}" IS NULL '
+        f'AND "{key}" IN (SELECT "{key}" FROM crewscope_late_calls {late})) GROUP BY "SpanId"',
         parameters=params,
     ).result_rows
-    return [(str(k), str(s), t, str(tr), str(a)) for k, s, t, tr, a in rows]
+    return {str(s): (t, str(tr), str(name)) for s, t, tr, name in rows}
 
 
-def _apply(client: Client, table: str, column: str, named: _Named,
-           settings: Mapping[str, object]) -> int:  # fmt: skip
+def _name(client: Client, table: str, column: str, named: _Named,
+          settings: Mapping[str, object]) -> int:  # fmt: skip
     times = [t for t, _, _ in named.values()]
     params: dict[str, object] = {
         "lo": min(times), "hi": max(times) + _US, "ids": list(named),
+        "names": [name for _, _, name in named.values()],
     }  # fmt: skip
     where = (
         f'"{column}" IS NULL AND "Timestamp" BETWEEN {{lo:DateTime64(9)}} '
@@ -77,21 +84,13 @@ def _apply(client: Client, table: str, column: str, named: _Named,
     if table == _SPANS:  # sorted by trace first: the traces bound what is read
         params["traces"] = sorted({trace for _, trace, _ in named.values()})
         where += ' AND "TraceId" IN {traces:Array(String)}'
-    pending = [
-        str(r[0])
-        for r in client.query(f'SELECT "SpanId" FROM {table} WHERE {where}', parameters=params)
-        .result_rows
-    ]  # fmt: skip
-    if not pending:
-        return 0
-    params |= {"ids": pending, "agents": [named[s][2] for s in pending]}
     client.command(
         f'UPDATE {table} SET "{column}" = transform("SpanId", {{ids:Array(String)}}, '
-        f"{{agents:Array(String)}}, '') WHERE {where}",
+        f"{{names:Array(String)}}, '') WHERE {where}",
         parameters=params,
         settings=dict(settings),
     )
-    return len(pending)
+    return len(named)
 
 
 def apply_late_agents(
@@ -100,14 +99,13 @@ def apply_late_agents(
     """Name the call rows and spans that crewscope_late_calls names and that have no agent
     (module doc): of `trace_ids`' traces, or of every trace. Returns how many rows it named
     (a call counts once in its table of rows and once in the spans)."""
-    late = _late(client, trace_ids)
     n = 0
     for kind, targets in CALL_TABLES.items():
-        named = {span: (ts, trace, name) for k, span, ts, trace, name in late if k == kind}
-        items = sorted(named.items(), key=lambda kv: kv[1][0])
-        for i in range(0, len(items), _CHUNK):
-            chunk = dict(items[i : i + _CHUNK])
-            n += sum(_apply(client, table, column, chunk, settings) for table, column in targets)
+        for table, column in targets:
+            pending = _pending(client, kind, table, column, trace_ids)
+            items = sorted(pending.items(), key=lambda kv: kv[1][0])
+            for i in range(0, len(items), _CHUNK):
+                n += _name(client, table, column, dict(items[i : i + _CHUNK]), settings)
     if n:
         logger.debug("ClickHouse: %d call rows took the agent of a later span", n)
     return n
