@@ -55,7 +55,8 @@ def _pending(client: Client, kind: str, table: str, column: str,
              trace_ids: Sequence[str] | None) -> dict[str, tuple[datetime, str, str]]:  # fmt: skip
     """The calls of `kind` that crewscope_late_calls names and whose row in `table` has no
     name yet: found inside ClickHouse, so an open with nothing left to name reads only ids."""
-    late, params = 'WHERE "Kind" = {kind:String}', {"kind": kind}
+    late = 'WHERE "Kind" = {kind:String}'
+    params: dict[str, object] = {"kind": kind}
     if trace_ids is not None:
         late += ' AND "TraceId" IN {traces:Array(String)}'
         params["traces"] = list(trace_ids)
