@@ -9,7 +9,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from crewscope.instrumentation import _attributes as A
 from crewscope.instrumentation import _content as C
-from crewscope.instrumentation._run_wrappers import RunSpan, stamp_run
+from crewscope.instrumentation._run_spans import RunSpan, stamp_run
 from crewscope.instrumentation._spans import StartHook, Telemetry, reset_var
 from crewscope.instrumentation._state import RUN_INFO, STEPS, RunInfo, span_key
 from crewscope.instrumentation.redaction import KNOWN_SECRETS

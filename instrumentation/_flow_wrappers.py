@@ -11,7 +11,7 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 
 from crewscope.instrumentation import _attributes as A
-from crewscope.instrumentation._run_wrappers import RunSpan, stamp_run
+from crewscope.instrumentation._run_spans import RunSpan, stamp_run
 from crewscope.instrumentation._spans import SpanHandle, StartHook, Telemetry, reset_var
 from crewscope.instrumentation._state import RUN_INFO, RunInfo
 

@@ -16,6 +16,7 @@ from crewscope.instrumentation import _flow_wrappers as flow
 from crewscope.instrumentation import _llm_wrappers as llm
 from crewscope.instrumentation import _run_wrappers as run
 from crewscope.instrumentation import _tool_wrappers as tools
+from crewscope.instrumentation._background import save_submitted
 from crewscope.instrumentation._spans import Telemetry, Wrapper, passthrough_wrapper, traced
 from crewscope.instrumentation._state import TOOL
 
@@ -146,6 +147,8 @@ def targets(tel: Telemetry) -> list[Target]:
             "Memory.remember_many",
             traced(tools.memory_operation(tel, "save")),
         ),
+        # a save runs on CrewAI's memory-save thread, often after its task returned
+        ("crewai.memory.unified_memory", "Memory._submit_save", save_submitted),
         (
             "crewai.memory.unified_memory",
             "Memory.recall",

@@ -1,10 +1,5 @@
-"""Crew kickoff and task execution spans, and the run ids they carry (flows: `_flow_wrappers`).
-
-A run span (user flow kickoff, crew kickoff, standalone ``Agent.kickoff``) stamps
-``crewscope.run.*`` at its start (``stamp_run``) and puts its id into ``RUN_INFO``, so
-every span started beneath it, on any thread CrewAI hops to, copies the ids of its
-nearest enclosing run and of the top-level run (``RunInfo.attributes``).
-"""
+"""Crew kickoff and task execution spans (flows: `_flow_wrappers`; what every run unit's
+span does, its run ids and totals: `_run_spans`)."""
 
 from __future__ import annotations
 
@@ -19,8 +14,8 @@ from opentelemetry.util.types import AttributeValue
 
 from crewscope.instrumentation import _attributes as A
 from crewscope.instrumentation import _content as C
+from crewscope.instrumentation._run_spans import RunSpan, stamp_run
 from crewscope.instrumentation._spans import (
-    SpanHandle,
     StartHook,
     Telemetry,
     Wrapper,
@@ -37,102 +32,13 @@ from crewscope.instrumentation._state import (
     RUN_INFO,
     STEPS,
     TOOL,
-    TOTALS,
     Attempts,
     RunInfo,
-    Totals,
     span_key,
 )
 from crewscope.instrumentation.redaction import KNOWN_SECRETS
 
 logger = logging.getLogger(__name__)
-
-
-def stamp_run(span: Span, kind: str, outer: RunInfo) -> tuple[str, str]:
-    """Stamp the run attributes on a run span started under ``outer``; return its
-    (run id, root id) for the spans beneath it.
-
-    The id is the span's own id (hex, as stored); a run under another run (a crew run in a
-    flow run, a crew kicked off by a tool) is nested: same root, parent = ``outer``'s run.
-    """
-    run_id = A.span_id_hex(span.get_span_context().span_id)
-    root_id = outer.root_id or outer.run_id or run_id
-    if span.is_recording():
-        attrs: dict[str, AttributeValue] = {
-            A.RUN_KIND: kind,
-            A.RUN_ID: run_id,
-            A.RUN_ROOT_ID: root_id,
-        }
-        if outer.run_id:
-            attrs[A.RUN_PARENT_ID] = outer.run_id
-        if outer.flow_method:
-            attrs[A.RUN_FLOW_METHOD] = outer.flow_method
-        span.set_attributes(attrs)
-    return run_id, root_id
-
-
-class RunSpan(SpanHandle):
-    """A unit of the run (crew, task, standalone agent, flow): the token and call totals of
-    the chat and tool spans beneath it, an output preview, OK status on success."""
-
-    __slots__ = (
-        "_attempt_token",
-        "_attempts_token",
-        "_chain",
-        "_info",
-        "_info_token",
-        "_tel",
-        "_totals_token",
-        "attempts",
-        "totals",
-    )
-
-    ok_status = True
-    first_attempt: int | None = None
-    """The attempt number of the steps right beneath this span (see ``agent_execution``)."""
-
-    def __init__(self, tel: Telemetry, span: Span, info: RunInfo | None) -> None:
-        super().__init__(span)
-        self._tel = tel
-        self.totals = Totals()
-        self.attempts: Attempts | None = None  # task spans: their agent executions
-        self._info = info  # None: the names of the enclosing units stay as they are
-        self._chain = (*TOTALS.get(), self.totals)
-        self._info_token: Token[RunInfo] | None = None
-        self._totals_token: Token[tuple[Totals, ...]] | None = None
-        self._attempts_token: Token[Attempts | None] | None = None
-        self._attempt_token: Token[int | None] | None = None
-
-    def set_context(self) -> None:
-        if self._info is not None:
-            self._info_token = RUN_INFO.set(self._info)
-        self._totals_token = TOTALS.set(self._chain)
-        # a run inside a task (a crew or agent kicked off by a tool) counts no attempts of it
-        self._attempts_token = ATTEMPTS.set(self.attempts)
-        self._attempt_token = ATTEMPT.set(self.first_attempt)
-
-    def reset_context(self) -> None:
-        reset_var(ATTEMPT, self._attempt_token)
-        reset_var(ATTEMPTS, self._attempts_token)
-        reset_var(TOTALS, self._totals_token)
-        reset_var(RUN_INFO, self._info_token)
-
-    def on_finish(self, result: Any) -> bool:
-        capture = self._tel.capture
-        if capture.enabled and result is not None:
-            self._tel.content(self.span, {A.OUTPUT_PREVIEW: C.output_preview(capture, result)})
-        return False
-
-    def on_exit(self) -> None:
-        totals = self.totals
-        self.span.set_attributes(
-            {
-                A.INPUT_TOKENS: totals.input_tokens,
-                A.OUTPUT_TOKENS: totals.output_tokens,
-                A.LLM_CALLS: totals.llm_calls,
-                A.TOOL_CALLS: totals.tool_calls,
-            }
-        )
 
 
 class CrewSpan(RunSpan):
@@ -161,7 +67,7 @@ class CrewSpan(RunSpan):
 class TaskSpan(RunSpan):
     """A task run by its agent (``invoke_agent``), with the agent execution metrics."""
 
-    __slots__ = ("_attrs", "_error", "_started")
+    __slots__ = ("_attrs", "_elapsed", "_error", "_started")
 
     def __init__(
         self, tel: Telemetry, span: Span, info: RunInfo, attrs: dict[str, AttributeValue]
@@ -169,8 +75,14 @@ class TaskSpan(RunSpan):
         super().__init__(tel, span, info)
         self._attrs = attrs
         self._started = time.perf_counter()
+        self._elapsed: float | None = None
         self._error: str | None = None
         self.attempts = Attempts(1 if self.first_attempt else 0)
+
+    def _close(self, keep_open: bool, end_time: int | None = None) -> None:
+        if self._elapsed is None:  # the call's duration, whatever ends the span later
+            self._elapsed = time.perf_counter() - self._started
+        super()._close(keep_open, end_time)
 
     def on_fail(self, exc: BaseException) -> None:
         self._error = error_type(exc)
@@ -182,7 +94,7 @@ class TaskSpan(RunSpan):
         STEPS.end(span_key(self.span), forget=True)
         metrics = self._tel.metrics
         if metrics is not None:
-            duration = time.perf_counter() - self._started
+            duration = self._elapsed or time.perf_counter() - self._started
             metrics.agent_execution(self.span, self._attrs, duration, self._error)
 
 

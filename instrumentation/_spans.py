@@ -166,13 +166,13 @@ class SpanHandle:
             logger.debug("crewscope: could not record the failure", exc_info=True)
         self._close(False)
 
-    def _close(self, keep_open: bool) -> None:
+    def _close(self, keep_open: bool, end_time: int | None = None) -> None:
         try:
             self.on_exit()
         except Exception:  # telemetry must never raise into the app
             logger.debug("crewscope: exit hook failed", exc_info=True)
         if not keep_open:
-            self.span.end()
+            self.span.end(end_time=end_time)
 
 
 def _safe_start(start: StartHook, instance: Any, args: Args, kwargs: Kwargs) -> SpanHandle | None:

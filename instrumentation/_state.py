@@ -12,9 +12,10 @@ span that encloses the executor.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import Span, get_current_span
 from opentelemetry.util.types import AttributeValue
@@ -67,6 +68,7 @@ class Totals:
     llm_calls: int = 0
     tool_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pending: list[Future[Any]] = field(default_factory=list, repr=False)
 
     def add_llm(self, input_tokens: int, output_tokens: int) -> None:
         with self.lock:
@@ -77,6 +79,19 @@ class Totals:
     def add_tool(self) -> None:
         with self.lock:
             self.tool_calls += 1
+
+    def defer(self, work: Future[Any]) -> None:
+        """Background work started beneath the span (a memory save) whose LLM calls count in
+        these totals although they may end after the span's call returned."""
+        with self.lock:
+            self.pending = [f for f in self.pending if not f.done()]
+            self.pending.append(work)
+
+    def take_pending(self) -> list[Future[Any]]:
+        """The deferred work not done yet (and forget the rest)."""
+        with self.lock:
+            pending, self.pending = [f for f in self.pending if not f.done()], []
+        return pending
 
 
 class Attempts:
