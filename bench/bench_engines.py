@@ -9,7 +9,9 @@ batches, so the materialized views derive runs, tasks, calls and sums as on a se
 opens the real app on each (`create_app`, in-process `TestClient`). DuckDB's rollups are
 refreshed once (ClickHouse derives its own as spans arrive). Endpoints are called
 round-robin, one engine after the other, medians over `--repeat` rounds.
-The data files are cached under --dir by size.
+The data files are cached under --dir by size. `--logs` adds log records for the spans
+(bench/gen_logs.py) to both cached stores, once, and measures the agent activity endpoint,
+which reads them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_query
 import duckdb
+import gen_logs
 
 API = bench_query.API
 TARGET_MS = 100.0
@@ -56,6 +59,39 @@ def build_clickhouse(duck_path: str, chdb_dir: str) -> float:
     return time.perf_counter() - t
 
 
+def add_logs(duck_path: str, chdb_dir: str) -> None:
+    """Log records for the spans, once per cached store: generated into the DuckDB file,
+    then copied into ClickHouse as the receiver writes them (the exporter's ``otel_logs``)."""
+    import pyarrow as pa
+
+    from crewscope.query_api.store.clickhouse.database import ClickHouseDatabase
+    from crewscope.query_api.store.clickhouse.location import parse_store
+
+    con = duckdb.connect(duck_path)
+    try:
+        row = con.execute("SELECT count(*) FROM otel_logs").fetchone()
+    finally:
+        con.close()
+    if not row or not row[0]:
+        t = time.perf_counter()
+        n = gen_logs.add_logs(duck_path)
+        print(f"generated {n:,} log records in DuckDB: {time.perf_counter() - t:.1f} s")
+    marker = os.path.join(chdb_dir, "logs_ready")
+    if os.path.exists(marker):
+        return
+    t = time.perf_counter()
+    db = ClickHouseDatabase(parse_store(f"chdb://{chdb_dir}"))
+    con = duckdb.connect(duck_path, read_only=True)
+    try:
+        reader = con.sql("SELECT * FROM otel_logs").to_arrow_reader(BATCH)
+        for batch in reader:
+            db.store.append_tables({"otel_logs": pa.Table.from_batches([batch])})
+    finally:
+        con.close()
+    open(marker, "w").close()
+    print(f"wrote the log records into ClickHouse: {time.perf_counter() - t:.1f} s", flush=True)
+
+
 STAMPS = {"generated_at", "window_start", "window_end", "refreshed_at", "rollup_refreshed_at"}
 
 
@@ -82,6 +118,14 @@ def first_difference(a: Any, b: Any, where: str = "") -> str | None:
     return None if a == b else f"{where}: {a!r} != {b!r}"
 
 
+def activity_endpoints(ids: dict[str, str]) -> dict[str, str]:
+    """What `--logs` measures besides the spans' endpoints."""
+    return {
+        "agents/{agent}/activity": f"/agents/{ids['agent']}/activity",
+        "agents/{agent}/activity 500": f"/agents/{ids['agent']}/activity?limit=500",
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--spans", type=int, default=1_000_000)
@@ -89,6 +133,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--dir", default="/tmp/crewscope_bench_data")
     p.add_argument("--fresh", action="store_true", help="regenerate the cached data")
     p.add_argument("--only", default="", help="comma-separated endpoint names")
+    p.add_argument(
+        "--logs",
+        action="store_true",
+        help="add log records for the spans (once per cached store) and measure the agent "
+        "activity endpoint too",
+    )
     p.add_argument(
         "--check",
         action="store_true",
@@ -112,6 +162,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         open(os.path.join(chdb_dir, "ready"), "w").close()
         print(f"wrote {args.spans:,} spans into ClickHouse: {dt:.1f} s "
               f"({args.spans / dt:,.0f} spans/s)", flush=True)  # fmt: skip
+    if args.logs:
+        add_logs(duck, chdb_dir)
     shutil.copyfile(duck, work)
     ids = bench_query.sample_ids(duck)
 
@@ -121,6 +173,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     results: dict[str, Any] = {"spans": args.spans, "endpoints": {}}
     eps = bench_query.endpoints(ids)
+    if args.logs:
+        eps |= activity_endpoints(ids)
     names = [n for n in eps if not args.only or n in args.only.split(",")]
     times: dict[str, dict[str, list[float]]] = {"duckdb": {}, "clickhouse": {}}
     failed: dict[str, str] = {}

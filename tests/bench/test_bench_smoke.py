@@ -100,7 +100,7 @@ def test_ui(bench: Any, tmp_path: Path) -> None:
         assert v["hosts"] == ["127.0.0.1"]  # every request the page made stayed on loopback
 
 
-def test_engines(tmp_path: Path) -> None:
+def test_engines(bench: Any, tmp_path: Path) -> None:
     # Its own process: the embedded ClickHouse engine opens one directory per process, and
     # this one's is the test helpers'.
     import json
@@ -108,14 +108,15 @@ def test_engines(tmp_path: Path) -> None:
 
     out = subprocess.run(
         [sys.executable, str(BENCH / "bench_engines.py"), "--spans", "2500", "--repeat", "1",
-         "--dir", str(tmp_path)],
+         "--dir", str(tmp_path), "--logs"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["failed"] == {}
-    assert set(result["endpoints"]) == set(
-        __import__("bench_query").endpoints({"run": "r", "task": "t", "agent": "a"})
+    ids = {"run": "r", "task": "t", "agent": "a"}
+    assert set(result["endpoints"]) == set(__import__("bench_query").endpoints(ids)) | set(
+        __import__("bench_engines").activity_endpoints(ids)
     )
 
 
