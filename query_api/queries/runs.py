@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from crewscope.query_api.models.flows import FlowCondition, FlowEdge, FlowGraph, FlowNode
@@ -187,20 +189,61 @@ def get_run(s: Session, run_id: str) -> RunDetail | None:
         return _get_run(s, run_id)
 
 
-def _get_run(s: Session, run_id: str) -> RunDetail | None:
-    if len(run_id) == 32:
-        where = Where().add('"TraceId" = $trace_id AND "ParentRunId" IS NULL', trace_id=run_id)
-    else:
-        where = Where().add('"SpanId" = $run_id', run_id=run_id)
-    rows = _rows(s, where, MAX_NESTED_RUNS, 0)
-    if not rows:
+@dataclass(frozen=True)
+class _Named:
+    """The runs a run detail's id names: a run id that run, a trace id (how runs were named
+    before) the trace's top-level runs; `or_nested`: those and the runs nested in them."""
+
+    where: Where
+    or_nested: Where
+    test: Callable[[Row], bool]
+    """The same condition as `where`, on a run row."""
+
+    @classmethod
+    def of(cls, run_id: str) -> _Named:
+        if len(run_id) == 32:
+            top = '"TraceId" = $trace_id AND "ParentRunId" IS NULL'
+            nested = f'"ParentRunId" IN (SELECT "SpanId" FROM crewscope_runs WHERE {top})'
+            return cls(
+                Where().add(top, trace_id=run_id),
+                Where().add(f"(({top}) OR {nested})", trace_id=run_id),
+                lambda r: r["TraceId"] == run_id and r["ParentRunId"] is None,
+            )
+        return cls(
+            Where().add('"SpanId" = $run_id', run_id=run_id),
+            Where().add('("SpanId" = $run_id OR "ParentRunId" = $run_id)', run_id=run_id),
+            lambda r: r["SpanId"] == run_id,
+        )
+
+
+def _run_and_nested(s: Session, run_id: str) -> tuple[Row, list[Row]] | None:
+    """The run `run_id` names (the first one started, if it names several) and its nested
+    runs, newest first.
+
+    One read of the runs named and the runs nested in them; only when that is more than
+    `MAX_NESTED_RUNS` rows (a page may have cut it) the run, then its nested runs, apart."""
+    named_runs = _Named.of(run_id)
+    rows = _rows(s, named_runs.or_nested, MAX_NESTED_RUNS + 1, 0)
+    whole = len(rows) <= MAX_NESTED_RUNS
+    if not whole:
+        rows = _rows(s, named_runs.where, MAX_NESTED_RUNS, 0)
+    runs = [r for r in rows if named_runs.test(r)]
+    if not runs:
         return None
-    row = rows[-1]  # newest first: the last one started first
+    row = runs[-1]  # newest first: the last one started first
+    if whole:
+        return row, [r for r in rows if r["ParentRunId"] == row["SpanId"]]
+    parent = Where().add('"ParentRunId" = $parent', parent=row["SpanId"])
+    return row, _rows(s, parent, MAX_NESTED_RUNS, 0)
+
+
+def _get_run(s: Session, run_id: str) -> RunDetail | None:
+    found = _run_and_nested(s, run_id)
+    if found is None:
+        return None
+    row, nested = found
     roots, errors = fetch_tree(
         s, row["TraceId"], row["Timestamp"], row["EndTime"], row["SpanId"], synced_only=True
-    )
-    nested = _rows(
-        s, Where().add('"ParentRunId" = $parent', parent=row["SpanId"]), MAX_NESTED_RUNS, 0
     )
     return RunDetail(
         **_summary(row).model_dump(),
