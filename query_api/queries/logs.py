@@ -27,6 +27,7 @@ LOG_SPAN_SUBTREE = named("reads/log_span_subtree")
 RUN_WINDOW = named("reads/run_window")
 AGENT_ACTIVITY = named("reads/agent_activity")
 AGENT_ACTIVITY_WINDOW = named("reads/agent_activity_window")
+AGENT_LOGS = named("reads/agent_logs")
 ACTIVITY_MIN_SEVERITY = LogSeverity.WARN
 MAX_TEXT = 300
 
@@ -177,7 +178,7 @@ def agent_activity(s: Session, agent: str, limit: int) -> AgentActivity:
     far = datetime(9999, 1, 1)  # no span: only log records
     bounds = {"cutoff": far, "since": far} if window is None else window
     lines = []
-    for row in s.rows(AGENT_ACTIVITY, {**params, **bounds}):
+    for row in s.rows(AGENT_ACTIVITY, {**params, **bounds}, agent_logs=AGENT_LOGS):
         kind = ActivityKind(row["kind"])
         level = LogSeverity.of(row["severity"]) if kind is ActivityKind.LOG else None
         if level is not None:

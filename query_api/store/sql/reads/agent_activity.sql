@@ -48,10 +48,6 @@ lines AS (
     SELECT "Timestamp", 'log', coalesce(nullif("RunId", ''), nullif("TraceId", '')),
         nullif("SpanId", ''), NULL, "TaskName", NULL, NULL, NULL, NULL, "Body",
         "SeverityNumber"
-    FROM (
-        SELECT * FROM crewscope_logs
-        WHERE "AgentName" = $agent AND "SeverityNumber" >= $min_severity
-        ORDER BY "Timestamp" DESC LIMIT $limit
-    )
+    FROM {{agent_logs}}  -- reads/agent_logs.sql, one text per engine
 )
 SELECT * FROM lines ORDER BY time DESC, kind LIMIT $limit
