@@ -10,6 +10,7 @@ from crewscope.query_api.dates import as_utc, to_naive_utc
 from crewscope.query_api.models.common import ExecutionStatus
 from crewscope.query_api.models.spans import SpanCounts
 from crewscope.query_api.queries.previews import preview
+from crewscope.query_api.queries.rows import as_api
 from crewscope.query_api.store.query import Ident, Where, inline, named
 from crewscope.query_api.store.session import Row, Session
 
@@ -51,6 +52,7 @@ def page(
 def execution_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The summary fields a run and a task take alike from their projection row."""
     return {
+        **as_api(row, "TraceId", "CrewName"),
         "status": ExecutionStatus.FAILED if row["Failed"] else ExecutionStatus.COMPLETED,
         "start_time": as_utc(row["Timestamp"]),
         "end_time": as_utc(row["EndTime"]),
@@ -60,6 +62,11 @@ def execution_fields(row: dict[str, Any]) -> dict[str, Any]:
         "error_type": row["ErrorType"],
         "error_preview": preview(row["StatusMessage"]) if row["Failed"] else None,
     }
+
+
+def stored_or_counted(stored: int | None, counted: int | None) -> int | None:
+    """A count stored on the row (the exporter's), else the one counted over the subtree."""
+    return stored if stored is not None else counted
 
 
 def span_counts(row: dict[str, Any], prefix: str = "") -> SpanCounts:

@@ -17,6 +17,7 @@ from crewscope.query_api.models.logs import (
     LogRecord,
     LogSeverity,
 )
+from crewscope.query_api.queries.rows import as_api
 from crewscope.query_api.queries.tasks import TASK_BY_ID
 from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.session import Session
@@ -70,16 +71,10 @@ def _record(row: dict[str, Any]) -> LogRecord:
         severity_text=row["SeverityText"],
         severity_number=row["SeverityNumber"],
         body=row["Body"],
-        service=row["ServiceName"],
-        scope=row["ScopeName"],
-        event_name=row["EventName"],
+        **as_api(row, "ServiceName", "ScopeName", "EventName", "RunId", "RootRunId"),
+        **as_api(row, "CrewName", "AgentName", "TaskName"),
         trace_id=row["TraceId"] or None,
         span_id=row["SpanId"] or None,
-        run_id=row["RunId"],
-        root_run_id=row["RootRunId"],
-        crew=row["CrewName"],
-        agent=row["AgentName"],
-        task=row["TaskName"],
         attributes=dict(row["LogAttributes"] or {}),
     )
 

@@ -23,7 +23,9 @@ from crewscope.query_api.queries.executions import (
     Started,
     execution_fields,
     span_counts,
+    stored_or_counted,
 )
+from crewscope.query_api.queries.rows import as_api
 from crewscope.query_api.queries.span_tree import CLOCK_SKEW, fetch_tree
 from crewscope.query_api.store.query import Ident, Query, Where, named
 from crewscope.query_api.store.session import Row, Session
@@ -132,19 +134,12 @@ def _summary(row: dict[str, Any]) -> RunSummary:
     tokens = [t for t in (row["InputTokens"], row["OutputTokens"]) if t is not None]
     return RunSummary(
         run_id=row["SpanId"],
-        trace_id=row["TraceId"],
-        span_id=row["SpanId"],
-        kind=row["Kind"],
-        name=row["Name"],
-        parent_run_id=row["ParentRunId"],
-        root_run_id=row["RootRunId"],
-        flow_method=row["FlowMethod"],
-        crew=row["CrewName"],
+        **as_api(row, "SpanId", "Kind", "Name", "ParentRunId", "RootRunId", "FlowMethod"),
         **execution_fields(row),
         total_tokens=sum(tokens) if tokens else None,
         cost_usd=row["tt_cost_usd"],
         task_count=counts.tasks,
-        llm_calls=row["LlmCalls"] if row["LlmCalls"] is not None else counts.llm_calls,
+        llm_calls=stored_or_counted(row["LlmCalls"], counts.llm_calls),
         input_summary=input_summary(row["InputKeys"], row["Inputs"]),
     )
 

@@ -10,6 +10,7 @@ from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.query_api.dates import as_utc
 from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanEvent, SpanNode
 from crewscope.query_api.queries.executions import span_counts
+from crewscope.query_api.queries.rows import as_api
 from crewscope.query_api.queries.span_inherit import inherit
 from crewscope.query_api.store.query import named
 from crewscope.query_api.store.session import Session
@@ -35,21 +36,14 @@ def _node(row: dict[str, Any]) -> SpanNode:
         parent_span_id=row["ParentSpanId"] or None,
         name=row["SpanName"],
         kind=row["SpanKind"],
-        operation=row["GenAiOperation"],
         status=_STATUS.get(row["StatusCode"], "unset"),
         status_message=row["StatusMessage"] or None,
-        error_type=row["ErrorType"],
+        **as_api(row, "GenAiOperation", "ErrorType"),
         start_time=as_utc(start),
         end_time=as_utc(start + timedelta(milliseconds=duration_ms)),
         duration_ms=duration_ms,
-        agent=row["AgentName"],
-        task=row["TaskName"],
-        tool=row["ToolName"],
-        model=row["Model"],
-        provider=row["ProviderName"],
-        input_tokens=row["InputTokens"],
-        output_tokens=row["OutputTokens"],
-        cost_usd=row["CostUsd"],
+        **as_api(row, "AgentName", "TaskName", "ToolName", "Model", "ProviderName"),
+        **as_api(row, "InputTokens", "OutputTokens", "CostUsd"),
         attributes=_cut(row["SpanAttributes"]),
         events=[
             SpanEvent(name=e["Name"], time=as_utc(e["Timestamp"]), attributes=_cut(e["Attributes"]))

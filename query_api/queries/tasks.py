@@ -6,7 +6,14 @@ from typing import Any
 
 from crewscope.query_api.models.spans import SpanCounts
 from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse, TaskSummary
-from crewscope.query_api.queries.executions import UNFILTERED, Started, execution_fields, page
+from crewscope.query_api.queries.executions import (
+    UNFILTERED,
+    Started,
+    execution_fields,
+    page,
+    stored_or_counted,
+)
+from crewscope.query_api.queries.rows import as_api
 from crewscope.query_api.queries.span_tree import fetch_tree, subtree_totals
 from crewscope.query_api.store.query import Where, named
 from crewscope.query_api.store.session import Session
@@ -29,22 +36,15 @@ def task_filters(
     return started.where(where)
 
 
-def _first(stored: int | None, counted: int | None) -> int | None:
-    return stored if stored is not None else counted
-
-
 def _summary(row: dict[str, Any], counts: SpanCounts | None) -> TaskSummary:
     return TaskSummary(
         task_id=row["SpanId"],
         run_id=row["RootRunId"],
         crew_run_id=row["RunId"],
-        trace_id=row["TraceId"],
-        crew=row["CrewName"],
-        agent=row["AgentName"],
-        task=row["TaskName"],
+        **as_api(row, "AgentName", "TaskName"),
         **execution_fields(row),
-        llm_calls=_first(row["LlmCalls"], counts.llm_calls if counts else None),
-        tool_calls=_first(row["ToolCalls"], counts.tool_calls if counts else None),
+        llm_calls=stored_or_counted(row["LlmCalls"], counts.llm_calls if counts else None),
+        tool_calls=stored_or_counted(row["ToolCalls"], counts.tool_calls if counts else None),
     )
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from crewscope.query_api.deps import (
-    INSTANT_DOC,
     INVALID,
     CrewQ,
-    Instant,
     Range,
     SessionDep,
-    check_range,
-    invalid,
 )
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.runs import RunKind
@@ -22,44 +18,27 @@ from crewscope.query_api.models.series import (
     ExecutionSeriesResponse,
     ProcessSeriesResponse,
     ProcessStatsResponse,
-    Resolution,
     RunSeriesResponse,
     SeriesGroupBy,
     SuccessRateResponse,
     TokenSeriesResponse,
 )
 from crewscope.query_api.queries.metrics import (
-    RangeError,
-    SeriesWindow,
     execution_series,
     process_series,
     process_stats,
     run_series,
-    series_window,
     success_rates,
     token_series,
 )
-from crewscope.query_api.routes.params import AgentCrewDep, ProcessDep
+from crewscope.query_api.routes.params import AgentCrewDep, ProcessDep, WindowDep
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], responses=INVALID)
 
-ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m, 1h or 1d")]
-StartQ = Annotated[Instant | None, Query(description=f"from (default: end - 1h); {INSTANT_DOC}")]
-EndQ = Annotated[Instant | None, Query(description=f"to (default: now); {INSTANT_DOC}")]
-
-
-def get_window(
-    resolution: ResolutionQ = Resolution.M1, start: StartQ = None, end: EndQ = None
-) -> SeriesWindow:
-    """The buckets asked for (422 if reversed or too many)."""
-    check_range(start, end)
-    try:
-        return series_window(start, end, resolution)
-    except RangeError as exc:  # too many buckets
-        raise invalid("resolution", str(exc), "range_too_large", resolution.value) from exc
-
-
-WindowDep = Annotated[SeriesWindow, Depends(get_window)]
+GroupByQ = Annotated[SeriesGroupBy, Query(description="none, model, agent or crew")]
+ModelQ = Annotated[str | None, Query(description="only this model")]
+RunKindQ = Annotated[RunKind | None, Query(description="only flow, crew or agent runs")]
+RunNameQ = Annotated[str | None, Query(description="only this flow, crew or agent name")]
 
 
 @router.get("/process", response_model=ProcessStatsResponse)
@@ -83,10 +62,8 @@ def read_token_series(
     session: SessionDep,
     scope: AgentCrewDep,
     window: WindowDep,
-    group_by: Annotated[
-        SeriesGroupBy, Query(description="none, model, agent or crew")
-    ] = SeriesGroupBy.NONE,
-    model: Annotated[str | None, Query(description="only this model")] = None,
+    group_by: GroupByQ = SeriesGroupBy.NONE,
+    model: ModelQ = None,
 ) -> TokenSeriesResponse:
     """LLM calls, input/output tokens and cost (SUM of CostUsd) per bucket."""
     return token_series(session, window, group_by, model, **scope.kwargs())
@@ -102,10 +79,7 @@ def read_execution_series(
 
 @router.get("/runs/series", response_model=RunSeriesResponse)
 def read_run_series(
-    session: SessionDep,
-    window: WindowDep,
-    kind: Annotated[RunKind | None, Query(description="only flow, crew or agent runs")] = None,
-    name: Annotated[str | None, Query(description="only this flow, crew or agent name")] = None,
+    session: SessionDep, window: WindowDep, kind: RunKindQ = None, name: RunNameQ = None
 ) -> RunSeriesResponse:
     """Top-level runs per bucket, by kickoff start time (as ``GET /runs`` lists them): runs,
     successful, failed, avg and p95 duration, tokens, cost. Buckets without a run are left

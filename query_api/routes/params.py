@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
-from crewscope.query_api.deps import AgentQ, CrewQ
+from crewscope.query_api.deps import INSTANT_DOC, AgentQ, CrewQ, Instant, check_range, invalid
+from crewscope.query_api.models.series import Resolution
+from crewscope.query_api.queries.metrics import RangeError, SeriesWindow, series_window
 
 ServiceQ = Annotated[str | None, Query(description="service.name")]
 PidQ = Annotated[int | None, Query(ge=0, description="process id")]
@@ -44,3 +46,22 @@ class AgentCrewFilters(Filters):
 
 ProcessDep = Annotated[ProcessFilters, Depends()]
 AgentCrewDep = Annotated[AgentCrewFilters, Depends()]
+
+
+ResolutionQ = Annotated[Resolution, Query(description="bucket width: 10s, 1m, 5m, 1h or 1d")]
+StartQ = Annotated[Instant | None, Query(description=f"from (default: end - 1h); {INSTANT_DOC}")]
+EndQ = Annotated[Instant | None, Query(description=f"to (default: now); {INSTANT_DOC}")]
+
+
+def get_window(
+    resolution: ResolutionQ = Resolution.M1, start: StartQ = None, end: EndQ = None
+) -> SeriesWindow:
+    """The buckets of a time series asked for (422 if reversed or too many)."""
+    check_range(start, end)
+    try:
+        return series_window(start, end, resolution)
+    except RangeError as exc:  # too many buckets
+        raise invalid("resolution", str(exc), "range_too_large", resolution.value) from exc
+
+
+WindowDep = Annotated[SeriesWindow, Depends(get_window)]

@@ -19,6 +19,14 @@ from crewscope.query_api.deps import (
 from crewscope.query_api.models.tasks import TaskDetail, TaskListResponse
 from crewscope.query_api.queries.tasks import get_task, list_tasks, task_filters
 
+RunOrTraceQ = Annotated[
+    str | None,
+    Query(
+        pattern="^([0-9a-f]{16}|[0-9a-f]{32})$",
+        description="a run (its tasks, nested crew runs' included) or a trace id",
+    ),
+]
+
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses=INVALID)
 
 
@@ -29,13 +37,7 @@ def read_tasks(
     crew: CrewName = None,
     agent: Annotated[str | None, Query(description="agent role")] = None,
     task: Annotated[str | None, Query(description="task name")] = None,
-    run_id: Annotated[
-        str | None,
-        Query(
-            pattern="^([0-9a-f]{16}|[0-9a-f]{32})$",
-            description="a run (its tasks, nested crew runs' included) or a trace id",
-        ),
-    ] = None,
+    run_id: RunOrTraceQ = None,
     started: StartedDep,
     page: PageDep,
 ) -> TaskListResponse:
