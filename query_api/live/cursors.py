@@ -14,9 +14,11 @@ last time?", and nothing else; `feed.LiveFeed` turns the rows into messages.
   concurrent inserts may become visible out of order, every poll re-reads a lag window
   behind it (and, by the server's clock, no older than the window), and skips the rows it
   has seen already, remembering only the keys that are still inside the window. A row
-  that becomes visible more than `lag_s` after its arrival is missed. The window is read
-  whether clients listen or not (it is empty `lag_s` after the last insert), so a client
-  that subscribes gets exactly what lands from then on, as on DuckDB.
+  that becomes visible more than `lag_s` after its arrival is missed. Nothing is read
+  while no client listens (each poll is three queries of the embedded engine, which would
+  hold its one lock a fifth of the time at four polls a second); before the first client
+  after none is added, `resume` reads the window once to learn its keys, so that client
+  gets exactly what lands from then on, as on DuckDB.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class Cursor(Protocol):
         strategy can skip them); the first call only finds the end."""
         ...
 
+    def resume(self, db: Database) -> None:
+        """Before the first client after none: from now on, what lands is new."""
+        ...
+
 
 # --- DuckDB: rowid watermarks ----------------------------------------------------------
 
@@ -76,6 +82,9 @@ class RowidCursor:
     def read(self, db: Database, want_rows: bool) -> NewRows:
         with db.reader() as s:
             return self._read(s, want_rows)
+
+    def resume(self, db: Database) -> None:
+        """Nothing to do: idle polls move the watermarks to the end."""
 
     def _read(self, s: Session, want_rows: bool) -> NewRows:
         if self._marks is None:  # start at the end: the feed shows what lands from now
@@ -126,6 +135,11 @@ class _Window:
         self.cursor_ns: int | None = None  # newest arrival seen; None before the first read
         self.seen: dict[int, int] = {}  # row key -> its arrival (ns), inside the window
 
+    def restart(self) -> None:
+        """Forget the cursor and the keys: the next read finds the end again."""
+        self.cursor_ns = None
+        self.seen = {}
+
     def read(self, s: Session) -> list[Row]:
         """The rows not seen before (none on the first read: it finds the end)."""
         started = self.cursor_ns is not None
@@ -171,14 +185,27 @@ class ArrivalCursor:
         # ClickHouse only (DuckDB reads reads/process_points by rowid)
         self.process = _Window(clickhouse_query("reads/live_process_points"), lag_ns)
         self._priced: set[tuple[Any, Any]] = set()  # (provider, model) priced by the feed
+        self._current = False  # the windows' keys are those of the last poll
+
+    def resume(self, db: Database) -> None:
+        """Read the windows afresh (finding their end, publishing nothing)."""
+        for window in (self.spans, self.logs, self.process):
+            window.restart()
+        with db.reader() as s:
+            for window in (self.spans, self.logs, self.process):
+                window.read(s)
+        self._current = True
 
     def read(self, db: Database, want_rows: bool) -> NewRows:
+        if not want_rows:  # no client: nothing is read, the keys go stale (module doc)
+            self._current = False
+            return NewRows()
+        if not self._current:  # a client came without `resume`: find the end first
+            self.resume(db)
+            return NewRows()
         with db.reader() as s:
-            # read with or without clients: the keys seen must stay current (module doc)
             spans, logs = self.spans.read(s), self.logs.read(s)
             process = _latest_points(self.process.read(s))
-            if not want_rows:
-                return NewRows()
             self._price(db, s, spans)
         return NewRows(spans, process, logs)
 

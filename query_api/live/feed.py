@@ -8,7 +8,9 @@ the store, crewscope's own HTTP spans), and rowid watermarks say exactly what is
 is four cheap ``max(rowid)`` lookups when nothing landed, the data is read only while
 clients listen. On ClickHouse any number of Collectors and serve processes write; views
 stamp what the feed needs with its arrival time, and the cursor reads a short lag window
-behind the newest arrival, skipping the rows it has published.
+behind the newest arrival, skipping the rows it has published; nothing is read while no
+client listens, and the first client after none waits for one read of the window
+(`Cursor.resume`) before it is added.
 
 Spans land when they end, so events are completions: ``llm_call`` (with tokens and cost),
 ``tool_call``, ``agent_step``, ``task_completed``, ``run_completed``, ``memory``,
@@ -77,6 +79,7 @@ class LiveFeed:
         self._last_process: dict[tuple[Any, Any], float] = {}
         self._pending_process: dict[tuple[Any, Any], dict[str, Any]] = {}
         self._last_sample: dict[tuple[Any, Any], dict[str, Any]] = {}  # newest per process
+        self._reading = asyncio.Lock()  # one thread at a time uses the cursor
 
     # --- polling -----------------------------------------------------------------------
 
@@ -88,7 +91,8 @@ class LiveFeed:
         return new.spans, new.process, new.logs
 
     async def poll_once(self) -> None:
-        spans, process, logs = await asyncio.to_thread(self._read, bool(self.clients))
+        async with self._reading:
+            spans, process, logs = await asyncio.to_thread(self._read, bool(self.clients))
         self.stats.polls += 1
         events = [e for e in map(span_event, spans) if e is not None]
         events.extend(map(log_message, logs))
@@ -159,6 +163,14 @@ class LiveFeed:
     async def serve(self, ws: WebSocket, filters: Filters) -> None:
         """Run one accepted WebSocket until it closes."""
         client = Client(filters, self.client_queue_size)
+        if not self.clients:
+            async with self._reading:
+                try:
+                    await asyncio.to_thread(self.cursor.resume, self.db)
+                except Exception as exc:  # the next poll finds the end instead
+                    self.stats.poll_errors += 1
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                    logger.debug("live feed resume failed", exc_info=True)
         self.clients.add(client)
         client.control({"type": "subscribed", "filters": filters.as_dict()})
         sender = asyncio.create_task(self._send_loop(ws, client))

@@ -192,33 +192,56 @@ def test_clickhouse_feed_gives_the_duckdb_feed_of_a_real_run(
         ws.close()
 
 
+def _send_chats(served: ServeProcess, agent: str, n: int) -> None:
+    """`n` LLM-call spans of `agent` (input tokens 0..n-1, in order) over OTLP/HTTP."""
+    provider = TracerProvider(resource=Resource.create({"service.name": f"bulk-{agent}"}))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(f"{served.url}/v1/traces"), max_queue_size=max(n, 100) + 1,
+            max_export_batch_size=100, schedule_delay_millis=20,
+        )
+    )  # fmt: skip
+    tracer = provider.get_tracer("bulk")
+    for i in range(n):
+        attrs: dict[str, AttributeValue] = {
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.agent.name": agent, "gen_ai.usage.input_tokens": i,
+            "gen_ai.usage.output_tokens": 1,
+        }  # fmt: skip
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=attrs):
+            pass
+    assert provider.force_flush(60_000)
+    provider.shutdown()
+
+
+def test_first_client_after_none_gets_what_lands_from_then_on(
+    servers: dict[str, ServeProcess],
+) -> None:
+    """With no client the feed reads nothing; the first client to subscribe after that does
+    not get what landed before it (though that is inside the lag window the cursor re-reads)
+    and does get what lands right after it subscribed, before any poll could have run."""
+    ch = servers["clickhouse"]
+    time.sleep(1.0)  # other tests' clients are gone: the feed is idle
+    _send_chats(ch, "before", 20)
+    ws = _ws(ch, "events=llm_call")
+    _send_chats(ch, "after", 20)
+
+    def last(m: dict[str, Any]) -> bool:
+        return m.get("agent") == "after" and m["data"]["input_tokens"] == 19
+
+    got = _read_until(ws, last, timeout=30)
+    got += _rest(ws, LAG_S + 1.5)
+    events = [(m["agent"], m["data"]["input_tokens"]) for m in got if m["type"] == "event"]
+    assert events == [("after", i) for i in range(20)]
+    ws.close()
+
+
 def test_concurrent_senders_each_span_once_in_order(servers: dict[str, ServeProcess]) -> None:
     """Two OTLP senders at once (concurrent inserts): every span once, each sender's in order."""
     ch = servers["clickhouse"]
     ws = _ws(ch, "events=llm_call")
     n = 1500
-
-    def send(agent: str) -> None:
-        provider = TracerProvider(resource=Resource.create({"service.name": f"bulk-{agent}"}))
-        provider.add_span_processor(
-            BatchSpanProcessor(
-                OTLPSpanExporter(f"{ch.url}/v1/traces"), max_queue_size=n + 1,
-                max_export_batch_size=100, schedule_delay_millis=20,
-            )
-        )  # fmt: skip
-        tracer = provider.get_tracer("bulk")
-        for i in range(n):
-            attrs: dict[str, AttributeValue] = {
-                "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
-                "gen_ai.agent.name": agent, "gen_ai.usage.input_tokens": i,
-                "gen_ai.usage.output_tokens": 1,
-            }  # fmt: skip
-            with tracer.start_as_current_span("chat gpt-4o-mini", attributes=attrs):
-                pass
-        assert provider.force_flush(60_000)
-        provider.shutdown()
-
-    senders = [threading.Thread(target=send, args=(a,)) for a in ("A", "B")]
+    senders = [threading.Thread(target=_send_chats, args=(ch, a, n)) for a in ("A", "B")]
     for t in senders:
         t.start()
     for t in senders:
