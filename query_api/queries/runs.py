@@ -44,6 +44,13 @@ SORT_KEYS = {
 """The sort-key column of each ``sort`` (run_sort_keys.sql; cost: run_sort_cost.sql)."""
 SORT_SOURCE = named("reads/run_sort_keys")
 SORT_COST_SOURCE, _ = named("reads/run_sort_cost").render({"keys": SORT_SOURCE})
+RUN_PAGE = named("reads/run_page")
+RUN_TOTALS = named("reads/run_totals")
+TOTALS = {
+    "Spans": "tt_spans", "Tasks": "tt_tasks", "Steps": "tt_steps", "LlmCalls": "tt_llm_calls",
+    "ToolCalls": "tt_tool_calls", "Errors": "tt_errors", "CostUsd": "tt_cost_usd",
+}  # fmt: skip
+"""A run_totals column -> the key a run row holds it under."""
 
 # A run in which the agent ran a task. Listing top-level runs only: the tasks' top-level
 # runs. Listing nested runs too: the task's own run (a crew or agent run) and every run it is
@@ -154,12 +161,21 @@ def _rows(
 ) -> list[Row]:
     """One page of run rows with their totals, ordered by `sort` (newest first by default)."""
     source: Query = SORT_COST_SOURCE if sort is RunSort.COST_USD else SORT_SOURCE
-    key = SORT_KEYS[sort]
-    run_page, where_params = named("reads/run_page").render(
-        {"runs": source, "where": where, "sort": key}
-    )
-    params = {"limit": limit, "offset": offset, "desc": order is SortOrder.DESC, **where_params}
-    return s.rows(named("reads/run_list"), params, page=run_page, sort=key)
+    params = {"limit": limit, "offset": offset, "desc": order is SortOrder.DESC}
+    rows = s.rows(RUN_PAGE, params, runs=source, where=where, sort=SORT_KEYS[sort])
+    return _with_totals(s, rows)
+
+
+def _with_totals(s: Session, rows: list[Row]) -> list[Row]:
+    """`rows` with their runs' totals (``tt_*``, None without): a run's own, else its
+    trace's (a run whose spans name no run), read in one query for the page (a second
+    query: ClickHouse plans the page once instead of once per use in a join)."""
+    ids = sorted({r["SpanId"] for r in rows} | {r["TraceId"] for r in rows})
+    totals = {t["RunId"]: t for t in s.rows(RUN_TOTALS, {"ids": ids})} if rows else {}
+    for r in rows:
+        t = totals.get(r["SpanId"]) or totals.get(r["TraceId"])
+        r.update({key: t[col] if t else None for col, key in TOTALS.items()})
+    return rows
 
 
 def list_runs(

@@ -30,7 +30,7 @@ class NotOnClickHouse(QueryError):
 SHARED_TEXT = frozenset({
     "reads/rollup_count", "reads/rollup_list", "reads/run_window",
     "reads/task_by_id", "reads/task_list", "reads/export_rollups", "reads/memory_stats",
-    "reads/prom_llm_usage", "reads/dashboard_trend", "reads/agent_activity",
+    "reads/prom_llm_usage", "reads/agent_activity",
     "reads/agent_activity_window", "reads/token_series", "reads/run_page", "reads/tool_usage",
     "reads/process_series",
 })  # fmt: skip

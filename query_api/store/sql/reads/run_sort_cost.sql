@@ -1,4 +1,4 @@
--- The runs of slot keys (run_sort_keys) with each run's cost as its summary shows it (run_list.sql): its
+-- The runs of slot keys (run_sort_keys) with each run's cost as its summary shows it (run_totals.sql): its
 -- own total, or its trace's when its spans name no run. Only for sorting by cost: the join
 -- runs over every run that passes the filters, before the page is cut.
 SELECT
