@@ -2,7 +2,8 @@
 
 The Collector writes no cost, so ClickHouse prices LLM calls at read time through
 ``crewscope_prices_dict`` (sql/schema.sql), from ``crewscope_prices``. `PriceSync` adds a
-row for each (provider, model) seen in ``crewscope_llm_call_rows`` that has none, from the
+row for each (provider, model) of an LLM call (``crewscope_call_models``, one row per pair
+that a view keeps as calls arrive) that has none, from the
 same `PriceBook` the DuckDB exporter prices with (genai-prices, ``CREWSCOPE_PRICES_FILE``):
 idempotent, so any number of processes may run it; the table is a ReplacingMergeTree.
 """

@@ -214,6 +214,18 @@ SELECT
 FROM otel_traces
 WHERE crewscope_is_llm(op);
 
+-- Every (provider, model) of an LLM call, once: where the price sync finds the models that
+-- have no price yet (prices.py), instead of reading every call.
+CREATE TABLE IF NOT EXISTS crewscope_call_models (
+    "Provider" String,
+    "Model"    String
+) ENGINE = ReplacingMergeTree ORDER BY ("Provider", "Model");
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS crewscope_call_models_mv TO crewscope_call_models AS
+SELECT DISTINCT coalesce("ProviderName", '') AS "Provider", assumeNotNull("Model") AS "Model"
+FROM crewscope_llm_call_rows
+WHERE "Model" IS NOT NULL;
+
 -- Whether a call of `model` with these token counts has a cost (crewscope_cost_from is not
 -- NULL for it once its model has a price): what the summed calls' PricedCalls count.
 CREATE FUNCTION IF NOT EXISTS crewscope_priced AS (op, model, i, o) ->

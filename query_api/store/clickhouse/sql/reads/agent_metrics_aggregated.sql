@@ -2,8 +2,22 @@
 -- days [$day_from, $day_to] (schema_rollups.sql, kept by materialized views), read once per
 -- table: counts, durations and tokens per day (the trend's halves at day resolution),
 -- percentiles over every duration of those days, merged from the exact quantile states, and
--- the cost of the agent's LLM calls of those days, priced per model.
-WITH days AS (
+-- the cost of the agent's LLM calls of those days, priced per model. ClickHouse inlines a CTE
+-- at each use: what the answer reads twice is a scalar (llm, computed once).
+WITH (
+    SELECT tuple(max(u), sum(c))
+    FROM (
+        SELECT max("Updated") AS u,
+               crewscope_sums_cost(currentDatabase() || '.crewscope_prices_dict', "Operation",
+                                   "Model", "ProviderName", sum("PricedCalls"),
+                                   sum("InputTokens"), sum("OutputTokens"), sum("CacheRead"),
+                                   sum("CacheWrite")) AS c
+        FROM crewscope_llm_daily_sums
+        WHERE "AgentName" = $agent AND "Day" BETWEEN $day_from AND $day_to
+        GROUP BY "Operation", "Model", "ProviderName"
+    )
+) AS llm,
+days AS (
     SELECT
         "Day" AS day, sum("Executions") AS n, sum("Executions") - sum("Failed") AS ok,
         sum("SumMs") AS ms, min("MinMs") AS lo, max("MaxMs") AS hi,
@@ -29,19 +43,6 @@ halves AS (
            arrayMap(d -> coalesce(d.3, 0), per_day) AS bok,
            arrayMap(e -> e < total / 2, arrayCumSum(bn) - bn) AS older
     FROM agent
-),
-llm AS (
-    SELECT max(u) AS updated, sum(c) AS cost
-    FROM (
-        SELECT max("Updated") AS u,
-               crewscope_sums_cost(currentDatabase() || '.crewscope_prices_dict', "Operation",
-                                   "Model", "ProviderName", sum("PricedCalls"),
-                                   sum("InputTokens"), sum("OutputTokens"), sum("CacheRead"),
-                                   sum("CacheWrite")) AS c
-        FROM crewscope_llm_daily_sums
-        WHERE "AgentName" = $agent AND "Day" BETWEEN $day_from AND $day_to
-        GROUP BY "Operation", "Model", "ProviderName"
-    )
 )
 SELECT
     coalesce(total, 0) AS n,
@@ -52,8 +53,8 @@ SELECT
     if(rows = 0, NULL, q) AS q,
     coalesce(in_t, 0) AS input_tokens,
     coalesce(out_t, 0) AS output_tokens,
-    (SELECT cost FROM llm) AS cost_usd,
-    (SELECT max(u) FROM (SELECT updated AS u FROM halves UNION ALL SELECT updated FROM llm))
+    llm.2 AS cost_usd,
+    if(updated IS NULL, llm.1, if(llm.1 IS NULL, updated, greatest(updated, llm.1)))
         AS refreshed_at,
     arraySum(arrayFilter((k, old) -> old, bok, older))
         / nullIf(arraySum(arrayFilter((k, old) -> old, bn, older)), 0) AS first_rate,
