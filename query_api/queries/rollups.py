@@ -22,11 +22,14 @@ def read_rollups(
 ) -> RollupResponse:
     slots = rollup_slots(group_by.value)
     params: dict[str, object] = {"date_from": date_from, "date_to": date_to, "name": name}
-    total = s.scalar(named("reads/rollup_count"), params, **slots) or 0
     page = {**params, "limit": limit, "offset": offset}
+    found = s.rows(named("reads/rollup_list"), page, **slots)
+    if found:
+        total = found[0]["total"]
+    else:  # past the last row (or none): counted apart
+        total = (s.scalar(named("reads/rollup_count"), params, **slots) or 0) if offset else 0
     rows = [
-        from_row(RollupRow, row, "refreshed_at", **{group_by.value: row["name"]})
-        for row in s.rows(named("reads/rollup_list"), page, **slots)
+        from_row(RollupRow, row, "refreshed_at", **{group_by.value: row["name"]}) for row in found
     ]
     return RollupResponse(
         group_by=group_by.value,

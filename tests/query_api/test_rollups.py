@@ -73,6 +73,12 @@ def test_crew_rollup_and_filters(client: TestClient, seeded: Seeded) -> None:
     assert {r["agent"] for r in writer} == {"Writer"}
     page = client.get(f"{API}/rollups/daily?limit=2&offset=1&date_from=2000-01-01").json()
     assert len(page["rows"]) == 2 and page["total"] > 3
+    every = client.get(f"{API}/rollups/daily?limit=100&date_from=2000-01-01").json()
+    assert every["total"] == len(every["rows"]) == page["total"]
+    past = client.get(f"{API}/rollups/daily?limit=2&offset=1000&date_from=2000-01-01").json()
+    assert past["rows"] == [] and past["total"] == page["total"]  # counted apart
+    none = client.get(f"{API}/rollups/daily?agent=nobody&date_from=2000-01-01").json()
+    assert none["rows"] == [] and none["total"] == 0
     assert client.get(f"{API}/rollups/daily?group_by=model").status_code == 422
     r = client.get(f"{API}/rollups/daily?date_from=2025-02-01&date_to=2025-01-01")
     assert r.status_code == 422
