@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from crewscope.exporter.operations import LLM_OPERATIONS
 from crewscope.query_api.dates import as_utc
 from crewscope.query_api.models.spans import ErrorInfo, SpanCounts, SpanEvent, SpanNode
-from crewscope.query_api.queries.executions import span_counts
 from crewscope.query_api.queries.rows import as_api
 from crewscope.query_api.queries.span_inherit import inherit
 from crewscope.query_api.store.query import named
@@ -112,24 +110,22 @@ def fetch_tree(
     return roots, errors
 
 
-def subtree_totals(
-    s: Session,
-    trace_ids: Sequence[str],
-    root_ids: Sequence[str],
-    start: datetime,
-    end: datetime,
-) -> dict[str, tuple[SpanCounts, float | None]]:
-    """Per root span id: span counts and LLM cost of its subtree (computed in SQL)."""
-    if not root_ids:
-        return {}
-    rows = s.rows(
-        named("reads/subtree_totals"),
-        {
-            "trace_ids": list(set(trace_ids)),
-            "root_ids": list(root_ids),
-            "lo": start - CLOCK_SKEW,
-            "hi": end + CLOCK_SKEW,
-            "llm_ops": list(LLM_OPERATIONS),
-        },
-    )
-    return {row["root"]: (span_counts(row), row["cost_usd"]) for row in rows}
+def subtree_totals(root: SpanNode) -> tuple[SpanCounts, float | None]:
+    """Span counts and LLM cost of the tree under `root`, itself included: of the spans the
+    tree shows (a span stored twice counts once); the cost None when no call has one."""
+    counts = SpanCounts()
+    costs: list[float] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        counts.spans += 1
+        counts.tasks += node.operation == "invoke_agent"
+        counts.steps += node.name.startswith("step ")
+        counts.tool_calls += node.operation == "execute_tool"
+        counts.errors += node.status == "error"
+        if node.operation in LLM_OPERATIONS:
+            counts.llm_calls += 1
+            if node.cost_usd is not None:
+                costs.append(node.cost_usd)
+        stack.extend(node.children)
+    return counts, sum(costs) if costs else None

@@ -66,10 +66,8 @@ def _get_task(s: Session, task_id: str) -> TaskDetail | None:
     if row is None:
         return None
     start, end, trace_id = row["Timestamp"], row["EndTime"], row["TraceId"]
-    counts, cost = subtree_totals(s, [trace_id], [task_id], start, end).get(
-        task_id, (SpanCounts(), None)
-    )
     roots, errors = fetch_tree(s, trace_id, start, end, root_id=task_id)
+    counts, cost = subtree_totals(roots[0]) if roots else (SpanCounts(), None)
     return TaskDetail(
         **_summary(row, counts).model_dump(),
         cost_usd=cost,

@@ -1,5 +1,5 @@
 -- The span ids of $root_id and every span beneath it (parent chain), among the spans of
--- $trace_id in [$lo, $hi]: the subtree approach of subtree_totals.sql, for one root.
+-- $trace_id in [$lo, $hi], walking the parent ids down from the root.
 WITH RECURSIVE s AS MATERIALIZED (
     SELECT "SpanId", "ParentSpanId"
     FROM otel_traces
