@@ -163,15 +163,17 @@ class LiveFeed:
     async def serve(self, ws: WebSocket, filters: Filters) -> None:
         """Run one accepted WebSocket until it closes."""
         client = Client(filters, self.client_queue_size)
-        if not self.clients:
-            async with self._reading:
+        async with self._reading:
+            # under the lock, with the add: two first clients at once resume once, and no
+            # poll runs between the resume and the add
+            if not self.clients:
                 try:
                     await asyncio.to_thread(self.cursor.resume, self.db)
                 except Exception as exc:  # the next poll finds the end instead
                     self.stats.poll_errors += 1
                     self.stats.last_error = f"{type(exc).__name__}: {exc}"
                     logger.debug("live feed resume failed", exc_info=True)
-        self.clients.add(client)
+            self.clients.add(client)
         client.control({"type": "subscribed", "filters": filters.as_dict()})
         sender = asyncio.create_task(self._send_loop(ws, client))
         receiver = asyncio.create_task(self._receive_loop(ws, client))

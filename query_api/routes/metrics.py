@@ -6,12 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crewscope.query_api.deps import (
-    INVALID,
-    CrewQ,
-    Range,
-    SessionDep,
-)
+from crewscope.query_api.deps import INVALID, CrewQ, Range, SessionDep
 from crewscope.query_api.models.common import TimeRange
 from crewscope.query_api.models.runs import RunKind
 from crewscope.query_api.models.series import (

@@ -2,10 +2,10 @@
 
 The Collector writes no cost, so ClickHouse prices LLM calls at read time through
 ``crewscope_prices_dict`` (sql/schema.sql), from ``crewscope_prices``. `PriceSync` adds a
-row for each (provider, model) of an LLM call (``crewscope_call_models``, one row per pair
-that a view keeps as calls arrive) that has none, from the
-same `PriceBook` the DuckDB exporter prices with (genai-prices, ``CREWSCOPE_PRICES_FILE``):
-idempotent, so any number of processes may run it; the table is a ReplacingMergeTree.
+row for each (provider, model) of an LLM call that has none (``crewscope_call_models``, one
+row per pair, kept by a view as calls arrive), from the same `PriceBook` the DuckDB
+exporter prices with (genai-prices, ``CREWSCOPE_PRICES_FILE``): idempotent, so any number
+of processes may run it; the table is a ReplacingMergeTree.
 """
 
 from __future__ import annotations
